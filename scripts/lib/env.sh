@@ -1,0 +1,60 @@
+# Sourced by the scripts: finds Java 25 and Maven, installing them from Debian when missing,
+# and sets the JVM flags Kvasir's code needs wherever it runs.
+
+KVASIR_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+KVASIR_JVM_FLAGS="--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC"
+
+kvasir_java_major() { # prints the major version of the java binary $1
+  "$1" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2; exit}'
+}
+
+kvasir_find_java() {
+  local candidates=()
+  [ -n "${JAVA_HOME:-}" ] && candidates+=("$JAVA_HOME")
+  candidates+=(/usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/java-25-openjdk-amd64 /usr/lib/jvm/*25* /usr/lib/jvm/*)
+  local c v
+  for c in "${candidates[@]}"; do
+    [ -x "$c/bin/java" ] || continue
+    v=$(kvasir_java_major "$c/bin/java")
+    if [ -n "$v" ] && [ "$v" -ge 25 ] 2>/dev/null; then export JAVA_HOME="$c"; return 0; fi
+  done
+  if command -v java >/dev/null; then
+    v=$(kvasir_java_major "$(command -v java)")
+    if [ -n "$v" ] && [ "$v" -ge 25 ] 2>/dev/null; then
+      export JAVA_HOME="$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")"; return 0
+    fi
+  fi
+  return 1
+}
+
+kvasir_apt_install() {
+  command -v apt-get >/dev/null || return 1
+  local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "kvasir: installing $* from Debian packages" >&2
+  $sudo apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >&2
+}
+
+kvasir_setup() {
+  if ! kvasir_find_java; then
+    kvasir_apt_install openjdk-25-jdk-headless || true
+    kvasir_find_java || { echo "kvasir: Java 25 is required and none was found; install a JDK 25 and set JAVA_HOME" >&2; exit 1; }
+  fi
+  export PATH="$JAVA_HOME/bin:$PATH"
+  if ! command -v mvn >/dev/null; then
+    kvasir_apt_install maven || { echo "kvasir: Maven is required; install it (apt-get install maven)" >&2; exit 1; }
+  fi
+}
+
+# Builds the module jars and their dependency folders when any source is newer than the jars.
+kvasir_build_if_needed() {
+  local stamp="$KVASIR_ROOT/server/target/kvasir-server-0.1.0-SNAPSHOT.jar"
+  local bstamp="$KVASIR_ROOT/bench/target/kvasir-bench-0.1.0-SNAPSHOT.jar"
+  if [ ! -f "$stamp" ] || [ ! -f "$bstamp" ] || \
+     [ -n "$(find "$KVASIR_ROOT" -path "$KVASIR_ROOT/.git" -prune -o \( -name '*.java' -o -name 'pom.xml' -o -path '*/src/main/resources/*' \) -newer "$stamp" -print -quit)" ]; then
+    echo "kvasir: building (mvn package, tests skipped) ..." >&2
+    (cd "$KVASIR_ROOT" && mvn -B -q -DskipTests package >&2) || { echo "kvasir: build failed" >&2; exit 1; }
+  fi
+}
+
+# Maven 3.8's bundled Guava warns about sun.misc.Unsafe on Java 24+; the warning is noise.
+export MAVEN_OPTS="${MAVEN_OPTS:-} --sun-misc-unsafe-memory-access=allow"
