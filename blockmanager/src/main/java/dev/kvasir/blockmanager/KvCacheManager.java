@@ -1,0 +1,618 @@
+package dev.kvasir.blockmanager;
+
+import java.util.ArrayDeque;
+import java.util.Arrays;
+
+/**
+ * Paged KV-cache bookkeeping for the engine: per-sequence block tables over a GPU {@link BlockPool},
+ * automatic prefix caching, fork with copy-on-write, and swap plans to a CPU pool.
+ *
+ * <p>Mechanism only: every method either does what it says or reports that it cannot (a {@code -1},
+ * {@code null} or {@code false}) having changed nothing; the scheduler decides what to preempt.
+ * Misuse (unknown sequence, duplicate id, negative counts) throws and also changes nothing.
+ *
+ * <p>Not thread-safe: the engine thread owns it. The decode path ({@link #appendToken},
+ * {@link #slotMapping(long, int, int, int[], int)}, {@link #markComputed}) and allocate/free allocate
+ * nothing once warm; the array-returning variants allocate only their result.
+ */
+public final class KvCacheManager {
+
+    private static final BlockCopies NO_COPIES = new BlockCopies(new int[0], new int[0]);
+
+    private final BlockPool gpu;
+    private final BlockPool cpu;
+    private final int blockSize;
+    private final int blockShift;
+    private final int offsetMask;
+    private final int watermarkBlocks;
+    private final boolean prefixCaching;
+    /** All ones in production; tests keep a few bits to force hash collisions. */
+    private final long hashMask;
+
+    private final SequenceMap seqs = new SequenceMap();
+    private final ArrayDeque<Sequence> spare = new ArrayDeque<>();
+    private final IntList copySrc = new IntList();
+    private final IntList copyDst = new IntList();
+
+    private long prefixQueryTokens;
+    private long prefixHitTokens;
+    private long cowCopies;
+
+    // Result of the last findPrefix (single engine thread, so plain fields instead of a result object).
+    private int[] hitIds = new int[64];
+    private int hitBlocks;
+    private int hitBlocksFree;
+    private long hitPrefixId;
+    private long hitHashHi;
+    private long hitHashLo;
+
+    public KvCacheManager(int numGpuBlocks, int blockSize, int numCpuBlocks, double watermarkFraction,
+                          boolean enablePrefixCaching) {
+        this(numGpuBlocks, blockSize, numCpuBlocks, watermarkFraction, enablePrefixCaching, -1L);
+    }
+
+    /** With a weakened hash ({@code hashMask} keeps only some bits), to prove collisions never serve wrong KV. */
+    KvCacheManager(int numGpuBlocks, int blockSize, int numCpuBlocks, double watermarkFraction,
+                   boolean enablePrefixCaching, long hashMask) {
+        if (numGpuBlocks <= 0) {
+            throw new IllegalArgumentException("numGpuBlocks must be > 0, got " + numGpuBlocks);
+        }
+        if (numCpuBlocks < 0) {
+            throw new IllegalArgumentException("numCpuBlocks must be >= 0, got " + numCpuBlocks);
+        }
+        if (!(watermarkFraction >= 0 && watermarkFraction < 1)) {
+            throw new IllegalArgumentException("watermarkFraction must be in [0, 1), got " + watermarkFraction);
+        }
+        this.gpu = new BlockPool(numGpuBlocks, blockSize);
+        this.cpu = new BlockPool(numCpuBlocks, blockSize);
+        this.blockSize = blockSize;
+        this.blockShift = Integer.numberOfTrailingZeros(blockSize);
+        this.offsetMask = blockSize - 1;
+        this.watermarkBlocks = (int) (watermarkFraction * numGpuBlocks);
+        this.prefixCaching = enablePrefixCaching;
+        this.hashMask = hashMask;
+    }
+
+    public int blockSize() { return blockSize; }
+
+    public int watermarkBlocks() { return watermarkBlocks; }
+
+    public boolean prefixCachingEnabled() { return prefixCaching; }
+
+    // ---------------------------------------------------------------- prefill
+
+    /** Whether the prompt's blocks fit while leaving the watermark reserve free (admission control). */
+    public boolean canAllocatePrompt(int[] promptTokens, long extraKey) {
+        checkPrompt(promptTokens);
+        findPrefix(promptTokens, extraKey);
+        int needNew = blocksFor(promptTokens.length) - hitBlocks;
+        return gpu.numFree() - hitBlocksFree - needNew >= watermarkBlocks;
+    }
+
+    /**
+     * Builds the sequence's table for the whole prompt, reusing the longest cached run of full blocks
+     * (never the last prompt token: its logits must be computed). Returns the number of cached (already
+     * computed) tokens, a multiple of blockSize and &lt; promptTokens.length, or -1 when the blocks do not
+     * fit; on -1 nothing changed. Ignores the watermark: {@link #canAllocatePrompt} is the admission check.
+     */
+    public int allocatePrompt(long seqId, int[] promptTokens, long extraKey) {
+        checkPrompt(promptTokens);
+        if (seqs.get(seqId) != null) {
+            throw new IllegalStateException("sequence " + seqId + " already exists");
+        }
+        findPrefix(promptTokens, extraKey);
+        int needNew = blocksFor(promptTokens.length) - hitBlocks;
+        if (gpu.numFree() - hitBlocksFree < needNew) {
+            return -1;
+        }
+        Sequence seq = obtain(seqId, extraKey);
+        seq.ensureTokenCapacity(promptTokens.length);
+        System.arraycopy(promptTokens, 0, seq.tokens, 0, promptTokens.length);
+        seq.numTokens = promptTokens.length;
+        // Hits first: retaining takes them out of the free queue, so the allocations below cannot evict them.
+        for (int i = 0; i < hitBlocks; i++) {
+            gpu.retain(hitIds[i]);
+            seq.table.add(hitIds[i]);
+        }
+        for (int i = 0; i < needNew; i++) {
+            seq.table.add(gpu.allocate());
+        }
+        int cached = hitBlocks << blockShift;
+        seq.numComputed = cached;
+        seq.numRegistered = hitBlocks;
+        seq.lastPrefixId = hitPrefixId;
+        seq.lastHashHi = hitHashHi;
+        seq.lastHashLo = hitHashLo;
+        seqs.put(seqId, seq);
+        if (prefixCaching) {
+            prefixQueryTokens += promptTokens.length;
+            prefixHitTokens += cached;
+        }
+        return cached;
+    }
+
+    /** Walks the prompt's full blocks (all but the one holding the last token) through the cache. */
+    private void findPrefix(int[] tokens, long extra) {
+        hitBlocks = 0;
+        hitBlocksFree = 0;
+        hitPrefixId = 0;
+        hitHashHi = PrefixHash.ROOT_HI;
+        hitHashLo = PrefixHash.ROOT_LO;
+        if (!prefixCaching) {
+            return;
+        }
+        int maxBlocks = (tokens.length - 1) >> blockShift;
+        if (hitIds.length < maxBlocks) {
+            hitIds = new int[Math.max(maxBlocks, hitIds.length * 2)];
+        }
+        long pHi = PrefixHash.ROOT_HI;
+        long pLo = PrefixHash.ROOT_LO;
+        long pid = 0;
+        for (int i = 0; i < maxBlocks; i++) {
+            int off = i << blockShift;
+            long hi = hashHi(pHi, pLo, tokens, off, blockSize, extra);
+            long lo = hashLo(pHi, pLo, tokens, off, blockSize, extra);
+            int b = gpu.lookup(hi, lo, extra, pid, tokens, off);
+            if (b < 0) {
+                break;
+            }
+            hitIds[hitBlocks++] = b;
+            if (gpu.refCount(b) == 0) {
+                hitBlocksFree++;
+            }
+            pid = gpu.prefixId(b);
+            pHi = hi;
+            pLo = lo;
+        }
+        hitPrefixId = pid;
+        hitHashHi = pHi;
+        hitHashLo = pLo;
+    }
+
+    // ---------------------------------------------------------------- slots and decode
+
+    /** Slots (block * blockSize + offset) for the sequence's token positions [from, to). */
+    public int[] slotMapping(long seqId, int from, int to) {
+        Sequence seq = onGpu(seqId);
+        checkRange(seq, from, to);
+        int[] out = new int[to - from];
+        fillSlots(seq, from, to, out, 0);
+        return out;
+    }
+
+    /** {@link #slotMapping(long, int, int)} into a caller's buffer at {@code offset}; allocation-free. */
+    public void slotMapping(long seqId, int from, int to, int[] out, int offset) {
+        Sequence seq = onGpu(seqId);
+        checkRange(seq, from, to);
+        if (offset < 0 || offset + (to - from) > out.length) {
+            throw new IllegalArgumentException("output buffer of " + out.length + " cannot take "
+                    + (to - from) + " slots at offset " + offset);
+        }
+        fillSlots(seq, from, to, out, offset);
+    }
+
+    private void fillSlots(Sequence seq, int from, int to, int[] out, int offset) {
+        for (int pos = from; pos < to; pos++) {
+            out[offset++] = slot(seq, pos);
+        }
+    }
+
+    private int slot(Sequence seq, int pos) {
+        return (seq.table.get(pos >> blockShift) << blockShift) | (pos & offsetMask);
+    }
+
+    /**
+     * Tells the manager KV is now computed for the first n tokens: full blocks among them enter the
+     * prefix cache. Monotonic: a smaller n than before changes nothing.
+     */
+    public void markComputed(long seqId, int numComputedTokens) {
+        Sequence seq = onGpu(seqId);
+        if (numComputedTokens < 0 || numComputedTokens > seq.numTokens) {
+            throw new IllegalArgumentException("sequence " + seqId + ": computed token count " + numComputedTokens
+                    + " outside [0, " + seq.numTokens + "]");
+        }
+        if (numComputedTokens > seq.numComputed) {
+            seq.numComputed = numComputedTokens;
+        }
+        if (prefixCaching) {
+            registerComputedBlocks(seq);
+        }
+    }
+
+    /** Enters the sequence's computed full blocks into the cache, continuing its hash chain. */
+    private void registerComputedBlocks(Sequence seq) {
+        int full = seq.numComputed >> blockShift;
+        for (int i = seq.numRegistered; i < full; i++) {
+            int b = seq.table.get(i);
+            int off = i << blockShift;
+            long hi = hashHi(seq.lastHashHi, seq.lastHashLo, seq.tokens, off, blockSize, seq.extraKey);
+            long lo = hashLo(seq.lastHashHi, seq.lastHashLo, seq.tokens, off, blockSize, seq.extraKey);
+            // A block shared with a fork sibling may already be registered by the sibling: same content.
+            long pid = gpu.isCached(b) ? gpu.prefixId(b)
+                    : gpu.register(b, hi, lo, seq.extraKey, seq.lastPrefixId, seq.tokens, off);
+            seq.lastPrefixId = pid;
+            seq.lastHashHi = hi;
+            seq.lastHashLo = lo;
+            seq.numRegistered = i + 1;
+        }
+    }
+
+    public boolean canAppend(long seqId, int numTokens) {
+        Sequence seq = onGpu(seqId);
+        if (numTokens < 0) {
+            throw new IllegalArgumentException("sequence " + seqId + ": cannot append " + numTokens + " tokens");
+        }
+        return gpu.numFree() >= blocksToAppend(seq, numTokens);
+    }
+
+    /**
+     * Appends tokens (e.g. the sampled token whose KV the next step writes); allocates blocks as needed,
+     * copy-on-write when the last block is shared. Returns the new tokens' slots, or null (nothing
+     * changed) when no block is free.
+     */
+    public int[] appendTokens(long seqId, int... tokens) {
+        Sequence seq = onGpu(seqId);
+        if (gpu.numFree() < blocksToAppend(seq, tokens.length)) {
+            return null;
+        }
+        int[] slots = new int[tokens.length];
+        for (int i = 0; i < tokens.length; i++) {
+            slots[i] = append(seq, tokens[i]);
+        }
+        return slots;
+    }
+
+    /** One-token {@link #appendTokens}: the decode hot path. Returns the slot, or -1 (nothing changed). */
+    public int appendToken(long seqId, int token) {
+        Sequence seq = onGpu(seqId);
+        if (gpu.numFree() < blocksToAppend(seq, 1)) {
+            return -1;
+        }
+        return append(seq, token);
+    }
+
+    private int blocksToAppend(Sequence seq, int numTokens) {
+        if (numTokens == 0) {
+            return 0;
+        }
+        int newBlocks = blocksFor(seq.numTokens + numTokens) - seq.table.size();
+        boolean cow = (seq.numTokens & offsetMask) != 0 && gpu.refCount(seq.table.last()) > 1;
+        return newBlocks + (cow ? 1 : 0);
+    }
+
+    /** Caller checked that the blocks are free. */
+    private int append(Sequence seq, int token) {
+        int pos = seq.numTokens;
+        if ((pos & offsetMask) == 0) {
+            seq.table.add(gpu.allocate());
+        } else {
+            int last = seq.table.last();
+            if (gpu.refCount(last) > 1) {
+                int copy = gpu.allocate();
+                copySrc.add(last);
+                copyDst.add(copy);
+                gpu.release(last);
+                seq.table.set(seq.table.size() - 1, copy);
+                cowCopies++;
+            }
+        }
+        seq.ensureTokenCapacity(pos + 1);
+        seq.tokens[pos] = token;
+        seq.numTokens = pos + 1;
+        return slot(seq, pos);
+    }
+
+    /**
+     * Block copies (src → dst) made by copy-on-write since the last drain; the backend performs them, in
+     * order, before attention (and before any swap plan of the same step).
+     */
+    public BlockCopies drainCopies() {
+        if (copySrc.size() == 0) {
+            return NO_COPIES;
+        }
+        BlockCopies copies = new BlockCopies(copySrc.toArray(), copyDst.toArray());
+        copySrc.clear();
+        copyDst.clear();
+        return copies;
+    }
+
+    // ---------------------------------------------------------------- fork and free
+
+    /** The child shares every block of the parent (ref count + 1); its first append into a shared partial block copies it. */
+    public void fork(long parentSeqId, long childSeqId) {
+        Sequence parent = onGpu(parentSeqId);
+        if (seqs.get(childSeqId) != null) {
+            throw new IllegalStateException("cannot fork " + parentSeqId + " into " + childSeqId
+                    + ": sequence " + childSeqId + " already exists");
+        }
+        Sequence child = obtain(childSeqId, parent.extraKey);
+        child.copyFrom(parent);
+        for (int i = 0; i < child.table.size(); i++) {
+            gpu.retain(child.table.get(i));
+        }
+        seqs.put(childSeqId, child);
+    }
+
+    /** Releases the sequence's blocks, last block first; hashed blocks stay cached (evictable) until reused. */
+    public void free(long seqId) {
+        Sequence seq = seqs.remove(seqId);
+        if (seq == null) {
+            throw unknown(seqId);
+        }
+        BlockPool pool = seq.swapped ? cpu : gpu;
+        for (int i = seq.table.size() - 1; i >= 0; i--) {
+            pool.release(seq.table.get(i));
+        }
+        seq.table.truncate(0);
+        spare.push(seq);
+    }
+
+    // ---------------------------------------------------------------- swap
+
+    /**
+     * Moves the sequence to the CPU pool: every GPU block gets its own CPU block (fork sharing is not
+     * preserved on the CPU side). Null when the CPU pool lacks room (nothing changed).
+     */
+    public SwapPlan swapOut(long seqId) {
+        Sequence seq = onGpu(seqId);
+        int n = seq.table.size();
+        if (cpu.numFree() < n) {
+            return null;
+        }
+        int[] src = seq.table.toArray();
+        int[] dst = new int[n];
+        for (int i = 0; i < n; i++) {
+            dst[i] = cpu.allocate();
+            seq.table.set(i, dst[i]);
+        }
+        for (int i = n - 1; i >= 0; i--) {
+            gpu.release(src[i]);
+        }
+        seq.swapped = true;
+        seq.resetRegistration();
+        return new SwapPlan(src, dst);
+    }
+
+    /** Whether swapping the sequence in leaves the watermark reserve free. */
+    public boolean canSwapIn(long seqId) {
+        Sequence seq = swappedOut(seqId);
+        return gpu.numFree() - seq.table.size() >= watermarkBlocks;
+    }
+
+    /**
+     * Moves the sequence back to fresh GPU blocks. Its full computed blocks re-enter the prefix cache at
+     * the next {@link #markComputed}, after the backend has performed this plan. Null when it does not fit.
+     */
+    public SwapPlan swapIn(long seqId) {
+        Sequence seq = swappedOut(seqId);
+        int n = seq.table.size();
+        if (gpu.numFree() < n) {
+            return null;
+        }
+        int[] src = seq.table.toArray();
+        int[] dst = new int[n];
+        for (int i = 0; i < n; i++) {
+            dst[i] = gpu.allocate();
+            seq.table.set(i, dst[i]);
+        }
+        for (int i = n - 1; i >= 0; i--) {
+            cpu.release(src[i]);
+        }
+        seq.swapped = false;
+        return new SwapPlan(src, dst);
+    }
+
+    // ---------------------------------------------------------------- queries
+
+    public boolean contains(long seqId) { return seqs.get(seqId) != null; }
+
+    public boolean isSwappedOut(long seqId) { return known(seqId).swapped; }
+
+    /** The live table (GPU ids, or CPU ids while swapped out); valid until the sequence is freed. */
+    public BlockTable blockTable(long seqId) { return known(seqId).table; }
+
+    public int numTokens(long seqId) { return known(seqId).numTokens; }
+
+    public int numComputedTokens(long seqId) { return known(seqId).numComputed; }
+
+    public int[] tokens(long seqId) {
+        Sequence seq = known(seqId);
+        return Arrays.copyOf(seq.tokens, seq.numTokens);
+    }
+
+    public int numSequences() { return seqs.size(); }
+
+    /** Blocks needed to hold n tokens. */
+    public int blocksFor(int numTokens) { return (numTokens + offsetMask) >> blockShift; }
+
+    // ---------------------------------------------------------------- stats
+
+    /** Fraction of GPU blocks held by sequences (cached free blocks count as free). */
+    public double usage() { return (double) gpu.numUsed() / gpu.numBlocks(); }
+
+    /** GPU blocks an allocation can take, including evictable cached ones. */
+    public int numFreeBlocks() { return gpu.numFree(); }
+
+    /** Free GPU blocks that still hold a cached prefix (a subset of {@link #numFreeBlocks()}). */
+    public int numCachedBlocks() { return gpu.numCachedFree(); }
+
+    public int numUsedBlocks() { return gpu.numUsed(); }
+
+    public int numTotalBlocks() { return gpu.numBlocks(); }
+
+    public int numFreeCpuBlocks() { return cpu.numFree(); }
+
+    public int numTotalCpuBlocks() { return cpu.numBlocks(); }
+
+    /** Prompt tokens looked up in the prefix cache (successful allocations with caching on). */
+    public long prefixQueryTokens() { return prefixQueryTokens; }
+
+    public long prefixHitTokens() { return prefixHitTokens; }
+
+    public double prefixHitRate() {
+        return prefixQueryTokens == 0 ? 0.0 : (double) prefixHitTokens / prefixQueryTokens;
+    }
+
+    public long copyOnWriteCopies() { return cowCopies; }
+
+    /** Cached blocks whose hash was dropped because the block was reallocated. */
+    public long evictions() { return gpu.evictions(); }
+
+    /** The GPU pool, read-only use (tests, diagnostics). */
+    BlockPool gpuPool() { return gpu; }
+
+    // ---------------------------------------------------------------- invariants
+
+    /**
+     * Throws IllegalStateException describing the first violated invariant: pool structure, each block's
+     * ref count equal to the number of tables holding it, table sizes, the prefix chain of each sequence,
+     * and that blocks shared by several sequences hold identical tokens in every holder (no write into a
+     * block another sequence reads). For tests.
+     */
+    public void checkInvariants() {
+        gpu.checkInvariants();
+        cpu.checkInvariants();
+        int[] gpuHolders = new int[gpu.numBlocks()];
+        int[] cpuHolders = new int[cpu.numBlocks()];
+        Sequence[] firstHolder = new Sequence[gpu.numBlocks()];
+        int[] firstIndex = new int[gpu.numBlocks()];
+        seqs.forEach(seq -> {
+            if (seq.table.size() != blocksFor(seq.numTokens)) {
+                fail("sequence " + seq.id + " has " + seq.numTokens + " tokens but " + seq.table.size() + " blocks");
+            }
+            if (seq.numComputed < 0 || seq.numComputed > seq.numTokens) {
+                fail("sequence " + seq.id + " has " + seq.numComputed + " computed of " + seq.numTokens + " tokens");
+            }
+            if (seq.numRegistered << blockShift > seq.numComputed) {
+                fail("sequence " + seq.id + " registered " + seq.numRegistered + " blocks but computed only "
+                        + seq.numComputed + " tokens");
+            }
+            if (seq.swapped) {
+                for (int i = 0; i < seq.table.size(); i++) {
+                    cpuHolders[seq.table.get(i)]++;
+                }
+                if (seq.numRegistered != 0) {
+                    fail("swapped-out sequence " + seq.id + " claims registered blocks");
+                }
+                return;
+            }
+            for (int i = 0; i < seq.table.size(); i++) {
+                int b = seq.table.get(i);
+                gpuHolders[b]++;
+                if (firstHolder[b] == null) {
+                    firstHolder[b] = seq;
+                    firstIndex[b] = i;
+                } else {
+                    checkSameContent(firstHolder[b], firstIndex[b], seq, i, b);
+                }
+            }
+            checkPrefixChain(seq);
+        });
+        for (int b = 0; b < gpu.numBlocks(); b++) {
+            if (gpu.refCount(b) != gpuHolders[b]) {
+                fail("GPU block " + b + " has ref count " + gpu.refCount(b) + " but " + gpuHolders[b] + " holders");
+            }
+        }
+        for (int b = 0; b < cpu.numBlocks(); b++) {
+            if (cpu.refCount(b) != cpuHolders[b]) {
+                fail("CPU block " + b + " has ref count " + cpu.refCount(b) + " but " + cpuHolders[b] + " holders");
+            }
+        }
+    }
+
+    private void checkSameContent(Sequence a, int ia, Sequence b, int ib, int block) {
+        int na = Math.min(blockSize, a.numTokens - (ia << blockShift));
+        int nb = Math.min(blockSize, b.numTokens - (ib << blockShift));
+        if (na != nb || !Arrays.equals(a.tokens, ia << blockShift, (ia << blockShift) + na,
+                b.tokens, ib << blockShift, (ib << blockShift) + nb)) {
+            fail("GPU block " + block + " is shared by sequences " + a.id + " and " + b.id
+                    + " whose tokens in it differ: one of them wrote into a shared block");
+        }
+    }
+
+    private void checkPrefixChain(Sequence seq) {
+        long pHi = PrefixHash.ROOT_HI;
+        long pLo = PrefixHash.ROOT_LO;
+        long pid = 0;
+        for (int i = 0; i < seq.numRegistered; i++) {
+            int b = seq.table.get(i);
+            int off = i << blockShift;
+            long hi = hashHi(pHi, pLo, seq.tokens, off, blockSize, seq.extraKey);
+            long lo = hashLo(pHi, pLo, seq.tokens, off, blockSize, seq.extraKey);
+            if (!gpu.isCached(b)) {
+                fail("sequence " + seq.id + " block " + i + " (GPU " + b + ") is registered but not cached");
+            }
+            if (gpu.hashHi(b) != hi || gpu.hashLo(b) != lo || gpu.parentPrefixId(b) != pid
+                    || !Arrays.equals(gpu.cachedTokens(b), 0, blockSize, seq.tokens, off, off + blockSize)) {
+                fail("sequence " + seq.id + " block " + i + " (GPU " + b + ") is cached under a different prefix");
+            }
+            pid = gpu.prefixId(b);
+            pHi = hi;
+            pLo = lo;
+        }
+        if (seq.lastPrefixId != pid || seq.lastHashHi != pHi || seq.lastHashLo != pLo) {
+            fail("sequence " + seq.id + " chain state does not match its block " + (seq.numRegistered - 1));
+        }
+    }
+
+    private long hashHi(long parentHi, long parentLo, int[] tokens, int offset, int count, long extra) {
+        return PrefixHash.hi(parentHi, parentLo, tokens, offset, count, extra) & hashMask;
+    }
+
+    private long hashLo(long parentHi, long parentLo, int[] tokens, int offset, int count, long extra) {
+        return PrefixHash.lo(parentHi, parentLo, tokens, offset, count, extra) & hashMask;
+    }
+
+    private static void fail(String message) {
+        throw new IllegalStateException(message);
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private Sequence obtain(long seqId, long extraKey) {
+        Sequence seq = spare.isEmpty() ? new Sequence() : spare.pop();
+        seq.reset(seqId, extraKey);
+        return seq;
+    }
+
+    private Sequence known(long seqId) {
+        Sequence seq = seqs.get(seqId);
+        if (seq == null) {
+            throw unknown(seqId);
+        }
+        return seq;
+    }
+
+    private Sequence onGpu(long seqId) {
+        Sequence seq = known(seqId);
+        if (seq.swapped) {
+            throw new IllegalStateException("sequence " + seqId + " is swapped out; swap it in first");
+        }
+        return seq;
+    }
+
+    private Sequence swappedOut(long seqId) {
+        Sequence seq = known(seqId);
+        if (!seq.swapped) {
+            throw new IllegalStateException("sequence " + seqId + " is not swapped out");
+        }
+        return seq;
+    }
+
+    private static IllegalArgumentException unknown(long seqId) {
+        return new IllegalArgumentException("unknown sequence " + seqId + " (never allocated, or already freed)");
+    }
+
+    private static void checkPrompt(int[] promptTokens) {
+        if (promptTokens == null || promptTokens.length == 0) {
+            throw new IllegalArgumentException("prompt must have at least one token");
+        }
+    }
+
+    private void checkRange(Sequence seq, int from, int to) {
+        if (from < 0 || from > to || to > seq.numTokens) {
+            throw new IllegalArgumentException("sequence " + seq.id + ": positions [" + from + ", " + to
+                    + ") outside [0, " + seq.numTokens + ")");
+        }
+    }
+}

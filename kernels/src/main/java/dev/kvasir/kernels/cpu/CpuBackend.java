@@ -1,0 +1,380 @@
+package dev.kvasir.kernels.cpu;
+
+import dev.kvasir.kernels.AttentionBatch;
+import dev.kvasir.kernels.Backend;
+import dev.kvasir.kernels.DeviceMatrix;
+import dev.kvasir.kernels.DeviceTensor;
+import dev.kvasir.kernels.KvCache;
+import dev.kvasir.kernels.KvLayout;
+import dev.kvasir.kernels.WeightTensor;
+import dev.kvasir.kernels.quant.Quant;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+
+import static dev.kvasir.kernels.cpu.WeightLoads.F;
+import static dev.kvasir.kernels.cpu.WeightLoads.L;
+
+/**
+ * The CPU backend: heap float tensors, weights read in place from the mapped file, K/V off-heap,
+ * kernels on {@code jdk.incubator.vector}, work split over a fixed {@link WorkerPool}. The jobs are
+ * reusable objects and scratch is per worker, so a step allocates nothing once warmed up.
+ * Called from one thread at a time.
+ */
+public final class CpuBackend implements Backend {
+
+    /** Below this many floats an elementwise op runs on the calling thread: dispatch would cost more. */
+    private static final int PARALLEL_ELEMENTWISE = 1 << 15;
+    private static final int ELEMENTWISE_CHUNK = 1 << 13;
+
+    private final WorkerPool pool;
+    private final float[][] scratch;
+    private final MatmulJob matmulJob = new MatmulJob();
+    private final AttentionJob attentionJob = new AttentionJob();
+    private final RmsNormJob rmsNormJob = new RmsNormJob();
+    private final ElementwiseJob elementwiseJob = new ElementwiseJob();
+
+    /** A backend with one worker per available core. */
+    public CpuBackend() {
+        this(Runtime.getRuntime().availableProcessors());
+    }
+
+    public CpuBackend(int threads) {
+        pool = new WorkerPool(threads);
+        scratch = new float[threads][0];
+    }
+
+    public int threads() {
+        return pool.threads();
+    }
+
+    @Override
+    public String name() {
+        return "cpu (" + threads() + " threads, " + L + " float lanes)";
+    }
+
+    private float[] scratch(int worker, int floats) {
+        float[] s = scratch[worker];
+        if (s.length < floats) {
+            s = new float[floats];
+            scratch[worker] = s;
+        }
+        return s;
+    }
+
+    // ---- memory ----
+
+    @Override
+    public DeviceTensor allocate(long floats) {
+        return new CpuTensor(Math.toIntExact(floats));
+    }
+
+    @Override
+    public void upload(float[] src, int srcOff, DeviceTensor dst, long dstOff, int count) {
+        System.arraycopy(src, srcOff, CpuTensor.of(dst), Math.toIntExact(dstOff), count);
+    }
+
+    @Override
+    public void download(DeviceTensor src, long srcOff, float[] dst, int dstOff, int count) {
+        System.arraycopy(CpuTensor.of(src), Math.toIntExact(srcOff), dst, dstOff, count);
+    }
+
+    @Override
+    public DeviceMatrix matrix(WeightTensor weight) {
+        return new CpuMatrix(weight);
+    }
+
+    @Override
+    public DeviceTensor vector(WeightTensor weight) {
+        float[] values = Quant.dequantize(weight);
+        CpuTensor t = new CpuTensor(values.length);
+        System.arraycopy(values, 0, t.data, 0, values.length);
+        return t;
+    }
+
+    @Override
+    public void free(DeviceTensor tensor) {
+        // Heap tensors go with the garbage collector.
+    }
+
+    @Override
+    public KvCache allocateKvCache(KvLayout layout, boolean host) {
+        return new CpuKvCache(layout);
+    }
+
+    // ---- dense ops ----
+
+    @Override
+    public void embed(DeviceMatrix table, int[] tokens, int n, DeviceTensor out) {
+        CpuMatrix m = CpuMatrix.of(table);
+        float[] o = CpuTensor.of(out);
+        for (int t = 0; t < n; t++) {
+            if (tokens[t] < 0 || tokens[t] >= m.rows) {
+                throw new IllegalArgumentException("token id " + tokens[t] + " is outside the vocabulary of " + m.rows);
+            }
+            WeightLoads.dequantizeRow(m, tokens[t], o, t * m.cols);
+        }
+    }
+
+    @Override
+    public void matmul(DeviceMatrix w, DeviceTensor x, int n, DeviceTensor out) {
+        MatmulJob job = matmulJob;
+        job.m = CpuMatrix.of(w);
+        job.x = CpuTensor.of(x);
+        job.out = CpuTensor.of(out);
+        job.n = n;
+        // Enough chunks per thread to even out a noisy machine, each a multiple of the row tile.
+        int rows = job.m.rows;
+        int perChunk = Math.max(Matmul.ROW_TILE * 4, rows / (threads() * 16));
+        perChunk = (perChunk + Matmul.ROW_TILE - 1) / Matmul.ROW_TILE * Matmul.ROW_TILE;
+        job.rowsPerChunk = perChunk;
+        pool.run(job, (rows + perChunk - 1) / perChunk);
+        job.x = job.out = null;
+    }
+
+    private final class MatmulJob implements WorkerPool.Job {
+        CpuMatrix m;
+        float[] x, out;
+        int n, rowsPerChunk;
+
+        @Override
+        public void run(int chunk, int worker) {
+            int r0 = chunk * rowsPerChunk;
+            int r1 = Math.min(m.rows, r0 + rowsPerChunk);
+            float[] s = scratch(worker, Matmul.ROW_TILE * m.cols);
+            if (n == 1) Matmul.oneToken(m, x, 0, out, 0, r0, r1, s);
+            else Matmul.manyTokens(m, x, n, out, r0, r1, s);
+        }
+    }
+
+    @Override
+    public void rmsNorm(DeviceTensor x, DeviceTensor weight, int n, int dim, float eps, DeviceTensor out) {
+        RmsNormJob job = rmsNormJob;
+        job.x = CpuTensor.of(x);
+        job.w = CpuTensor.of(weight);
+        job.out = CpuTensor.of(out);
+        job.dim = dim;
+        job.eps = eps;
+        pool.run(job, n);
+    }
+
+    private static final class RmsNormJob implements WorkerPool.Job {
+        float[] x, w, out;
+        int dim;
+        float eps;
+
+        @Override
+        public void run(int row, int worker) {
+            int off = row * dim;
+            int bound = dim - dim % L;
+            FloatVector acc = FloatVector.zero(F);
+            for (int i = 0; i < bound; i += L) {
+                FloatVector v = FloatVector.fromArray(F, x, off + i);
+                acc = v.fma(v, acc);
+            }
+            float ss = acc.reduceLanes(VectorOperators.ADD);
+            for (int i = bound; i < dim; i++) ss += x[off + i] * x[off + i];
+            float inv = (float) (1.0 / Math.sqrt(ss / dim + eps));
+            for (int i = 0; i < bound; i += L) {
+                FloatVector.fromArray(F, w, i).mul(FloatVector.fromArray(F, x, off + i).mul(inv)).intoArray(out, off + i);
+            }
+            for (int i = bound; i < dim; i++) out[off + i] = w[i] * (inv * x[off + i]);
+        }
+    }
+
+    @Override
+    public void rope(DeviceTensor x, int n, int heads, int headDim, DeviceTensor cosSin, boolean neox) {
+        float[] v = CpuTensor.of(x);
+        float[] cs = CpuTensor.of(cosSin);
+        int half = headDim / 2;
+        for (int t = 0; t < n; t++) {
+            int c = t * headDim;
+            for (int h = 0; h < heads; h++) {
+                int base = (t * heads + h) * headDim;
+                for (int i = 0; i < half; i++) {
+                    float cos = cs[c + i], sin = cs[c + half + i];
+                    int a = neox ? base + i : base + 2 * i;
+                    int b = neox ? a + half : a + 1;
+                    float x0 = v[a], x1 = v[b];
+                    v[a] = x0 * cos - x1 * sin;
+                    v[b] = x0 * sin + x1 * cos;
+                }
+            }
+        }
+    }
+
+    @Override
+    public void siluMul(DeviceTensor gate, DeviceTensor up, long count) {
+        elementwise(ElementwiseJob.SILU_MUL, CpuTensor.of(gate), CpuTensor.of(up), Math.toIntExact(count));
+    }
+
+    @Override
+    public void add(DeviceTensor acc, DeviceTensor x, long count) {
+        elementwise(ElementwiseJob.ADD, CpuTensor.of(acc), CpuTensor.of(x), Math.toIntExact(count));
+    }
+
+    private void elementwise(int op, float[] a, float[] b, int count) {
+        ElementwiseJob job = elementwiseJob;
+        job.op = op;
+        job.a = a;
+        job.b = b;
+        job.count = count;
+        if (count < PARALLEL_ELEMENTWISE) job.run(0, 0);
+        else pool.run(job, (count + ELEMENTWISE_CHUNK - 1) / ELEMENTWISE_CHUNK);
+        job.a = job.b = null;
+    }
+
+    private static final class ElementwiseJob implements WorkerPool.Job {
+        static final int SILU_MUL = 0, ADD = 1;
+        int op, count;
+        float[] a, b;
+
+        @Override
+        public void run(int chunk, int worker) {
+            int from = count < PARALLEL_ELEMENTWISE ? 0 : chunk * ELEMENTWISE_CHUNK;
+            int to = count < PARALLEL_ELEMENTWISE ? count : Math.min(count, from + ELEMENTWISE_CHUNK);
+            int bound = from + (to - from) - (to - from) % L;
+            int i = from;
+            if (op == SILU_MUL) {
+                for (; i < bound; i += L) {
+                    FloatVector g = FloatVector.fromArray(F, a, i);
+                    FloatVector silu = g.div(g.neg().lanewise(VectorOperators.EXP).add(1f));
+                    silu.mul(FloatVector.fromArray(F, b, i)).intoArray(a, i);
+                }
+                for (; i < to; i++) a[i] = (float) (a[i] / (1.0 + Math.exp(-a[i]))) * b[i];
+            } else {
+                for (; i < bound; i += L) {
+                    FloatVector.fromArray(F, a, i).add(FloatVector.fromArray(F, b, i)).intoArray(a, i);
+                }
+                for (; i < to; i++) a[i] += b[i];
+            }
+        }
+    }
+
+    @Override
+    public void gatherRows(DeviceTensor src, int width, int[] rows, int count, DeviceTensor dst) {
+        float[] s = CpuTensor.of(src), d = CpuTensor.of(dst);
+        for (int i = 0; i < count; i++) System.arraycopy(s, rows[i] * width, d, i * width, width);
+    }
+
+    @Override
+    public int argmax(DeviceTensor x, long offset, int count) {
+        float[] v = CpuTensor.of(x);
+        int off = Math.toIntExact(offset);
+        int best = 0;
+        for (int i = 1; i < count; i++) {
+            if (v[off + i] > v[off + best]) best = i;
+        }
+        return best;
+    }
+
+    // ---- paged KV ----
+
+    @Override
+    public void writeKv(KvCache cache, int layer, DeviceTensor k, DeviceTensor v, int[] slots, int n) {
+        CpuKvCache c = CpuKvCache.of(cache);
+        float[] ks = CpuTensor.of(k), vs = CpuTensor.of(v);
+        int width = c.layout().slotFloats();
+        long capacity = (long) c.layout().numBlocks() * c.layout().blockSize();
+        for (int t = 0; t < n; t++) {
+            if (slots[t] < 0 || slots[t] >= capacity) {
+                throw new IllegalArgumentException("KV slot " + slots[t] + " is outside the cache of " + capacity + " slots");
+            }
+            long at = c.slotOffset(slots[t]);
+            MemorySegment.copy(ks, t * width, c.k[layer], CpuKvCache.FLOAT, at, width);
+            MemorySegment.copy(vs, t * width, c.v[layer], CpuKvCache.FLOAT, at, width);
+        }
+    }
+
+    @Override
+    public void attention(DeviceTensor q, KvCache cache, int layer, AttentionBatch batch, int numHeads, DeviceTensor out) {
+        AttentionJob job = attentionJob;
+        job.cache = CpuKvCache.of(cache);
+        job.layer = layer;
+        job.batch = batch;
+        job.q = CpuTensor.of(q);
+        job.out = CpuTensor.of(out);
+        job.numHeads = numHeads;
+        job.index(batch);
+        pool.run(job, job.rows * numHeads);
+        job.q = job.out = null;
+        job.batch = null;
+    }
+
+    /** One chunk per (query row, head); {@link #index} maps chunk rows back to their sequence. */
+    private final class AttentionJob implements WorkerPool.Job {
+        CpuKvCache cache;
+        AttentionBatch batch;
+        float[] q, out;
+        int layer, numHeads, rows;
+        int[] rowSeq = new int[64];
+        int[] rowIndex = new int[64];
+
+        void index(AttentionBatch b) {
+            rows = b.totalQueries();
+            if (rowSeq.length < rows) {
+                rowSeq = new int[Math.max(rows, rowSeq.length * 2)];
+                rowIndex = new int[rowSeq.length];
+            }
+            int k = 0;
+            for (int s = 0; s < b.sequences(); s++) {
+                for (int i = 0; i < b.queryCount(s); i++, k++) {
+                    rowSeq[k] = s;
+                    rowIndex[k] = i;
+                }
+            }
+        }
+
+        @Override
+        public void run(int chunk, int worker) {
+            int k = chunk / numHeads, h = chunk % numHeads;
+            int s = rowSeq[k], i = rowIndex[k];
+            KvLayout lay = cache.layout();
+            int headDim = lay.headDim();
+            int kvHead = h / (numHeads / lay.numKvHeads());
+            int row = batch.queryStart(s) + i;
+            int context = batch.startPos(s) + i + 1;
+            int[] table = batch.blockTable(s);
+            if ((context + lay.blockSize() - 1) / lay.blockSize() > table.length) {
+                throw new IllegalArgumentException("block table of " + table.length + " blocks cannot hold " + context + " positions");
+            }
+            int qOff = (row * numHeads + h) * headDim;
+            PagedAttention.attendHead(q, qOff, cache.k[layer], cache.v[layer], table, lay.blockSize(),
+                    (long) lay.slotFloats() * Float.BYTES, (long) kvHead * headDim * Float.BYTES, headDim, context,
+                    scratch(worker, context), out, qOff);
+        }
+    }
+
+    @Override
+    public void copyBlocks(KvCache cache, int[] src, int[] dst, int count) {
+        copyBlocks(cache, src, cache, dst, count);
+    }
+
+    @Override
+    public void copyBlocks(KvCache from, int[] fromBlocks, KvCache to, int[] toBlocks, int count) {
+        CpuKvCache a = CpuKvCache.of(from), b = CpuKvCache.of(to);
+        if (!sameShape(a.layout(), b.layout())) {
+            throw new IllegalArgumentException("KV caches differ in shape: " + a.layout() + " vs " + b.layout());
+        }
+        long bytes = a.blockBytes();
+        for (int l = 0; l < a.layout().numLayers(); l++) {
+            for (int i = 0; i < count; i++) {
+                MemorySegment.copy(a.k[l], fromBlocks[i] * bytes, b.k[l], toBlocks[i] * bytes, bytes);
+                MemorySegment.copy(a.v[l], fromBlocks[i] * bytes, b.v[l], toBlocks[i] * bytes, bytes);
+            }
+        }
+    }
+
+    private static boolean sameShape(KvLayout a, KvLayout b) {
+        return a.numLayers() == b.numLayers() && a.blockSize() == b.blockSize()
+                && a.numKvHeads() == b.numKvHeads() && a.headDim() == b.headDim();
+    }
+
+    @Override
+    public void close() {
+        pool.close();
+        Arrays.fill(scratch, new float[0]);
+    }
+}

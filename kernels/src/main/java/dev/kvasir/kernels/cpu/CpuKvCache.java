@@ -1,0 +1,57 @@
+package dev.kvasir.kernels.cpu;
+
+import dev.kvasir.kernels.KvCache;
+import dev.kvasir.kernels.KvLayout;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * K and V pages off the Java heap (a large cache must not need a large heap): per layer one
+ * segment for K and one for V, each {@code [numBlocks][blockSize][numKvHeads][headDim]} f32.
+ */
+final class CpuKvCache implements KvCache {
+
+    private final KvLayout layout;
+    private final Arena arena = Arena.ofShared();
+    final MemorySegment[] k;
+    final MemorySegment[] v;
+
+    CpuKvCache(KvLayout layout) {
+        this.layout = layout;
+        long bytes = Math.max(1, layout.numBlocks() * layout.blockFloats() * Float.BYTES);
+        k = new MemorySegment[layout.numLayers()];
+        v = new MemorySegment[layout.numLayers()];
+        for (int l = 0; l < layout.numLayers(); l++) {
+            k[l] = arena.allocate(bytes, 64);
+            v[l] = arena.allocate(bytes, 64);
+        }
+    }
+
+    @Override
+    public KvLayout layout() {
+        return layout;
+    }
+
+    /** Byte offset of a slot's first float in a layer segment. */
+    long slotOffset(long slot) {
+        return slot * layout.slotFloats() * Float.BYTES;
+    }
+
+    long blockBytes() {
+        return layout.blockFloats() * Float.BYTES;
+    }
+
+    static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT;
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+
+    static CpuKvCache of(KvCache c) {
+        if (c instanceof CpuKvCache cpu) return cpu;
+        throw new IllegalArgumentException("not a CPU KV cache: " + c);
+    }
+}

@@ -1,0 +1,237 @@
+package dev.kvasir.kernels.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+import java.lang.foreign.MemorySegment;
+
+import static dev.kvasir.kernels.cpu.WeightLoads.F;
+import static dev.kvasir.kernels.cpu.WeightLoads.L;
+
+/**
+ * Matrix times activations, {@code out[t][r] = dot(W row r, x[t])}, over a range of rows (the
+ * backend hands row ranges to its workers).
+ * <p>
+ * One token (decode): each weight row is read once from the mapped file and dequantized in
+ * registers, four rows at a time so four independent accumulators hide FMA latency. Memory
+ * bandwidth is the limit there. Several tokens (prefill, batched decode): four rows are expanded
+ * into float scratch once, then dotted with the tokens four at a time (a 4×4 tile of
+ * accumulators), so each weight byte is read once per step however many tokens it has.
+ * <p>
+ * Every dot product accumulates in the same order on both paths (one vector accumulator stepping
+ * through the row, a lane reduction, then the scalar tail), so a sequence's logits do not depend
+ * on what else shares its batch.
+ */
+final class Matmul {
+
+    static final int ROW_TILE = 4;
+    private static final int TOKEN_TILE = 4;
+
+    private Matmul() {}
+
+    /** Rows {@code [r0, r1)} for one token {@code x[xOff ..]}, into {@code out[outOff + r]}. */
+    static void oneToken(CpuMatrix m, float[] x, int xOff, float[] out, int outOff, int r0, int r1, float[] scratch) {
+        int r = r0;
+        if (m.cols % L == 0) {
+            for (; r + ROW_TILE <= r1; r += ROW_TILE) {
+                switch (m.type) {
+                    case F32 -> f32Rows4(m, r, x, xOff, out, outOff);
+                    case F16 -> f16Rows4(m, r, x, xOff, out, outOff);
+                    case BF16 -> bf16Rows4(m, r, x, xOff, out, outOff);
+                    case Q8_0 -> q8Rows4(m, r, x, xOff, out, outOff);
+                    case Q4_0 -> q4Rows4(m, r, x, xOff, out, outOff);
+                    default -> {
+                        // K-quants: expand into scratch, then the shared float dot.
+                        for (int k = 0; k < ROW_TILE; k++) {
+                            WeightLoads.dequantizeRow(m, r + k, scratch, 0);
+                            out[outOff + r + k] = dot(scratch, 0, x, xOff, m.cols);
+                        }
+                    }
+                }
+            }
+        }
+        for (; r < r1; r++) {
+            WeightLoads.dequantizeRow(m, r, scratch, 0);
+            out[outOff + r] = dot(scratch, 0, x, xOff, m.cols);
+        }
+    }
+
+    /**
+     * Rows {@code [r0, r1)} for tokens {@code t < n} ({@code x[t * cols ..]}), into
+     * {@code out[t * rows + r]}. {@code scratch} holds at least {@code ROW_TILE * cols} floats.
+     */
+    static void manyTokens(CpuMatrix m, float[] x, int n, float[] out, int r0, int r1, float[] scratch) {
+        int cols = m.cols, rows = m.rows;
+        for (int r = r0; r < r1; r += ROW_TILE) {
+            int tileRows = Math.min(ROW_TILE, r1 - r);
+            for (int k = 0; k < tileRows; k++) WeightLoads.dequantizeRow(m, r + k, scratch, k * cols);
+            int t = 0;
+            if (tileRows == ROW_TILE && cols % L == 0) {
+                for (; t + TOKEN_TILE <= n; t += TOKEN_TILE) tile4x4(scratch, cols, x, t, out, rows, r);
+            }
+            for (; t < n; t++) {
+                for (int k = 0; k < tileRows; k++) {
+                    out[t * rows + r + k] = dot(scratch, k * cols, x, t * cols, cols);
+                }
+            }
+        }
+    }
+
+    /** The reference dot product every path reproduces exactly. */
+    static float dot(float[] w, int wOff, float[] x, int xOff, int cols) {
+        int bound = cols - cols % L;
+        FloatVector acc = FloatVector.zero(F);
+        for (int i = 0; i < bound; i += L) {
+            acc = FloatVector.fromArray(F, w, wOff + i).fma(FloatVector.fromArray(F, x, xOff + i), acc);
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (int i = bound; i < cols; i++) sum += w[wOff + i] * x[xOff + i];
+        return sum;
+    }
+
+    private static void tile4x4(float[] w, int cols, float[] x, int t, float[] out, int rows, int r) {
+        int w0 = 0, w1 = cols, w2 = 2 * cols, w3 = 3 * cols;
+        int x0 = t * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        for (int i = 0; i < cols; i += L) {
+            FloatVector r0 = FloatVector.fromArray(F, w, w0 + i);
+            FloatVector r1 = FloatVector.fromArray(F, w, w1 + i);
+            FloatVector r2 = FloatVector.fromArray(F, w, w2 + i);
+            FloatVector r3 = FloatVector.fromArray(F, w, w3 + i);
+            FloatVector v = FloatVector.fromArray(F, x, x0 + i);
+            a00 = r0.fma(v, a00); a10 = r1.fma(v, a10); a20 = r2.fma(v, a20); a30 = r3.fma(v, a30);
+            v = FloatVector.fromArray(F, x, x1 + i);
+            a01 = r0.fma(v, a01); a11 = r1.fma(v, a11); a21 = r2.fma(v, a21); a31 = r3.fma(v, a31);
+            v = FloatVector.fromArray(F, x, x2 + i);
+            a02 = r0.fma(v, a02); a12 = r1.fma(v, a12); a22 = r2.fma(v, a22); a32 = r3.fma(v, a32);
+            v = FloatVector.fromArray(F, x, x3 + i);
+            a03 = r0.fma(v, a03); a13 = r1.fma(v, a13); a23 = r2.fma(v, a23); a33 = r3.fma(v, a33);
+        }
+        int o0 = t * rows + r, o1 = o0 + rows, o2 = o1 + rows, o3 = o2 + rows;
+        out[o0] = sum(a00); out[o0 + 1] = sum(a10); out[o0 + 2] = sum(a20); out[o0 + 3] = sum(a30);
+        out[o1] = sum(a01); out[o1 + 1] = sum(a11); out[o1 + 2] = sum(a21); out[o1 + 3] = sum(a31);
+        out[o2] = sum(a02); out[o2 + 1] = sum(a12); out[o2 + 2] = sum(a22); out[o2 + 3] = sum(a32);
+        out[o3] = sum(a03); out[o3 + 1] = sum(a13); out[o3 + 2] = sum(a23); out[o3 + 3] = sum(a33);
+    }
+
+    private static float sum(FloatVector v) {
+        return v.reduceLanes(VectorOperators.ADD);
+    }
+
+    // ---- one token, four rows, dequantized in registers (cols a multiple of L) ----
+
+    private static void f32Rows4(CpuMatrix m, int r, float[] x, int xOff, float[] out, int outOff) {
+        MemorySegment seg = m.data;
+        long b0 = r * m.rowBytes, b1 = b0 + m.rowBytes, b2 = b1 + m.rowBytes, b3 = b2 + m.rowBytes;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        for (int i = 0; i < m.cols; i += L) {
+            FloatVector v = FloatVector.fromArray(F, x, xOff + i);
+            long off = 4L * i;
+            a0 = WeightLoads.f32(seg, b0 + off).fma(v, a0);
+            a1 = WeightLoads.f32(seg, b1 + off).fma(v, a1);
+            a2 = WeightLoads.f32(seg, b2 + off).fma(v, a2);
+            a3 = WeightLoads.f32(seg, b3 + off).fma(v, a3);
+        }
+        store4(out, outOff + r, a0, a1, a2, a3);
+    }
+
+    private static void f16Rows4(CpuMatrix m, int r, float[] x, int xOff, float[] out, int outOff) {
+        MemorySegment seg = m.data;
+        long b0 = r * m.rowBytes, b1 = b0 + m.rowBytes, b2 = b1 + m.rowBytes, b3 = b2 + m.rowBytes;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        for (int i = 0; i < m.cols; i += L) {
+            FloatVector v = FloatVector.fromArray(F, x, xOff + i);
+            long off = 2L * i;
+            a0 = WeightLoads.f16(seg, b0 + off).fma(v, a0);
+            a1 = WeightLoads.f16(seg, b1 + off).fma(v, a1);
+            a2 = WeightLoads.f16(seg, b2 + off).fma(v, a2);
+            a3 = WeightLoads.f16(seg, b3 + off).fma(v, a3);
+        }
+        store4(out, outOff + r, a0, a1, a2, a3);
+    }
+
+    private static void bf16Rows4(CpuMatrix m, int r, float[] x, int xOff, float[] out, int outOff) {
+        MemorySegment seg = m.data;
+        long b0 = r * m.rowBytes, b1 = b0 + m.rowBytes, b2 = b1 + m.rowBytes, b3 = b2 + m.rowBytes;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        for (int i = 0; i < m.cols; i += L) {
+            FloatVector v = FloatVector.fromArray(F, x, xOff + i);
+            long off = 2L * i;
+            a0 = WeightLoads.bf16(seg, b0 + off).fma(v, a0);
+            a1 = WeightLoads.bf16(seg, b1 + off).fma(v, a1);
+            a2 = WeightLoads.bf16(seg, b2 + off).fma(v, a2);
+            a3 = WeightLoads.bf16(seg, b3 + off).fma(v, a3);
+        }
+        store4(out, outOff + r, a0, a1, a2, a3);
+    }
+
+    private static void q8Rows4(CpuMatrix m, int r, float[] x, int xOff, float[] out, int outOff) {
+        MemorySegment seg = m.data;
+        long b0 = r * m.rowBytes, b1 = b0 + m.rowBytes, b2 = b1 + m.rowBytes, b3 = b2 + m.rowBytes;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        for (int blk = 0; blk < m.cols / 32; blk++) {
+            long off = 34L * blk;
+            FloatVector d0 = FloatVector.broadcast(F, WeightLoads.scale(seg, b0 + off));
+            FloatVector d1 = FloatVector.broadcast(F, WeightLoads.scale(seg, b1 + off));
+            FloatVector d2 = FloatVector.broadcast(F, WeightLoads.scale(seg, b2 + off));
+            FloatVector d3 = FloatVector.broadcast(F, WeightLoads.scale(seg, b3 + off));
+            for (int p = 0; p < 32; p += L) {
+                FloatVector v = FloatVector.fromArray(F, x, xOff + 32 * blk + p);
+                long q = off + 2 + p;
+                a0 = WeightLoads.q8(seg, b0 + q, d0).fma(v, a0);
+                a1 = WeightLoads.q8(seg, b1 + q, d1).fma(v, a1);
+                a2 = WeightLoads.q8(seg, b2 + q, d2).fma(v, a2);
+                a3 = WeightLoads.q8(seg, b3 + q, d3).fma(v, a3);
+            }
+        }
+        store4(out, outOff + r, a0, a1, a2, a3);
+    }
+
+    private static void q4Rows4(CpuMatrix m, int r, float[] x, int xOff, float[] out, int outOff) {
+        MemorySegment seg = m.data;
+        long b0 = r * m.rowBytes, b1 = b0 + m.rowBytes, b2 = b1 + m.rowBytes, b3 = b2 + m.rowBytes;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        for (int blk = 0; blk < m.cols / 32; blk++) {
+            long off = 18L * blk;
+            FloatVector d0 = FloatVector.broadcast(F, WeightLoads.scale(seg, b0 + off));
+            FloatVector d1 = FloatVector.broadcast(F, WeightLoads.scale(seg, b1 + off));
+            FloatVector d2 = FloatVector.broadcast(F, WeightLoads.scale(seg, b2 + off));
+            FloatVector d3 = FloatVector.broadcast(F, WeightLoads.scale(seg, b3 + off));
+            int xb = xOff + 32 * blk;
+            // Low nibbles are values 0..15 of the block, high nibbles 16..31: low pass first keeps
+            // the accumulation order of a row expanded into scratch.
+            for (int p = 0; p < 16; p += L) {
+                FloatVector v = FloatVector.fromArray(F, x, xb + p);
+                long q = off + 2 + p;
+                a0 = WeightLoads.q4Low(WeightLoads.bytes(seg, b0 + q), d0).fma(v, a0);
+                a1 = WeightLoads.q4Low(WeightLoads.bytes(seg, b1 + q), d1).fma(v, a1);
+                a2 = WeightLoads.q4Low(WeightLoads.bytes(seg, b2 + q), d2).fma(v, a2);
+                a3 = WeightLoads.q4Low(WeightLoads.bytes(seg, b3 + q), d3).fma(v, a3);
+            }
+            for (int p = 0; p < 16; p += L) {
+                FloatVector v = FloatVector.fromArray(F, x, xb + 16 + p);
+                long q = off + 2 + p;
+                a0 = WeightLoads.q4High(WeightLoads.bytes(seg, b0 + q), d0).fma(v, a0);
+                a1 = WeightLoads.q4High(WeightLoads.bytes(seg, b1 + q), d1).fma(v, a1);
+                a2 = WeightLoads.q4High(WeightLoads.bytes(seg, b2 + q), d2).fma(v, a2);
+                a3 = WeightLoads.q4High(WeightLoads.bytes(seg, b3 + q), d3).fma(v, a3);
+            }
+        }
+        store4(out, outOff + r, a0, a1, a2, a3);
+    }
+
+    private static void store4(float[] out, int at, FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3) {
+        out[at] = sum(a0);
+        out[at + 1] = sum(a1);
+        out[at + 2] = sum(a2);
+        out[at + 3] = sum(a3);
+    }
+
+    static {
+        // The quantized kernels step through the 16-byte halves of 32-value blocks L values at a time.
+        if (16 % L != 0) throw new ExceptionInInitializerError("unsupported float vector length " + L);
+    }
+}

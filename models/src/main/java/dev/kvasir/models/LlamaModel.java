@@ -1,0 +1,212 @@
+package dev.kvasir.models;
+
+import dev.kvasir.kernels.AttentionBatch;
+import dev.kvasir.kernels.Backend;
+import dev.kvasir.kernels.DeviceMatrix;
+import dev.kvasir.kernels.DeviceTensor;
+import dev.kvasir.kernels.KvCache;
+import dev.kvasir.kernels.KvLayout;
+import dev.kvasir.kernels.RopeFrequencies;
+import dev.kvasir.kernels.WeightTensor;
+
+import java.util.List;
+
+/**
+ * A Llama-architecture transformer on a {@link Backend}, with its paged KV cache. One
+ * {@link #forward} runs every token of a step (prefill chunks and decode tokens of many sequences)
+ * through each weight matrix together, then attends per sequence through its block table.
+ * Single-threaded use (the engine thread); the backend parallelises inside each op.
+ */
+public final class LlamaModel implements AutoCloseable {
+
+    private final LlamaConfig config;
+    private final Backend backend;
+    private final DeviceMatrix tokenEmbedding;
+    private final DeviceMatrix output;
+    private final DeviceTensor outputNorm;
+    private final LayerWeights[] layers;
+    private final RopeFrequencies rope;
+    private final KvCache kv;
+    private final KvCache swap;
+    private final StepBuffers buf;
+    private final AttentionBatch attention = new AttentionBatch();
+    private int[] logitRows = new int[16];
+    private DeviceTensor logitsIn, logits;
+    private int logitsCapacity;
+
+    private LlamaModel(LlamaConfig config, ModelWeights weights, Backend backend, KvLayout layout, int swapBlocks) {
+        this.config = config;
+        this.backend = backend;
+        WeightTensor embd = LayerWeights.matrix(weights, "token_embd.weight", config.vocabSize(), config.dim());
+        tokenEmbedding = backend.matrix(embd);
+        WeightTensor out = weights.find("output.weight");
+        // Tied models reuse the embedding as the classifier (some files still carry a copy; it is identical).
+        output = config.tiedEmbeddings() || out == null ? tokenEmbedding
+                : backend.matrix(LayerWeights.matrix(weights, "output.weight", config.vocabSize(), config.dim()));
+        outputNorm = backend.vector(LayerWeights.vector(weights, "output_norm.weight", config.dim()));
+        layers = new LayerWeights[config.numLayers()];
+        for (int l = 0; l < layers.length; l++) layers[l] = LayerWeights.load(weights, config, l, backend);
+        LlamaConfig.RopeScaling s = config.ropeScaling();
+        rope = s == null ? RopeFrequencies.of(config.headDim(), config.ropeTheta())
+                : RopeFrequencies.llama3(config.headDim(), config.ropeTheta(), s.factor(), s.lowFreqFactor(),
+                        s.highFreqFactor(), s.originalContextLength());
+        kv = backend.allocateKvCache(layout, false);
+        swap = swapBlocks > 0 ? backend.allocateKvCache(
+                new KvLayout(layout.numLayers(), swapBlocks, layout.blockSize(), layout.numKvHeads(), layout.headDim()), true)
+                : null;
+        buf = new StepBuffers(backend, config);
+    }
+
+    /**
+     * @param numKvBlocks      blocks of the KV cache on the backend
+     * @param blockSize        token slots per block
+     * @param numCpuSwapBlocks blocks of host swap space (0: none)
+     */
+    public static LlamaModel create(LlamaConfig config, ModelWeights weights, Backend backend,
+                                    int numKvBlocks, int blockSize, int numCpuSwapBlocks) {
+        KvLayout layout = new KvLayout(config.numLayers(), numKvBlocks, blockSize, config.numKvHeads(), config.headDim());
+        return new LlamaModel(config, weights, backend, layout, numCpuSwapBlocks);
+    }
+
+    /** Bytes of K and V, all layers, for one block of {@code blockSize} tokens (f32). */
+    public static long kvBytesPerBlock(LlamaConfig c, int blockSize) {
+        return 2L * c.numLayers() * blockSize * c.kvDim() * Float.BYTES;
+    }
+
+    public LlamaConfig config() {
+        return config;
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    /** One logits row ({@code vocabSize} floats) per chunk that wants logits, in chunk order. */
+    public float[][] forward(ForwardBatch batch) {
+        List<SequenceChunk> chunks = batch.chunks();
+        int n = prepare(chunks);
+        if (batch.copySrc() != null && batch.copySrc().length > 0) {
+            backend.copyBlocks(kv, batch.copySrc(), batch.copyDst(), batch.copySrc().length);
+        }
+        if (n > 0) {
+            backend.embed(tokenEmbedding, buf.tokens, n, buf.x);
+            rope.cosSin(buf.positions, n, buf.cosSinHost);
+            backend.upload(buf.cosSinHost, 0, buf.cosSin, 0, n * config.headDim());
+            for (int l = 0; l < layers.length; l++) layer(l, n);
+        }
+        return logits(chunks);
+    }
+
+    /** Flattens the chunks into the step's token, position and slot arrays and the attention batch. */
+    private int prepare(List<SequenceChunk> chunks) {
+        int n = 0;
+        for (SequenceChunk c : chunks) n += c.tokens().length;
+        buf.ensure(n);
+        attention.clear();
+        int row = 0;
+        for (SequenceChunk c : chunks) {
+            int len = c.tokens().length;
+            if (c.slotMapping().length < len) {
+                throw new IllegalArgumentException("sequence " + c.seqId() + ": " + len + " tokens but "
+                        + c.slotMapping().length + " slots");
+            }
+            int context = c.startPos() + len;
+            if (context > config.contextLength()) {
+                throw new IllegalArgumentException("sequence " + c.seqId() + ": " + context
+                        + " positions exceed the model's context length " + config.contextLength());
+            }
+            for (int i = 0; i < len; i++) {
+                buf.tokens[row + i] = c.tokens()[i];
+                buf.positions[row + i] = c.startPos() + i;
+                buf.slots[row + i] = c.slotMapping()[i];
+            }
+            if (len > 0) attention.add(row, len, c.startPos(), c.blockTable());
+            row += len;
+        }
+        return n;
+    }
+
+    /** One transformer block over the step's n tokens, as in llama2.c's forward. */
+    private void layer(int l, int n) {
+        LayerWeights w = layers[l];
+        LlamaConfig c = config;
+        // attention rmsnorm
+        backend.rmsNorm(buf.x, w.attnNorm(), n, c.dim(), c.rmsEps(), buf.xb);
+        // q, k, v projections for every token at once
+        backend.matmul(w.wq(), buf.xb, n, buf.q);
+        backend.matmul(w.wk(), buf.xb, n, buf.k);
+        backend.matmul(w.wv(), buf.xb, n, buf.v);
+        // rotary position embedding of q and k
+        boolean neox = c.ropeStyle() == LlamaConfig.RopeStyle.NEOX;
+        backend.rope(buf.q, n, c.numHeads(), c.headDim(), buf.cosSin, neox);
+        backend.rope(buf.k, n, c.numKvHeads(), c.headDim(), buf.cosSin, neox);
+        // this step's keys and values into their pages, then attention over each sequence's pages
+        backend.writeKv(kv, l, buf.k, buf.v, buf.slots, n);
+        backend.attention(buf.q, kv, l, attention, c.numHeads(), buf.att);
+        // output projection and residual
+        backend.matmul(w.wo(), buf.att, n, buf.xb2);
+        backend.add(buf.x, buf.xb2, (long) n * c.dim());
+        // ffn rmsnorm, then w2(silu(w1 x) * w3 x) and residual
+        backend.rmsNorm(buf.x, w.ffnNorm(), n, c.dim(), c.rmsEps(), buf.xb);
+        backend.matmul(w.gate(), buf.xb, n, buf.hb);
+        backend.matmul(w.up(), buf.xb, n, buf.hb2);
+        backend.siluMul(buf.hb, buf.hb2, (long) n * c.ffnDim());
+        backend.matmul(w.down(), buf.hb, n, buf.xb2);
+        backend.add(buf.x, buf.xb2, (long) n * c.dim());
+    }
+
+    /** Final norm and classifier for the last token of each chunk that wants logits. */
+    private float[][] logits(List<SequenceChunk> chunks) {
+        int m = 0, row = 0;
+        for (SequenceChunk c : chunks) {
+            row += c.tokens().length;
+            if (!c.wantLogits()) continue;
+            if (c.tokens().length == 0) {
+                throw new IllegalArgumentException("sequence " + c.seqId() + " wants logits but brings no token");
+            }
+            if (m == logitRows.length) logitRows = java.util.Arrays.copyOf(logitRows, m * 2);
+            logitRows[m++] = row - 1;
+        }
+        float[][] result = new float[m][];
+        if (m == 0) return result;
+        if (m > logitsCapacity) {
+            if (logitsIn != null) {
+                backend.free(logitsIn);
+                backend.free(logits);
+            }
+            logitsCapacity = Math.max(m, 2 * logitsCapacity);
+            logitsIn = backend.allocate((long) logitsCapacity * config.dim());
+            logits = backend.allocate((long) logitsCapacity * config.vocabSize());
+        }
+        backend.gatherRows(buf.x, config.dim(), logitRows, m, logitsIn);
+        backend.rmsNorm(logitsIn, outputNorm, m, config.dim(), config.rmsEps(), logitsIn);
+        backend.matmul(output, logitsIn, m, logits);
+        for (int i = 0; i < m; i++) {
+            result[i] = new float[config.vocabSize()];
+            backend.download(logits, (long) i * config.vocabSize(), result[i], 0, config.vocabSize());
+        }
+        return result;
+    }
+
+    /** Copies blocks from the backend's cache to host swap space (preemption by swapping). */
+    public void swapOut(int[] gpuBlocks, int[] cpuBlocks) {
+        backend.copyBlocks(kv, gpuBlocks, requireSwap(), cpuBlocks, gpuBlocks.length);
+    }
+
+    /** Copies blocks back from host swap space. */
+    public void swapIn(int[] cpuBlocks, int[] gpuBlocks) {
+        backend.copyBlocks(requireSwap(), cpuBlocks, kv, gpuBlocks, cpuBlocks.length);
+    }
+
+    private KvCache requireSwap() {
+        if (swap == null) throw new IllegalStateException("this model was created without swap space (numCpuSwapBlocks = 0)");
+        return swap;
+    }
+
+    @Override
+    public void close() {
+        buf.release();
+        kv.close();
+        if (swap != null) swap.close();
+    }
+}

@@ -1,0 +1,58 @@
+package dev.kvasir.models;
+
+import dev.kvasir.kernels.Backend;
+import dev.kvasir.kernels.DeviceTensor;
+
+/**
+ * Activations of one forward step, sized for {@code capacity} tokens and regrown (rarely) when a
+ * step brings more; host-side metadata arrays alongside.
+ */
+final class StepBuffers {
+
+    private final Backend backend;
+    private final LlamaConfig c;
+    int capacity;
+    /** Residual stream {@code [n][dim]}. */
+    DeviceTensor x;
+    /** Normalized input of a sub-layer, and a sub-layer's output, {@code [n][dim]}. */
+    DeviceTensor xb, xb2;
+    DeviceTensor q, k, v, att;
+    /** Feed-forward gate and up projections {@code [n][ffnDim]}. */
+    DeviceTensor hb, hb2;
+    DeviceTensor cosSin;
+    int[] tokens, positions, slots;
+    float[] cosSinHost;
+
+    StepBuffers(Backend backend, LlamaConfig config) {
+        this.backend = backend;
+        this.c = config;
+    }
+
+    void ensure(int n) {
+        if (n <= capacity) return;
+        int cap = Math.max(n, Math.min(2 * capacity, n + 1024));
+        release();
+        x = backend.allocate((long) cap * c.dim());
+        xb = backend.allocate((long) cap * c.dim());
+        xb2 = backend.allocate((long) cap * c.dim());
+        q = backend.allocate((long) cap * c.qDim());
+        att = backend.allocate((long) cap * c.qDim());
+        k = backend.allocate((long) cap * c.kvDim());
+        v = backend.allocate((long) cap * c.kvDim());
+        hb = backend.allocate((long) cap * c.ffnDim());
+        hb2 = backend.allocate((long) cap * c.ffnDim());
+        cosSin = backend.allocate((long) cap * c.headDim());
+        tokens = new int[cap];
+        positions = new int[cap];
+        slots = new int[cap];
+        cosSinHost = new float[cap * c.headDim()];
+        capacity = cap;
+    }
+
+    void release() {
+        for (DeviceTensor t : new DeviceTensor[] {x, xb, xb2, q, att, k, v, hb, hb2, cosSin}) {
+            if (t != null) backend.free(t);
+        }
+        capacity = 0;
+    }
+}

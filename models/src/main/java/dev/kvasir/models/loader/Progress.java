@@ -1,0 +1,50 @@
+package dev.kvasir.models.loader;
+
+import java.io.PrintStream;
+
+/**
+ * A one-line progress bar on stderr for loading large files; silent below {@link #THRESHOLD} bytes
+ * so tests and small models print nothing.
+ */
+final class Progress {
+
+    static final long THRESHOLD = 100L << 20;
+    private static final int WIDTH = 30;
+
+    private final PrintStream out;
+    private final String label;
+    private final long total;
+    private final boolean enabled;
+    private long done;
+    private int shownPercent = -1;
+
+    Progress(String label, long totalBytes) {
+        this(System.err, label, totalBytes, totalBytes >= THRESHOLD);
+    }
+
+    Progress(PrintStream out, String label, long totalBytes, boolean enabled) {
+        this.out = out;
+        this.label = label;
+        this.total = Math.max(1, totalBytes);
+        this.enabled = enabled;
+    }
+
+    void advance(long bytes) {
+        done += bytes;
+        if (!enabled) return;
+        int percent = (int) Math.min(100, done * 100 / total);
+        if (percent == shownPercent) return;
+        shownPercent = percent;
+        int filled = percent * WIDTH / 100;
+        out.printf("\r%s [%s%s] %3d%% %,d / %,d MB", label, "#".repeat(filled), " ".repeat(WIDTH - filled),
+                percent, done >> 20, total >> 20);
+        out.flush();
+    }
+
+    void finish() {
+        if (enabled && shownPercent >= 0) {
+            out.println();
+            out.flush();
+        }
+    }
+}

@@ -1,0 +1,173 @@
+package dev.kvasir.models.sampling;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+/**
+ * Picks next tokens for one request. Order of operations (vLLM's): penalties on the raw logits,
+ * then greedy argmax, or temperature, top-k, top-p and min-p filtering and a draw from the
+ * request's own seeded generator. Keeps its work arrays between calls; one instance per request,
+ * used from one thread.
+ */
+public final class Sampler {
+
+    private static final int[] NO_IDS = new int[0];
+    private static final float[] NO_LOGPROBS = new float[0];
+
+    private final SamplingParams p;
+    private final SplittableRandom random;
+    private float[] work = new float[0];
+    private long[] order = new long[0];
+    private int[] counts = new int[0];
+    /** Tokens already penalized in this call, one bit each (cleared word by word afterwards). */
+    private long[] seen = new long[0];
+
+    public Sampler(SamplingParams params) {
+        this.p = params;
+        this.random = params.seed() != null ? new SplittableRandom(params.seed()) : new SplittableRandom();
+    }
+
+    public SamplingParams params() {
+        return p;
+    }
+
+    /**
+     * @param logits          the model's logits for the next position (not modified)
+     * @param promptTokens    the prompt, for the repetition penalty
+     * @param generatedTokens tokens generated so far (first {@code numGenerated} valid)
+     */
+    public SampledToken sample(float[] logits, int[] promptTokens, int[] generatedTokens, int numGenerated) {
+        int vocab = logits.length;
+        if (work.length != vocab) {
+            work = new float[vocab];
+            counts = new int[vocab];
+            seen = new long[(vocab + 63) >>> 6];
+        }
+        float[] x = work;
+        System.arraycopy(logits, 0, x, 0, vocab);
+        applyPenalties(x, promptTokens, generatedTokens, numGenerated);
+        int chosen = p.isGreedy() ? argmax(x) : draw(x);
+        return withLogprobs(logits, chosen);
+    }
+
+    private void applyPenalties(float[] x, int[] prompt, int[] generated, int numGenerated) {
+        if (p.repetitionPenalty() != 1f) {
+            // Once per distinct token of prompt and output together.
+            if (prompt != null) for (int t : prompt) penalizeOnce(x, t);
+            for (int i = 0; i < numGenerated; i++) penalizeOnce(x, generated[i]);
+            if (prompt != null) for (int t : prompt) seen[t >>> 6] = 0;
+            for (int i = 0; i < numGenerated; i++) seen[generated[i] >>> 6] = 0;
+        }
+        if (p.presencePenalty() != 0f || p.frequencyPenalty() != 0f) {
+            for (int i = 0; i < numGenerated; i++) counts[generated[i]]++;
+            for (int i = 0; i < numGenerated; i++) {
+                int t = generated[i];
+                if (counts[t] > 0) {
+                    x[t] -= p.frequencyPenalty() * counts[t] + p.presencePenalty();
+                    counts[t] = 0; // applied; also leaves counts all zero for the next call
+                }
+            }
+        }
+    }
+
+    private void penalizeOnce(float[] x, int t) {
+        long bit = 1L << t;
+        if ((seen[t >>> 6] & bit) != 0) return;
+        seen[t >>> 6] |= bit;
+        penalize(x, t, p.repetitionPenalty());
+    }
+
+    private static void penalize(float[] x, int t, float rp) {
+        x[t] = x[t] > 0 ? x[t] / rp : x[t] * rp;
+    }
+
+    static int argmax(float[] x) {
+        int best = 0;
+        for (int i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
+        return best;
+    }
+
+    /** Temperature, then top-k / top-p / min-p over the tokens sorted by probability, then one draw. */
+    private int draw(float[] x) {
+        int vocab = x.length;
+        float max = Float.NEGATIVE_INFINITY;
+        for (float v : x) max = Math.max(max, v);
+        float invT = 1f / p.temperature();
+        double total = 0;
+        for (int i = 0; i < vocab; i++) {
+            float e = (float) Math.exp((x[i] - max) * invT);
+            x[i] = e;
+            total += e;
+        }
+        boolean filtered = (p.topK() > 0 && p.topK() < vocab) || p.topP() < 1f || p.minP() > 0f;
+        if (!filtered) return drawFrom(x, total);
+        // Sort by probability, descending; ties by token id so the order is reproducible.
+        if (order.length != vocab) order = new long[vocab];
+        for (int i = 0; i < vocab; i++) {
+            // Probabilities are non-negative, so their bit patterns order like the values.
+            order[i] = (long) (Integer.MAX_VALUE - Float.floatToRawIntBits(x[i])) << 32 | i;
+        }
+        Arrays.sort(order);
+        int keep = p.topK() > 0 ? Math.min(p.topK(), vocab) : vocab;
+        double topMass = 0, cut = p.topP() * total;
+        float minProb = p.minP() * x[id(order[0])];
+        int k = 0;
+        while (k < keep) {
+            float pr = x[id(order[k])];
+            if (k > 0 && pr < minProb) break;
+            topMass += pr;
+            k++;
+            if (topMass >= cut) break;
+        }
+        double r = random.nextDouble() * topMass;
+        for (int i = 0; i < k; i++) {
+            r -= x[id(order[i])];
+            if (r < 0) return id(order[i]);
+        }
+        return id(order[k - 1]);
+    }
+
+    private int drawFrom(float[] probs, double total) {
+        double r = random.nextDouble() * total;
+        int last = 0;
+        for (int i = 0; i < probs.length; i++) {
+            if (probs[i] <= 0) continue;
+            last = i;
+            r -= probs[i];
+            if (r < 0) return i;
+        }
+        return last;
+    }
+
+    private static int id(long packed) {
+        return (int) packed;
+    }
+
+    /** Log-softmax of the raw logits for the chosen token and the top alternatives. */
+    private SampledToken withLogprobs(float[] logits, int chosen) {
+        int k = p.topLogprobs();
+        if (k < 0) return new SampledToken(chosen, Float.NaN, NO_IDS, NO_LOGPROBS);
+        float max = Float.NEGATIVE_INFINITY;
+        for (float v : logits) max = Math.max(max, v);
+        double sum = 0;
+        for (float v : logits) sum += Math.exp(v - max);
+        float logZ = (float) (max + Math.log(sum));
+        k = Math.min(k, logits.length);
+        int[] ids = new int[k];
+        float[] lps = new float[k];
+        // Selection of the k largest: k is small (OpenAI allows up to 20).
+        int filled = 0;
+        for (int i = 0; i < logits.length; i++) {
+            float v = logits[i];
+            if (filled == k && (k == 0 || v <= logits[ids[k - 1]])) continue;
+            int j = filled < k ? filled++ : k - 1;
+            while (j > 0 && logits[ids[j - 1]] < v) {
+                ids[j] = ids[j - 1];
+                j--;
+            }
+            ids[j] = i;
+        }
+        for (int i = 0; i < k; i++) lps[i] = logits[ids[i]] - logZ;
+        return new SampledToken(chosen, logits[chosen] - logZ, ids, lps);
+    }
+}

@@ -1,0 +1,108 @@
+package dev.kvasir.models.template;
+
+import com.hubspot.jinjava.Jinjava;
+import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
+import com.hubspot.jinjava.interpret.RenderResult;
+import com.hubspot.jinjava.interpret.TemplateError;
+import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import dev.kvasir.models.loader.LoadedModel;
+import dev.kvasir.models.tokenizer.Tokenizer;
+import jinjava.javax.el.CompositeELResolver;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A model's Jinja chat template, rendered with Jinjava the way Hugging Face's
+ * {@code apply_chat_template} renders it with Jinja2: {@code trim_blocks} and {@code lstrip_blocks}
+ * on, {@code messages}, {@code bos_token}, {@code eos_token} and {@code add_generation_prompt} bound,
+ * {@code raise_exception} available, and Python's string methods ({@code .strip()},
+ * {@code .startswith()}...) working on strings. Immutable; safe to share between threads.
+ */
+public final class ChatTemplate {
+
+    private final String source;
+    private final String bosToken;
+    private final String eosToken;
+    private final Jinjava jinjava;
+
+    private ChatTemplate(String source, String bosToken, String eosToken) {
+        this.source = source;
+        this.bosToken = bosToken == null ? "" : bosToken;
+        this.eosToken = eosToken == null ? "" : eosToken;
+        CompositeELResolver resolver = new CompositeELResolver();
+        resolver.add(new PythonStringMethods());
+        resolver.add(JinjavaInterpreterResolver.DEFAULT_RESOLVER_READ_ONLY);
+        JinjavaConfig config = JinjavaConfig.newBuilder()
+                .withTrimBlocks(true)
+                .withLstripBlocks(true)
+                .withKeepTrailingNewline(false)
+                .withElResolver(resolver)
+                .build();
+        this.jinjava = new Jinjava(config);
+        jinjava.registerFunction(new ELFunctionDefinition("", "raise_exception", TemplateFunctions.class, "raiseException", String.class));
+    }
+
+    /** A template from its Jinja source; {@code bosToken} and {@code eosToken} are the strings the template may emit. */
+    public static ChatTemplate of(String source, String bosToken, String eosToken) {
+        if (source == null || source.isBlank()) throw new IllegalArgumentException("empty chat template");
+        return new ChatTemplate(source, bosToken, eosToken);
+    }
+
+    /** A built-in format, for models without a template. */
+    public static ChatTemplate builtIn(BuiltInTemplates format, String bosToken, String eosToken) {
+        return new ChatTemplate(format.source(), bosToken, eosToken);
+    }
+
+    /**
+     * The model's own template ({@code tokenizer.chat_template} or {@code tokenizer_config.json}),
+     * else the built-in format its vocabulary was made for. BOS and EOS strings come from the tokenizer.
+     */
+    public static ChatTemplate forModel(LoadedModel model, Tokenizer tokenizer) {
+        String bos = tokenizer.bosId() >= 0 ? tokenizer.tokenString(tokenizer.bosId()) : "";
+        int[] stops = tokenizer.stopTokenIds();
+        String eos = stops.length > 0 ? tokenizer.tokenString(stops[0]) : "";
+        String own = model.chatTemplate();
+        if (own != null && !own.isBlank()) return of(own, bos, eos);
+        return builtIn(BuiltInTemplates.fallbackFor(tokenizer), bos, eos);
+    }
+
+    /** The prompt text for {@code messages}; with {@code addGenerationPrompt}, ending where the assistant's answer starts. */
+    public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
+        return render(messages, addGenerationPrompt, Map.of());
+    }
+
+    /**
+     * As {@link #render(List, boolean)}, with extra template variables (e.g. Llama 3.1's
+     * {@code date_string}, {@code tools}). Throws {@link ChatTemplateException} when the template
+     * fails or rejects the conversation.
+     */
+    public String render(List<ChatMessage> messages, boolean addGenerationPrompt, Map<String, Object> extra) {
+        Map<String, Object> bindings = new HashMap<>(extra);
+        bindings.put("messages", messages.stream().map(ChatMessage::toTemplateValue).toList());
+        bindings.put("bos_token", bosToken);
+        bindings.put("eos_token", eosToken);
+        bindings.put("add_generation_prompt", addGenerationPrompt);
+        RenderResult result = jinjava.renderForResult(source, bindings);
+        for (TemplateError error : result.getErrors()) {
+            if (error.getSeverity() == TemplateError.ErrorType.FATAL) {
+                throw new ChatTemplateException("chat template failed: " + describe(error));
+            }
+        }
+        return result.getOutput();
+    }
+
+    public String source() {
+        return source;
+    }
+
+    /** The template's own message when it called raise_exception, else Jinjava's with the line. */
+    private static String describe(TemplateError error) {
+        for (Throwable t = error.getException(); t != null; t = t.getCause()) {
+            if (t instanceof ChatTemplateException own) return own.getMessage();
+        }
+        return error.getMessage() + " (line " + error.getLineno() + ")";
+    }
+}

@@ -1,0 +1,30 @@
+package dev.kvasir.models.tokenizer;
+
+import java.util.Arrays;
+
+/** A growable int array: token ids without boxing. */
+final class IntArrayBuilder {
+    private int[] data = new int[16];
+    private int size;
+
+    void add(int value) {
+        if (size == data.length) data = Arrays.copyOf(data, size * 2);
+        data[size++] = value;
+    }
+
+    void addAll(int[] values) {
+        for (int v : values) add(v);
+    }
+
+    int size() {
+        return size;
+    }
+
+    int get(int index) {
+        return data[index];
+    }
+
+    int[] toArray() {
+        return Arrays.copyOf(data, size);
+    }
+}

@@ -1,0 +1,105 @@
+package dev.kvasir.models;
+
+import dev.kvasir.kernels.GgmlType;
+import dev.kvasir.kernels.cpu.CpuBackend;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The optimized forward pass against {@link ReferenceLlama} (float64, plain loops) on random tiny
+ * models of every weight type. Against the reference run on the same stored values the only
+ * difference is float32 arithmetic (relative error < 1e-4); against the unquantized weights the
+ * error must stay within what the storage type loses (a bounded multiple of its weight rounding error).
+ */
+class ReferenceForwardTest {
+
+    private static final int BLOCK = 4;
+    private static CpuBackend backend;
+
+    @BeforeAll
+    static void start() {
+        backend = new CpuBackend(2);
+    }
+
+    @AfterAll
+    static void stop() {
+        backend.close();
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0"})
+    void everyWeightTypeMatchesReference(GgmlType type) {
+        LlamaConfig c = TinyModels.config(64, 2, 4, 2, 96, 96, LlamaConfig.RopeStyle.NORMAL, null, false);
+        check(c, type, 11);
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16"})
+    void oddShapesNeoxRopeLlama3ScalingTiedEmbeddings(GgmlType type) {
+        // dim 40 and ffn 102 leave vector tails; 102 and 50 rows leave partial row tiles.
+        LlamaConfig.RopeScaling scaling = new LlamaConfig.RopeScaling(8f, 1f, 4f, 16);
+        LlamaConfig c = TinyModels.config(40, 2, 4, 2, 102, 50, LlamaConfig.RopeStyle.NEOX, scaling, true);
+        check(c, type, 12);
+    }
+
+    @Test
+    void multiQueryAttentionWithOneKvHead() {
+        LlamaConfig c = TinyModels.config(64, 1, 4, 1, 64, 64, LlamaConfig.RopeStyle.NORMAL, null, false);
+        check(c, GgmlType.F32, 13);
+    }
+
+    private static void check(LlamaConfig c, GgmlType type, long seed) {
+        try (TinyModels.Weights w = TinyModels.random(c, type, seed)) {
+            int[] tokens = new Random(seed).ints(14, 0, c.vocabSize()).toArray();
+            ReferenceLlama stored = new ReferenceLlama(c, w::stored);
+            ReferenceLlama original = new ReferenceLlama(c, w.original::get);
+            int[] table = Steps.identity(8);
+            double worstStored = 0, worstOriginal = 0;
+            double[] last = null;
+            try (LlamaModel m = LlamaModel.create(c, w, backend, 8, BLOCK, 0)) {
+                // Decode path: one token per step.
+                for (int pos = 0; pos < tokens.length; pos++) {
+                    float[] got = Steps.run(m, new int[] {tokens[pos]}, pos, table, BLOCK);
+                    last = stored.forward(tokens[pos], pos);
+                    worstStored = Math.max(worstStored, Steps.relativeError(got, last));
+                    worstOriginal = Math.max(worstOriginal, Steps.relativeError(got, original.forward(tokens[pos], pos)));
+                }
+                // Prefill path: all tokens in one step through the tiled kernels.
+                float[] prefill = Steps.run(m, tokens, 0, table, BLOCK);
+                worstStored = Math.max(worstStored, Steps.relativeError(prefill, last));
+            }
+            double bound = type == GgmlType.F32 ? 1e-4 : AMPLIFICATION * weightError(w);
+            String where = type + " " + c;
+            assertTrue(worstStored < 1e-4, () -> where + ": relative error vs reference on stored weights");
+            double wo = worstOriginal;
+            assertTrue(wo < bound, () -> where + ": relative error " + wo + " vs unquantized weights exceeds " + bound);
+        }
+    }
+
+    /**
+     * How much these random models amplify a relative weight error into the logits. Measured 7-11x
+     * for every type (F16 through Q4_0), so a type passes when its logits drift no more than its
+     * own rounding of the weights explains.
+     */
+    private static final double AMPLIFICATION = 16;
+
+    /** Relative RMS error of the stored matrices against the values they were made from. */
+    private static double weightError(TinyModels.Weights w) {
+        double num = 0, den = 0;
+        for (String name : w.names()) {
+            float[] a = w.stored(name), b = w.original.get(name);
+            for (int i = 0; i < a.length; i++) {
+                num += (a[i] - b[i]) * (double) (a[i] - b[i]);
+                den += b[i] * (double) b[i];
+            }
+        }
+        return Math.sqrt(num / den);
+    }
+}

@@ -1,0 +1,54 @@
+package dev.kvasir.server.api;
+
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.timeout.IdleStateHandler;
+
+import java.util.concurrent.TimeUnit;
+
+/** Per connection: HTTP/1.1 codec, body aggregation with a size limit, then the API. */
+public final class ApiInitializer extends ChannelInitializer<SocketChannel> {
+
+    private final ApiService service;
+    private final int maxBodyBytes;
+
+    public ApiInitializer(ApiService service, int maxBodyBytes) {
+        this.service = service;
+        this.maxBodyBytes = maxBodyBytes;
+    }
+
+    @Override
+    protected void initChannel(SocketChannel ch) {
+        ChannelPipeline p = ch.pipeline();
+        p.addLast(new HttpServerCodec(4096, 16384, 65536));
+        p.addLast(new LimitedAggregator(maxBodyBytes));
+        // Connections idle (no request, no response bytes) for 10 minutes are closed.
+        p.addLast(new IdleStateHandler(0, 0, 600, TimeUnit.SECONDS));
+        p.addLast(new ApiHandler(service));
+    }
+
+    /** Answers an oversized body with OpenAI's error JSON (413) instead of Netty's empty response. */
+    private static final class LimitedAggregator extends HttpObjectAggregator {
+        private final int limit;
+
+        LimitedAggregator(int limit) {
+            super(limit);
+            this.limit = limit;
+        }
+
+        @Override
+        protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
+            // The rest of the body is still on the wire; close after answering rather than drain it.
+            HttpRequest request = (HttpRequest) oversized;
+            HttpExchange exchange = new HttpExchange(ctx, request.method().name(), ApiHandler.pathOf(request.uri()),
+                    false, () -> {});
+            exchange.sendError(ApiException.tooLarge(limit));
+        }
+    }
+}

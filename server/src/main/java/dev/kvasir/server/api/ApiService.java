@@ -1,0 +1,239 @@
+package dev.kvasir.server.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.kvasir.models.sampling.SamplingParams;
+import dev.kvasir.server.ServedModel;
+import dev.kvasir.server.engine.Engine;
+import dev.kvasir.server.engine.GenerationRequest;
+import dev.kvasir.server.metrics.ServerMetrics;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The endpoints. Cheap GETs answer on the event loop; POST bodies are parsed, templated and
+ * tokenized on a small worker pool (never on an event loop, never on the engine thread), then
+ * handed to the engine, whose outputs a {@link GenerationResponder} writes back.
+ */
+public final class ApiService {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ApiService.class);
+
+    private final ServedModel model;
+    private final Engine engine;
+    private final ServerMetrics metrics;
+    private final RequestParser parser;
+    private final byte[] apiKeyHash;
+    private final ExecutorService workers;
+    private final long requestTimeoutNanos;
+    private final long startedSeconds = System.currentTimeMillis() / 1000;
+
+    /**
+     * @param apiKey          required bearer token, or null for an open server
+     * @param workers         where bodies are parsed and tokenized (bounded: a full pool answers 503)
+     * @param requestTimeoutSeconds deadline of a generation, from its arrival
+     */
+    public ApiService(ServedModel model, Engine engine, ServerMetrics metrics, String apiKey,
+                      ExecutorService workers, double requestTimeoutSeconds) {
+        this.model = model;
+        this.engine = engine;
+        this.metrics = metrics;
+        this.parser = new RequestParser(engine.config().maxNumSeqs());
+        this.apiKeyHash = apiKey == null ? null : sha256(apiKey);
+        this.workers = workers;
+        this.requestTimeoutNanos = (long) (requestTimeoutSeconds * 1e9);
+    }
+
+    /** Bearer-token check; hashes first so the comparison takes the same time whatever the key's length. */
+    void authorize(String authorization) {
+        if (apiKeyHash == null) return;
+        String given = authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)
+                ? authorization.substring(7).trim() : "";
+        if (!MessageDigest.isEqual(apiKeyHash, sha256(given))) throw ApiException.unauthorized();
+    }
+
+    void countClientError(ApiException e) {
+        int code = e.status().code();
+        if (code == 503) metrics.rejected();
+        else if (code >= 400 && code < 500) metrics.clientError();
+    }
+
+    void health(HttpExchange ex) {
+        if (engine.alive()) ex.sendJson(HttpResponseStatus.OK, Json.MAPPER.createObjectNode().put("status", "ok"));
+        else throw new ApiException(HttpResponseStatus.SERVICE_UNAVAILABLE, "server_error", null, "engine_down", "The engine is not running");
+    }
+
+    void metrics(HttpExchange ex) {
+        ex.sendText(HttpResponseStatus.OK, "text/plain; version=0.0.4; charset=utf-8", metrics.scrape());
+    }
+
+    void models(HttpExchange ex) {
+        ObjectNode body = Json.MAPPER.createObjectNode().put("object", "list");
+        body.putArray("data").addObject()
+                .put("id", model.name()).put("object", "model").put("created", startedSeconds)
+                .put("owned_by", "kvasir").put("max_model_len", model.maxModelLen());
+        ex.sendJson(HttpResponseStatus.OK, body);
+    }
+
+    void post(HttpExchange ex, byte[] body) {
+        try {
+            workers.execute(() -> dispatch(ex, body));
+        } catch (RejectedExecutionException e) {
+            throw ApiException.overloaded("The server is busy parsing other requests; retry shortly");
+        }
+    }
+
+    private void dispatch(HttpExchange ex, byte[] body) {
+        try {
+            switch (ex.path()) {
+                case "/v1/chat/completions" -> chat(ex, body);
+                case "/v1/completions" -> completions(ex, body);
+                case "/tokenize" -> tokenize(ex, body);
+                case "/detokenize" -> detokenize(ex, body);
+                default -> throw ApiException.notFound(null, "route_not_found", "No route for POST " + ex.path());
+            }
+        } catch (ApiException e) {
+            countClientError(e);
+            ex.sendError(e);
+        } catch (RuntimeException | StackOverflowError | OutOfMemoryError e) {
+            LOG.error("request to {} failed", ex.path(), e);
+            ex.sendError(new ApiException(HttpResponseStatus.INTERNAL_SERVER_ERROR, "server_error", null,
+                    "internal_error", "Internal error: " + e.getClass().getSimpleName()));
+        }
+    }
+
+    private void chat(HttpExchange ex, byte[] body) {
+        ChatRequest req = parser.chat(body);
+        checkModel(req.model());
+        int[] prompt = model.encodeChat(req.messages());
+        generate(ex, true, "chatcmpl-", List.of(prompt), req.spec(), "messages");
+    }
+
+    private void completions(HttpExchange ex, byte[] body) {
+        CompletionRequest req = parser.completion(body);
+        checkModel(req.model());
+        List<int[]> prompts = new ArrayList<>();
+        for (CompletionRequest.Prompt p : req.prompts()) {
+            int[] tokens = p.tokens() != null ? checkTokenIds(p.tokens(), "prompt") : model.encodeText(p.text());
+            if (tokens.length == 0) throw ApiException.badRequest("prompt", "The prompt is empty");
+            prompts.add(tokens);
+        }
+        if (prompts.size() * req.spec().n() > engine.config().maxNumSeqs()) {
+            throw ApiException.badRequest("n", "prompts × n = " + prompts.size() * req.spec().n()
+                    + " exceeds max-num-seqs " + engine.config().maxNumSeqs());
+        }
+        generate(ex, false, "cmpl-", prompts, req.spec(), "prompt");
+    }
+
+    private void generate(HttpExchange ex, boolean chat, String idPrefix, List<int[]> prompts, GenerationSpec spec, String promptParam) {
+        int maxLen = model.maxModelLen();
+        List<Integer> maxTokens = new ArrayList<>();
+        for (int[] prompt : prompts) {
+            if (prompt.length >= maxLen) {
+                throw ApiException.badRequest(promptParam, "This model's maximum context length is " + maxLen
+                        + " tokens. However, your request has " + prompt.length + " input tokens, which leaves no room to generate.");
+            }
+            if (spec.maxTokens() != null && prompt.length + spec.maxTokens() > maxLen) {
+                throw ApiException.badRequest(chat ? "max_completion_tokens" : "max_tokens", "This model's maximum context length is "
+                        + maxLen + " tokens. However, you requested " + (prompt.length + spec.maxTokens()) + " tokens ("
+                        + prompt.length + " in the input, " + spec.maxTokens() + " for the completion).");
+            }
+            maxTokens.add(spec.maxTokens() != null ? spec.maxTokens() : maxLen - prompt.length);
+        }
+        String id = idPrefix + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
+        GenerationResponder responder = new GenerationResponder(ex, chat, id, System.currentTimeMillis() / 1000,
+                model.name(), spec, prompts.size());
+        SamplingParams sampling = new SamplingParams(spec.temperature(), spec.topP(), spec.topK(), spec.minP(), spec.seed(),
+                spec.repetitionPenalty(), spec.presencePenalty(), spec.frequencyPenalty(), spec.logprobs() ? spec.topLogprobs() : -1);
+        long deadline = System.nanoTime() + requestTimeoutNanos;
+        List<GenerationRequest> requests = new ArrayList<>();
+        for (int i = 0; i < prompts.size(); i++) {
+            requests.add(new GenerationRequest(id + "-" + i, prompts.get(i), spec.n(), maxTokens.get(i), spec.stop(),
+                    spec.ignoreEos(), spec.logprobs(), sampling, deadline, responder.sink(i)));
+        }
+        Runnable abort = () -> requests.forEach(r -> engine.abort(r.id()));
+        ex.onCancel(abort);
+        if (!engine.submit(requests)) {
+            throw ApiException.overloaded("The waiting queue is full (" + engine.config().maxWaitingRequests() + " requests); retry shortly");
+        }
+        // The client may have left while this request was being prepared: the channel's cancel hook
+        // ran before it was set, so abort here (aborts queue behind the submits).
+        if (ex.isCancelled()) abort.run();
+        else responder.begin();
+    }
+
+    private void tokenize(HttpExchange ex, byte[] body) {
+        ObjectNode o = Json.parseObject(body);
+        checkModel(Json.optString(o, "model"));
+        int[] tokens;
+        if (o.hasNonNull("messages")) {
+            ChatRequest chat = parser.chat(body);
+            tokens = model.encodeChat(chat.messages());
+        } else {
+            String prompt = Json.optString(o, "prompt");
+            if (prompt == null) throw ApiException.badRequest("prompt", "'prompt' (a string) or 'messages' is required");
+            tokens = model.tokenizer().encode(prompt, Json.optBool(o, "add_special_tokens", true), false);
+        }
+        ObjectNode out = Json.MAPPER.createObjectNode().put("count", tokens.length).put("max_model_len", model.maxModelLen());
+        ArrayNode arr = out.putArray("tokens");
+        for (int t : tokens) arr.add(t);
+        ex.sendJson(HttpResponseStatus.OK, out);
+    }
+
+    private void detokenize(HttpExchange ex, byte[] body) {
+        ObjectNode o = Json.parseObject(body);
+        checkModel(Json.optString(o, "model"));
+        JsonNode tokens = o.get("tokens");
+        if (tokens == null || !tokens.isArray()) throw ApiException.badRequest("tokens", "'tokens' must be a list of token ids");
+        int[] ids = checkTokenIds(RequestParser.tokenIds(tokens), "tokens");
+        ex.sendJson(HttpResponseStatus.OK, Json.MAPPER.createObjectNode().put("prompt", model.tokenizer().decode(ids)));
+    }
+
+    private int[] checkTokenIds(int[] ids, String param) {
+        int vocab = model.tokenizer().vocabSize();
+        for (int id : ids) {
+            if (id < 0 || id >= vocab) {
+                throw ApiException.badRequest(param, "token id " + id + " is outside the vocabulary [0, " + vocab + ")");
+            }
+        }
+        return ids;
+    }
+
+    private void checkModel(String requested) {
+        if (requested != null && !requested.equals(model.name())) {
+            throw ApiException.notFound("model", "model_not_found", "The model '" + requested
+                    + "' does not exist; this server serves '" + model.name() + "'");
+        }
+    }
+
+    private static byte[] sha256(String s) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+        }
+    }
+
+    /** Stops the worker pool; requests still in it are dropped. */
+    public void shutdown() {
+        workers.shutdownNow();
+        try {
+            workers.awaitTermination(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

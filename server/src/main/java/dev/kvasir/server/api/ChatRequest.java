@@ -1,0 +1,14 @@
+package dev.kvasir.server.api;
+
+import java.util.List;
+
+/** A validated {@code POST /v1/chat/completions} body. */
+public record ChatRequest(String model, List<Message> messages, GenerationSpec spec, String user) {
+
+    /** One chat turn; content already flattened from text parts. */
+    public record Message(String role, String content) {}
+
+    public ChatRequest {
+        messages = List.copyOf(messages);
+    }
+}

@@ -1,0 +1,172 @@
+package dev.kvasir.server.api;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One request and its response on a connection. Every method may be called from any thread: work
+ * is moved onto the channel's event loop, which is the only thread that touches the channel. Logs
+ * one line per request when the response ends.
+ */
+public final class HttpExchange {
+
+    private static final Logger ACCESS = LoggerFactory.getLogger("kvasir.access");
+    private static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII);
+
+    private final ChannelHandlerContext ctx;
+    private final String method;
+    private final String path;
+    private final boolean keepAlive;
+    private final long startNanos = System.nanoTime();
+    private final Runnable onEnd;
+    private boolean streaming;
+    private boolean ended;
+    private volatile Runnable onCancel;
+    private volatile boolean cancelled;
+    private String logDetail = "";
+    private int status;
+
+    HttpExchange(ChannelHandlerContext ctx, String method, String path, boolean keepAlive, Runnable onEnd) {
+        this.ctx = ctx;
+        this.method = method;
+        this.path = path;
+        this.keepAlive = keepAlive;
+        this.onEnd = onEnd;
+    }
+
+    public String path() { return path; }
+
+    /** Runs when the client goes away before the response ended (abort the generation). */
+    public void onCancel(Runnable cancel) { this.onCancel = cancel; }
+
+    /** Text appended to this request's log line (token counts, timings). */
+    public void logDetail(String detail) { this.logDetail = detail; }
+
+    public void execute(Runnable task) {
+        if (ctx.executor().inEventLoop()) task.run();
+        else ctx.executor().execute(task);
+    }
+
+    public void sendJson(HttpResponseStatus status, Object body) {
+        send(status, "application/json", Json.write(body), null);
+    }
+
+    public void sendError(ApiException e) {
+        ObjectNode error = Json.MAPPER.createObjectNode();
+        ObjectNode inner = error.putObject("error");
+        inner.put("message", e.getMessage());
+        inner.put("type", e.type());
+        inner.put("param", e.param());
+        inner.put("code", e.code());
+        String retryAfter = e.status() == HttpResponseStatus.SERVICE_UNAVAILABLE ? "1" : null;
+        logDetail = e.getMessage();
+        send(e.status(), "application/json", Json.write(error), retryAfter);
+    }
+
+    public void sendText(HttpResponseStatus status, String contentType, String body) {
+        send(status, contentType, body.getBytes(StandardCharsets.UTF_8), null);
+    }
+
+    private void send(HttpResponseStatus status, String contentType, byte[] body, String retryAfter) {
+        execute(() -> {
+            if (ended) return;
+            if (streaming) {
+                // The status line is gone; report the error inside the stream and end it.
+                event(body);
+                endStream();
+                return;
+            }
+            FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(body));
+            response.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
+            response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+            if (status == HttpResponseStatus.METHOD_NOT_ALLOWED) response.headers().set(HttpHeaderNames.ALLOW, allowed());
+            if (retryAfter != null) response.headers().set(HttpHeaderNames.RETRY_AFTER, retryAfter);
+            finish(response, status, true);
+        });
+    }
+
+    /** Starts a server-sent event stream (chunked, no content length). */
+    public void startStream() {
+        execute(() -> {
+            if (ended || streaming) return;
+            streaming = true;
+            HttpResponse response = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+            response.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8");
+            response.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-cache");
+            HttpUtil.setTransferEncodingChunked(response, true);
+            HttpUtil.setKeepAlive(response, keepAlive);
+            status = 200;
+            ctx.write(response);
+        });
+    }
+
+    /** Writes {@code data: JSON} and flushes it; the caller is on the event loop. */
+    public void event(byte[] json) {
+        if (ended || !streaming) return;
+        ByteBuf buf = ctx.alloc().buffer(json.length + 8);
+        buf.writeBytes("data: ".getBytes(StandardCharsets.US_ASCII)).writeBytes(json).writeByte('\n').writeByte('\n');
+        ctx.writeAndFlush(new DefaultHttpContent(buf)).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
+    }
+
+    /** Writes {@code data: [DONE]} and the end of the chunked body; the caller is on the event loop. */
+    public void endStream() {
+        if (ended || !streaming) return;
+        ctx.write(new DefaultHttpContent(Unpooled.wrappedBuffer(DONE)));
+        finish(LastHttpContent.EMPTY_LAST_CONTENT, HttpResponseStatus.OK, false);
+    }
+
+    private void finish(Object last, HttpResponseStatus status, boolean full) {
+        ended = true;
+        this.status = full ? status.code() : this.status;
+        if (full) HttpUtil.setKeepAlive((HttpResponse) last, keepAlive);
+        var future = ctx.writeAndFlush(last);
+        if (!keepAlive) future.addListener(ChannelFutureListener.CLOSE);
+        log(this.status);
+        onEnd.run();
+    }
+
+    /** The connection closed first: cancel whatever still runs for this request. */
+    void cancel() {
+        if (ended) return;
+        ended = true;
+        cancelled = true;
+        Runnable cancel = onCancel;
+        if (cancel != null) cancel.run();
+        log(499);
+    }
+
+    /** The response ended or the client left; on the event loop only. */
+    public boolean ended() { return ended; }
+
+    /** The client left before the response ended; safe from any thread. */
+    public boolean isCancelled() { return cancelled; }
+
+    private String allowed() {
+        return path.equals("/health") || path.equals("/metrics") || path.equals("/v1/models") ? "GET" : "POST";
+    }
+
+    private void log(int code) {
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
+        String what = code == 499 ? "client closed" : String.valueOf(code);
+        ACCESS.info("{} {} {} {}ms {}", method, path, what, ms, logDetail);
+    }
+}

@@ -1,0 +1,152 @@
+package dev.kvasir.server.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+import static dev.kvasir.server.api.Json.optBool;
+import static dev.kvasir.server.api.Json.optInt;
+import static dev.kvasir.server.api.Json.optLong;
+import static dev.kvasir.server.api.Json.optNumber;
+import static dev.kvasir.server.api.Json.optString;
+import static dev.kvasir.server.api.Json.optStringOrList;
+
+/**
+ * Turns request bodies into validated records. Ranges follow OpenAI's documentation (and vLLM's for
+ * the extra sampling fields); every refusal names the parameter.
+ */
+public final class RequestParser {
+
+    private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool");
+    private static final int MAX_STOP = 16;
+
+    private final int maxN;
+
+    /** @param maxN the largest {@code n} accepted: all choices of a request must fit one batch */
+    public RequestParser(int maxN) {
+        this.maxN = maxN;
+    }
+
+    public ChatRequest chat(byte[] body) {
+        ObjectNode o = Json.parseObject(body);
+        JsonNode messagesNode = o.get("messages");
+        if (messagesNode == null || !messagesNode.isArray() || messagesNode.isEmpty()) {
+            throw ApiException.badRequest("messages", "'messages' must be a non-empty list");
+        }
+        List<ChatRequest.Message> messages = new ArrayList<>();
+        for (JsonNode m : messagesNode) messages.add(message(m));
+        Integer maxTokens = optInt(o, "max_completion_tokens", 1, Integer.MAX_VALUE);
+        if (maxTokens == null) maxTokens = optInt(o, "max_tokens", 1, Integer.MAX_VALUE);
+        boolean logprobs = optBool(o, "logprobs", false);
+        Integer top = optInt(o, "top_logprobs", 0, 20);
+        if (top != null && top > 0 && !logprobs) {
+            throw ApiException.badRequest("top_logprobs", "'top_logprobs' needs 'logprobs': true");
+        }
+        return new ChatRequest(optString(o, "model"), messages,
+                spec(o, maxTokens, logprobs, top == null ? 0 : top), optString(o, "user"));
+    }
+
+    public CompletionRequest completion(byte[] body) {
+        ObjectNode o = Json.parseObject(body);
+        List<CompletionRequest.Prompt> prompts = prompts(o.get("prompt"));
+        if (optBool(o, "echo", false)) throw ApiException.badRequest("echo", "'echo' is not supported");
+        if (optString(o, "suffix") != null) throw ApiException.badRequest("suffix", "'suffix' is not supported");
+        Integer maxTokens = optInt(o, "max_tokens", 1, Integer.MAX_VALUE);
+        // Completions' logprobs is a count of alternatives; 0 still returns the chosen tokens'.
+        Integer logprobs = optInt(o, "logprobs", 0, 20);
+        return new CompletionRequest(optString(o, "model"), prompts,
+                spec(o, maxTokens == null ? 16 : maxTokens, logprobs != null, logprobs == null ? 0 : logprobs),
+                optString(o, "user"));
+    }
+
+    private GenerationSpec spec(ObjectNode o, Integer maxTokens, boolean logprobs, int topLogprobs) {
+        Integer n = optInt(o, "n", 1, maxN);
+        boolean stream = optBool(o, "stream", false);
+        boolean includeUsage = false;
+        JsonNode so = o.get("stream_options");
+        if (so != null && !so.isNull()) {
+            if (!(so instanceof ObjectNode options)) throw ApiException.badRequest("stream_options", "'stream_options' must be an object");
+            if (!stream) throw ApiException.badRequest("stream_options", "'stream_options' is only allowed with 'stream': true");
+            includeUsage = optBool(options, "include_usage", false);
+        }
+        Integer topK = optInt(o, "top_k", -1, Integer.MAX_VALUE);
+        return new GenerationSpec(
+                n == null ? 1 : n, maxTokens, optStringOrList(o, "stop", MAX_STOP), logprobs, topLogprobs,
+                stream, includeUsage, optBool(o, "ignore_eos", false),
+                (float) optNumber(o, "temperature", 0, 2, 1),
+                (float) optNumber(o, "top_p", Math.ulp(0.0), 1, 1),
+                topK == null || topK <= 0 ? 0 : topK,
+                (float) optNumber(o, "min_p", 0, 1, 0),
+                optLong(o, "seed"),
+                (float) optNumber(o, "repetition_penalty", Math.ulp(0.0), 2, 1),
+                (float) optNumber(o, "presence_penalty", -2, 2, 0),
+                (float) optNumber(o, "frequency_penalty", -2, 2, 0));
+    }
+
+    private static ChatRequest.Message message(JsonNode m) {
+        if (!(m instanceof ObjectNode o)) throw ApiException.badRequest("messages", "each message must be an object");
+        String role = optString(o, "role");
+        if (role == null || !ROLES.contains(role)) {
+            throw ApiException.badRequest("messages", "message role must be one of " + ROLES + ", got " + role);
+        }
+        JsonNode content = o.get("content");
+        String text;
+        if (content == null || content.isNull()) {
+            // An assistant turn that only called tools has no content.
+            if (!role.equals("assistant")) throw ApiException.badRequest("messages", "a " + role + " message needs 'content'");
+            text = "";
+        } else if (content.isTextual()) {
+            text = content.textValue();
+        } else if (content.isArray()) {
+            StringBuilder sb = new StringBuilder();
+            for (JsonNode part : content) {
+                if (!(part instanceof ObjectNode p) || !"text".equals(optString(p, "type"))) {
+                    throw ApiException.badRequest("messages", "only content parts of type 'text' are supported");
+                }
+                String t = optString(p, "text");
+                if (t == null) throw ApiException.badRequest("messages", "a text content part needs 'text'");
+                sb.append(t);
+            }
+            text = sb.toString();
+        } else {
+            throw ApiException.badRequest("messages", "message content must be a string or a list of text parts");
+        }
+        return new ChatRequest.Message(role, text);
+    }
+
+    private static List<CompletionRequest.Prompt> prompts(JsonNode p) {
+        String wrong = "'prompt' must be a string, a list of token ids, or a non-empty list of either";
+        if (p == null || p.isNull()) throw ApiException.badRequest("prompt", "'prompt' is required");
+        List<CompletionRequest.Prompt> out = new ArrayList<>();
+        if (p.isTextual()) {
+            out.add(new CompletionRequest.Prompt(p.textValue(), null));
+        } else if (p.isArray() && !p.isEmpty() && p.get(0).isNumber()) {
+            out.add(new CompletionRequest.Prompt(null, tokenIds(p)));
+        } else if (p.isArray() && !p.isEmpty()) {
+            for (JsonNode item : p) {
+                if (item.isTextual()) out.add(new CompletionRequest.Prompt(item.textValue(), null));
+                else if (item.isArray() && !item.isEmpty()) out.add(new CompletionRequest.Prompt(null, tokenIds(item)));
+                else throw ApiException.badRequest("prompt", wrong);
+            }
+        } else {
+            throw ApiException.badRequest("prompt", wrong);
+        }
+        return out;
+    }
+
+    /** Token ids as ints; the vocabulary range is checked later, where the tokenizer is known. */
+    public static int[] tokenIds(JsonNode array) {
+        int[] ids = new int[array.size()];
+        for (int i = 0; i < ids.length; i++) {
+            JsonNode t = array.get(i);
+            if (!t.isIntegralNumber() || !t.canConvertToInt()) {
+                throw ApiException.badRequest("prompt", "token ids must be integers, got " + t);
+            }
+            ids[i] = t.intValue();
+        }
+        return ids;
+    }
+}

@@ -1,0 +1,80 @@
+package dev.kvasir.server.cli;
+
+import dev.kvasir.kernels.cpu.CpuBackend;
+import dev.kvasir.models.GenerationResult;
+import dev.kvasir.models.Generator;
+import dev.kvasir.models.loader.LoadedModel;
+import dev.kvasir.models.loader.ModelLoader;
+import dev.kvasir.models.sampling.SamplingParams;
+import dev.kvasir.models.tokenizer.IncrementalDetokenizer;
+import dev.kvasir.models.tokenizer.Tokenizer;
+import dev.kvasir.models.tokenizer.Tokenizers;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code kvasir generate}: continues a prompt with a local model on the CPU. Only the continuation
+ * goes to stdout, streamed token by token (never half a UTF-8 character); timing goes to stderr.
+ */
+@Command(name = "generate", mixinStandardHelpOptions = true,
+        description = "Generate a continuation of a prompt (text on stdout, timing on stderr).")
+public final class GenerateCommand implements Callable<Integer> {
+
+    @Option(names = "--model", required = true, description = "model file (GGUF) or Hugging Face directory")
+    Path model;
+
+    @Option(names = "--prompt", defaultValue = "", description = "prompt text (default: empty, BOS only)")
+    String prompt;
+
+    @Option(names = "--max-tokens", defaultValue = "128", description = "tokens to generate at most (default: ${DEFAULT-VALUE})")
+    int maxTokens;
+
+    @Option(names = "--temperature", defaultValue = "0", description = "sampling temperature, 0 for greedy (default: ${DEFAULT-VALUE})")
+    float temperature;
+
+    @Option(names = "--top-p", defaultValue = "1", description = "nucleus sampling mass (default: ${DEFAULT-VALUE})")
+    float topP;
+
+    @Option(names = "--top-k", defaultValue = "-1", description = "keep the k most likely tokens, -1 for all (default: ${DEFAULT-VALUE})")
+    int topK;
+
+    @Option(names = "--seed", description = "sampling seed (same seed, same output)")
+    Long seed;
+
+    @Option(names = "--threads", defaultValue = "0", description = "CPU worker threads, 0 for one per core (default: ${DEFAULT-VALUE})")
+    int threads;
+
+    @Override
+    public Integer call() {
+        PrintStream out = new PrintStream(System.out, false, StandardCharsets.UTF_8);
+        int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+        try (LoadedModel loaded = ModelLoader.load(model);
+             CpuBackend backend = new CpuBackend(n)) {
+            Tokenizer tokenizer = Tokenizers.load(loaded);
+            SamplingParams params = new SamplingParams(temperature, topP, topK, 0, seed, 1, 0, 0, -1);
+            try (Generator generator = new Generator(loaded, tokenizer, backend, loaded.config().contextLength())) {
+                int[] promptTokens = generator.encode(prompt);
+                IncrementalDetokenizer detok = new IncrementalDetokenizer(tokenizer);
+                // The prompt goes through the detokenizer unprinted, so the continuation's spacing is right.
+                for (int t : promptTokens) detok.push(t);
+                detok.flush();
+                GenerationResult r = generator.generate(promptTokens, params, maxTokens, id -> {
+                    out.print(detok.push(id));
+                    out.flush();
+                });
+                out.print(detok.flush());
+                out.println();
+                out.flush();
+                System.err.printf("prompt: %d tokens, %.1f tok/s; decode: %d tokens, %.1f tok/s (%s, %s)%n",
+                        promptTokens.length, r.promptTokensPerSecond(), r.tokens().length, r.decodeTokensPerSecond(),
+                        r.finishReason(), backend.name());
+            }
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,51 @@
+package dev.kvasir.server.engine;
+
+/**
+ * Engine budgets and cache geometry.
+ *
+ * @param maxNumSeqs          sequences in one batch at most
+ * @param maxNumBatchedTokens tokens in one forward pass at most (decodes plus prefill chunks)
+ * @param maxModelLen         prompt plus generated tokens of one sequence at most
+ * @param numKvBlocks         blocks in the KV pool
+ * @param numCpuBlocks        blocks in the CPU swap pool (0 disables swapping)
+ * @param watermark           fraction of the pool a new prompt must leave free, so running
+ *                            sequences can still grow without immediate preemption
+ * @param maxWaitingRequests  requests queued at most before new ones get 503
+ */
+public record EngineConfig(
+        int maxNumSeqs,
+        int maxNumBatchedTokens,
+        int maxModelLen,
+        int blockSize,
+        int numKvBlocks,
+        int numCpuBlocks,
+        double watermark,
+        boolean enablePrefixCaching,
+        PreemptionMode preemptionMode,
+        int maxWaitingRequests) {
+
+    /** What happens to the newest running sequence when the KV pool runs out. */
+    public enum PreemptionMode {
+        /** Free its blocks (their hashes stay in the prefix cache) and prefill it again later. */
+        RECOMPUTE,
+        /** Copy its blocks to the CPU pool and back when room returns. */
+        SWAP
+    }
+
+    public EngineConfig {
+        if (maxNumSeqs < 1) throw new IllegalArgumentException("max-num-seqs must be at least 1: " + maxNumSeqs);
+        if (maxNumBatchedTokens < 1) throw new IllegalArgumentException("max-num-batched-tokens must be at least 1: " + maxNumBatchedTokens);
+        if (maxModelLen < 2) throw new IllegalArgumentException("max-model-len must be at least 2: " + maxModelLen);
+        if (blockSize < 1) throw new IllegalArgumentException("block size must be positive: " + blockSize);
+        // A prompt is admitted only above the watermark, so the rest of the pool must hold the longest one.
+        long usable = numKvBlocks - (long) (watermark * numKvBlocks);
+        if (usable * blockSize < maxModelLen) {
+            throw new IllegalArgumentException("the KV pool (" + numKvBlocks + " blocks of " + blockSize
+                    + " tokens, less the watermark) cannot hold one sequence of max-model-len " + maxModelLen);
+        }
+        if (preemptionMode == PreemptionMode.SWAP && numCpuBlocks < 1) {
+            throw new IllegalArgumentException("--preemption-mode swap needs a CPU swap pool (--swap-space)");
+        }
+        if (maxWaitingRequests < 1) throw new IllegalArgumentException("max waiting requests must be positive: " + maxWaitingRequests);
+    }
+}

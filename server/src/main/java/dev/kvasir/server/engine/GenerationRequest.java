@@ -1,0 +1,35 @@
+package dev.kvasir.server.engine;
+
+import dev.kvasir.models.sampling.SamplingParams;
+
+import java.util.List;
+
+/**
+ * One prompt to continue, as the engine receives it: already tokenized and validated.
+ *
+ * @param id            unique request id (for aborts and logs)
+ * @param n             independent choices; they share the prompt's KV blocks
+ * @param maxTokens     tokens to generate per choice at most
+ * @param stop          strings that end a choice (never part of its text)
+ * @param sampling      sampling parameters; choice i of a seeded request uses seed + i
+ * @param deadlineNanos {@link System#nanoTime()} after which the request is ended with an error
+ */
+public record GenerationRequest(
+        String id,
+        int[] promptTokens,
+        int n,
+        int maxTokens,
+        List<String> stop,
+        boolean ignoreEos,
+        boolean logprobs,
+        SamplingParams sampling,
+        long deadlineNanos,
+        OutputSink sink) {
+
+    public GenerationRequest {
+        if (promptTokens.length == 0) throw new IllegalArgumentException("request " + id + " has an empty prompt");
+        if (n < 1) throw new IllegalArgumentException("request " + id + ": n must be at least 1");
+        if (maxTokens < 1) throw new IllegalArgumentException("request " + id + ": max tokens must be at least 1");
+        stop = List.copyOf(stop);
+    }
+}
