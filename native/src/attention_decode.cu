@@ -22,17 +22,19 @@ constexpr int kMaxOutputsPerThread = 8;  // heads_per_block * head_dim <= 8 * kA
 
 // Dynamic shared memory, in this order (each part starts 16-byte aligned because head_dim is a
 // multiple of 8): q [heads][head_dim] f32 (pre-scaled), scores [heads][tile] f32,
-// v [tile][head_dim] T, then m, l and the rescale factor per head.
-template <typename T>
+// v [tile][head_dim] in the cache type, then m, l and the rescale factor per head.
+// v [tile][head_dim] is in the cache type C.
+template <typename C>
 __host__ __device__ constexpr size_t decode_smem_bytes(int heads_per_block, int head_dim) {
   return sizeof(float) * (static_cast<size_t>(heads_per_block) * head_dim + heads_per_block * kDecodeTile) +
-         sizeof(T) * kDecodeTile * head_dim + sizeof(float) * 3 * heads_per_block;
+         sizeof(C) * kDecodeTile * head_dim + sizeof(float) * 3 * heads_per_block;
 }
 
-template <typename T>
+// T: the type of q and out (f16, bf16, or f32); C: the cache's 16-bit type.
+template <typename T, typename C>
 __device__ void paged_attention_decode(
     T* __restrict__ out, float* __restrict__ tmp_out, float* __restrict__ max_logits, float* __restrict__ exp_sums,
-    const T* __restrict__ q, int q_stride, const T* __restrict__ k_cache, const T* __restrict__ v_cache,
+    const T* __restrict__ q, int q_stride, const C* __restrict__ k_cache, const C* __restrict__ v_cache,
     const int* __restrict__ block_tables, int max_blocks_per_seq, const int* __restrict__ context_lens,
     int num_blocks, int block_size, int num_heads, int num_kv_heads, int head_dim, int heads_per_block,
     float scale, int partition_size) {
@@ -68,7 +70,7 @@ __device__ void paged_attention_decode(
 
   float* q_s = reinterpret_cast<float*>(smem);
   float* s_s = q_s + heads_per_block * head_dim;
-  T* v_s = reinterpret_cast<T*>(s_s + heads_per_block * kDecodeTile);
+  C* v_s = reinterpret_cast<C*>(s_s + heads_per_block * kDecodeTile);
   float* m_s = reinterpret_cast<float*>(v_s + kDecodeTile * head_dim);
   float* l_s = m_s + heads_per_block;
   float* c_s = l_s + heads_per_block;
@@ -108,7 +110,7 @@ __device__ void paged_attention_decode(
       for (int j = 0; j < 2; ++j) {
         const int v = sub_lane + j * tpt;
         if (off >= 0 && v < vecs) {
-          Vec8<T> vec;
+          Vec8<C> vec;
           vec.load(k_cache + off + v * 8);
           vec.to_float8(k[j]);
         } else {
@@ -139,7 +141,7 @@ __device__ void paged_attention_decode(
       const int64_t off = pos < part_end ? kv_offset(block_table, max_blocks_per_seq, num_blocks, block_size,
                                                      num_kv_heads, head_dim, kv_head, pos)
                                          : -1;
-      Vec8<T> vec;
+      Vec8<C> vec;
       if (off >= 0) {
         vec.load(v_cache + off + v * 8);
       } else {
@@ -256,18 +258,21 @@ __device__ void paged_attention_reduce(T* __restrict__ out, const float* __restr
 
 }  // namespace kvasir
 
-#define KVASIR_PAGED_ATTENTION_DECODE(SUFFIX, T)                                                    \
-  extern "C" __global__ void __launch_bounds__(kvasir::kAttnThreads) kvasir_paged_attention_decode_##SUFFIX( \
+// Names: kvasir_paged_attention_{decode,reduce}_<activation type>, with _kv<cache type> appended
+// when the cache type differs (f32 activations over an f16 or bf16 cache).
+#define KVASIR_PAGED_ATTENTION_DECODE(NAME, T, C)                                                   \
+  extern "C" __global__ void __launch_bounds__(kvasir::kAttnThreads) kvasir_paged_attention_decode_##NAME( \
       T* out, float* tmp_out, float* max_logits, float* exp_sums, const T* q, int q_stride,          \
-      const T* k_cache, const T* v_cache, const int* block_tables, int max_blocks_per_seq,          \
+      const C* k_cache, const C* v_cache, const int* block_tables, int max_blocks_per_seq,          \
       const int* context_lens, int num_blocks, int block_size, int num_heads, int num_kv_heads,     \
       int head_dim, int heads_per_block, float scale, int partition_size) {                        \
-    kvasir::paged_attention_decode<T>(out, tmp_out, max_logits, exp_sums, q, q_stride, k_cache,     \
-                                      v_cache, block_tables, max_blocks_per_seq, context_lens,      \
-                                      num_blocks, block_size, num_heads, num_kv_heads, head_dim,    \
-                                      heads_per_block, scale, partition_size);                      \
-  }                                                                                                 \
-  extern "C" __global__ void kvasir_paged_attention_reduce_##SUFFIX(                                \
+    kvasir::paged_attention_decode<T, C>(out, tmp_out, max_logits, exp_sums, q, q_stride, k_cache,  \
+                                         v_cache, block_tables, max_blocks_per_seq, context_lens,   \
+                                         num_blocks, block_size, num_heads, num_kv_heads, head_dim, \
+                                         heads_per_block, scale, partition_size);                   \
+  }
+#define KVASIR_PAGED_ATTENTION_REDUCE(NAME, T)                                                      \
+  extern "C" __global__ void kvasir_paged_attention_reduce_##NAME(                                  \
       T* out, const float* tmp_out, const float* max_logits, const float* exp_sums,                 \
       const int* context_lens, int max_blocks_per_seq, int block_size, int num_heads, int head_dim, \
       int max_partitions, int partition_size) {                                                     \
@@ -275,5 +280,10 @@ __device__ void paged_attention_reduce(T* __restrict__ out, const float* __restr
                                       max_blocks_per_seq, block_size, num_heads, head_dim,          \
                                       max_partitions, partition_size);                              \
   }
-KVASIR_PAGED_ATTENTION_DECODE(f16, half)
-KVASIR_PAGED_ATTENTION_DECODE(bf16, __nv_bfloat16)
+KVASIR_PAGED_ATTENTION_DECODE(f16, half, half)
+KVASIR_PAGED_ATTENTION_DECODE(bf16, __nv_bfloat16, __nv_bfloat16)
+KVASIR_PAGED_ATTENTION_DECODE(f32_kvf16, float, half)
+KVASIR_PAGED_ATTENTION_DECODE(f32_kvbf16, float, __nv_bfloat16)
+KVASIR_PAGED_ATTENTION_REDUCE(f16, half)
+KVASIR_PAGED_ATTENTION_REDUCE(bf16, __nv_bfloat16)
+KVASIR_PAGED_ATTENTION_REDUCE(f32, float)

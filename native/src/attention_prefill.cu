@@ -22,19 +22,22 @@ constexpr int kPrefillRows = 32;
 constexpr int kPrefillKeys = 16;
 constexpr int kPrefillMaxOutputs = kPrefillRows * kMaxHeadDim / kAttnThreads;  // accumulators per thread
 
-// Dynamic shared memory, in this order: q [rows][head_dim] T, v [keys][head_dim] T,
-// k [keys][head_dim + 2] T, scores [rows][keys] f32, then m, l and the rescale factor per row.
-template <typename T>
+// Dynamic shared memory, in this order: q [rows][head_dim] f32 (pre-scaled), v [keys][head_dim] C,
+// k [keys][head_dim + 2] C, scores [rows][keys] f32, then m, l and the rescale factor per row.
+// That is 26 KiB at head_dim 128 and 50 KiB at 256, where the launch must opt in to more than
+// the default 48 KiB (cuFuncSetAttribute MAX_DYNAMIC_SHARED_SIZE_BYTES; sm_80 and sm_90 allow it).
+template <typename C>
 __host__ __device__ constexpr size_t prefill_smem_bytes(int head_dim) {
-  return sizeof(T) * (static_cast<size_t>(kPrefillRows) * head_dim + kPrefillKeys * head_dim +
-                      kPrefillKeys * (head_dim + 2)) +
+  return sizeof(float) * static_cast<size_t>(kPrefillRows) * head_dim +
+         sizeof(C) * (kPrefillKeys * head_dim + kPrefillKeys * (head_dim + 2)) +
          sizeof(float) * (kPrefillRows * kPrefillKeys + 3 * kPrefillRows);
 }
 
-template <typename T>
+// T: the type of q and out (f16, bf16, or f32); C: the cache's 16-bit type.
+template <typename T, typename C>
 __device__ void paged_attention_prefill(
-    T* __restrict__ out, int out_stride, const T* __restrict__ q, int q_stride, const T* __restrict__ k_cache,
-    const T* __restrict__ v_cache, const int* __restrict__ block_tables, int max_blocks_per_seq,
+    T* __restrict__ out, int out_stride, const T* __restrict__ q, int q_stride, const C* __restrict__ k_cache,
+    const C* __restrict__ v_cache, const int* __restrict__ block_tables, int max_blocks_per_seq,
     const int* __restrict__ query_start_loc, const int* __restrict__ context_lens, int num_blocks, int block_size,
     int num_heads, int num_kv_heads, int head_dim, float scale) {
   extern __shared__ __align__(16) unsigned char smem[];
@@ -56,29 +59,27 @@ __device__ void paged_attention_prefill(
   const int warp = tid / kWarpSize;
   const int k_pitch = head_dim + 2;
 
-  T* q_s = reinterpret_cast<T*>(smem);
-  T* v_s = q_s + kPrefillRows * head_dim;
-  T* k_s = v_s + kPrefillKeys * head_dim;
+  float* q_s = reinterpret_cast<float*>(smem);
+  C* v_s = reinterpret_cast<C*>(q_s + kPrefillRows * head_dim);
+  C* k_s = v_s + kPrefillKeys * head_dim;
   float* s_s = reinterpret_cast<float*>(k_s + kPrefillKeys * k_pitch);
   float* m_s = s_s + kPrefillRows * kPrefillKeys;
   float* l_s = m_s + kPrefillRows;
   float* c_s = l_s + kPrefillRows;
 
   // Row r of this block is query token (row0 + r) / group, query head kv_head * group + (row0 + r) % group.
-  const int vecs = head_dim / 8;
-  for (int idx = tid; idx < kPrefillRows * vecs; idx += blockDim.x) {
-    const int r = idx / vecs;
-    const int v = idx % vecs;
-    Vec8<T> vec;
+  for (int idx = tid; idx < kPrefillRows * head_dim; idx += blockDim.x) {
+    const int r = idx / head_dim;
+    const int d = idx % head_dim;
+    float value = 0.f;
     if (r < rows) {
       const int token = (row0 + r) / group;
       const int head = kv_head * group + (row0 + r) % group;
-      vec.load(q + static_cast<int64_t>(q_start + token) * q_stride + static_cast<int64_t>(head) * head_dim + v * 8);
-    } else {
-      vec.raw = make_uint4(0u, 0u, 0u, 0u);
+      value = to_float(q[static_cast<int64_t>(q_start + token) * q_stride + static_cast<int64_t>(head) * head_dim + d]) * scale;
     }
-    vec.store(q_s + r * head_dim + v * 8);
+    q_s[idx] = value;
   }
+  const int vecs = head_dim / 8;
   for (int r = tid; r < kPrefillRows; r += blockDim.x) {
     m_s[r] = -INFINITY;
     l_s[r] = 0.f;
@@ -102,7 +103,7 @@ __device__ void paged_attention_prefill(
       const int64_t off = pos < key_end ? kv_offset(block_table, max_blocks_per_seq, num_blocks, block_size,
                                                     num_kv_heads, head_dim, kv_head, pos)
                                         : -1;
-      Vec8<T> kvec, vvec;
+      Vec8<C> kvec, vvec;
       if (off >= 0) {
         kvec.load(k_cache + off + v * 8);
         vvec.load(v_cache + off + v * 8);
@@ -132,14 +133,14 @@ __device__ void paged_attention_prefill(
                              kv_offset(block_table, max_blocks_per_seq, num_blocks, block_size, num_kv_heads,
                                        head_dim, kv_head, pos) >= 0;
         if (visible) {
-          const T* qr = q_s + r * head_dim;
-          const T* kr = k_s + c * k_pitch;
+          const float* qr = q_s + r * head_dim;
+          const C* kr = k_s + c * k_pitch;
           float dot = 0.f;
           for (int d = 0; d < head_dim; d += 2) {
-            dot = fmaf(to_float(qr[d]), to_float(kr[d]), dot);
-            dot = fmaf(to_float(qr[d + 1]), to_float(kr[d + 1]), dot);
+            dot = fmaf(qr[d], to_float(kr[d]), dot);
+            dot = fmaf(qr[d + 1], to_float(kr[d + 1]), dot);
           }
-          s = dot * scale;
+          s = dot;
         }
       }
       s_s[e] = s;
@@ -197,15 +198,19 @@ __device__ void paged_attention_prefill(
 
 }  // namespace kvasir
 
-#define KVASIR_PAGED_ATTENTION_PREFILL(SUFFIX, T)                                                   \
-  extern "C" __global__ void __launch_bounds__(kvasir::kAttnThreads) kvasir_paged_attention_prefill_##SUFFIX( \
-      T* out, int out_stride, const T* q, int q_stride, const T* k_cache, const T* v_cache,         \
+// Names as for decode: kvasir_paged_attention_prefill_<activation type>[_kv<cache type>].
+#define KVASIR_PAGED_ATTENTION_PREFILL(NAME, T, C)                                                  \
+  extern "C" __global__ void __launch_bounds__(kvasir::kAttnThreads) kvasir_paged_attention_prefill_##NAME( \
+      T* out, int out_stride, const T* q, int q_stride, const C* k_cache, const C* v_cache,         \
       const int* block_tables, int max_blocks_per_seq, const int* query_start_loc,                  \
       const int* context_lens, int num_blocks, int block_size, int num_heads, int num_kv_heads,     \
       int head_dim, float scale) {                                                                 \
-    kvasir::paged_attention_prefill<T>(out, out_stride, q, q_stride, k_cache, v_cache, block_tables, \
-                                       max_blocks_per_seq, query_start_loc, context_lens, num_blocks, \
-                                       block_size, num_heads, num_kv_heads, head_dim, scale);       \
+    kvasir::paged_attention_prefill<T, C>(out, out_stride, q, q_stride, k_cache, v_cache,           \
+                                          block_tables, max_blocks_per_seq, query_start_loc,        \
+                                          context_lens, num_blocks, block_size, num_heads,          \
+                                          num_kv_heads, head_dim, scale);                           \
   }
-KVASIR_PAGED_ATTENTION_PREFILL(f16, half)
-KVASIR_PAGED_ATTENTION_PREFILL(bf16, __nv_bfloat16)
+KVASIR_PAGED_ATTENTION_PREFILL(f16, half, half)
+KVASIR_PAGED_ATTENTION_PREFILL(bf16, __nv_bfloat16, __nv_bfloat16)
+KVASIR_PAGED_ATTENTION_PREFILL(f32_kvf16, float, half)
+KVASIR_PAGED_ATTENTION_PREFILL(f32_kvbf16, float, __nv_bfloat16)

@@ -12,9 +12,10 @@ namespace kvasir {
 // value_stride elements apart, so K and V may be column slices of a fused QKV projection.
 // A negative slot (padding) is skipped; so is a slot >= num_slots, which would lie outside the
 // cache: the kernel never writes outside [0, num_slots).
-template <typename T>
+// T: the type of key and value (f16, bf16, or f32); C: the cache's 16-bit type.
+template <typename T, typename C>
 __device__ void reshape_and_cache(const T* __restrict__ key, const T* __restrict__ value,
-                                  T* __restrict__ k_cache, T* __restrict__ v_cache,
+                                  C* __restrict__ k_cache, C* __restrict__ v_cache,
                                   const int* __restrict__ slot_mapping, int num_tokens,
                                   int num_kv_heads, int head_dim, int key_stride, int value_stride,
                                   long long num_slots) {
@@ -26,11 +27,11 @@ __device__ void reshape_and_cache(const T* __restrict__ key, const T* __restrict
   const int row = num_kv_heads * head_dim;
   const T* k_src = key + static_cast<int64_t>(token) * key_stride;
   const T* v_src = value + static_cast<int64_t>(token) * value_stride;
-  T* k_dst = k_cache + slot * row;
-  T* v_dst = v_cache + slot * row;
+  C* k_dst = k_cache + slot * row;
+  C* v_dst = v_cache + slot * row;
   for (int i = threadIdx.x; i < row; i += blockDim.x) {
-    k_dst[i] = k_src[i];
-    v_dst[i] = v_src[i];
+    k_dst[i] = from_float<C>(to_float(k_src[i]));
+    v_dst[i] = from_float<C>(to_float(v_src[i]));
   }
 }
 
@@ -61,15 +62,18 @@ __device__ void copy_blocks(const unsigned long long* __restrict__ cache_ptrs, i
 
 }  // namespace kvasir
 
-#define KVASIR_RESHAPE_AND_CACHE(SUFFIX, T)                                                          \
-  extern "C" __global__ void kvasir_reshape_and_cache_##SUFFIX(                                      \
-      const T* key, const T* value, T* k_cache, T* v_cache, const int* slot_mapping, int num_tokens, \
+// Names: kvasir_reshape_and_cache_<input type>[_kv<cache type>], as for attention.
+#define KVASIR_RESHAPE_AND_CACHE(NAME, T, C)                                                         \
+  extern "C" __global__ void kvasir_reshape_and_cache_##NAME(                                        \
+      const T* key, const T* value, C* k_cache, C* v_cache, const int* slot_mapping, int num_tokens, \
       int num_kv_heads, int head_dim, int key_stride, int value_stride, long long num_slots) {       \
-    kvasir::reshape_and_cache<T>(key, value, k_cache, v_cache, slot_mapping, num_tokens,             \
-                                 num_kv_heads, head_dim, key_stride, value_stride, num_slots);       \
+    kvasir::reshape_and_cache<T, C>(key, value, k_cache, v_cache, slot_mapping, num_tokens,          \
+                                    num_kv_heads, head_dim, key_stride, value_stride, num_slots);    \
   }
-KVASIR_RESHAPE_AND_CACHE(f16, half)
-KVASIR_RESHAPE_AND_CACHE(bf16, __nv_bfloat16)
+KVASIR_RESHAPE_AND_CACHE(f16, half, half)
+KVASIR_RESHAPE_AND_CACHE(bf16, __nv_bfloat16, __nv_bfloat16)
+KVASIR_RESHAPE_AND_CACHE(f32_kvf16, float, half)
+KVASIR_RESHAPE_AND_CACHE(f32_kvbf16, float, __nv_bfloat16)
 
 // Storage-type independent: blocks are copied as bytes.
 extern "C" __global__ void kvasir_copy_blocks(const unsigned long long* cache_ptrs, int num_caches,

@@ -81,3 +81,4 @@ __device__ void embedding_q4_0(Out* __restrict__ out, const uint8_t* __restrict_
   }
 KVASIR_EMBEDDING(f16, half)
 KVASIR_EMBEDDING(bf16, __nv_bfloat16)
+KVASIR_EMBEDDING(f32, float)

@@ -6,7 +6,7 @@
 // so a warp consumes eight consecutive blocks (256 values) per step, and blocks of 128 threads
 // hold four rows. Grid: (ceil(rows / 4), ceil(num_tokens / kTokensPerTile)).
 // K (the row length) must be a multiple of 32 and x rows must start 16-byte aligned (x_stride a
-// multiple of 8); the backend checks both before launching.
+// multiple of 8 elements, a 256-byte aligned base); the backend checks both before launching.
 #include "common.cuh"
 
 namespace kvasir {
@@ -22,6 +22,13 @@ template <typename T> __device__ __forceinline__ void load_x8(const T* p, float 
   vec.load(p);
   vec.to_float8(v);
 }
+// ... or of f32 values (32-byte aligned: offsets are multiples of 8 elements).
+template <> __device__ __forceinline__ void load_x8<float>(const float* p, float (&v)[8]) {
+  const float4 a = reinterpret_cast<const float4*>(p)[0];
+  const float4 b = reinterpret_cast<const float4*>(p)[1];
+  v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w;
+  v[4] = b.x; v[5] = b.y; v[6] = b.z; v[7] = b.w;
+}
 
 // x[0..4) from an 8-byte aligned address of 16-bit values.
 template <typename T> __device__ __forceinline__ void load_x4(const T* p, float (&v)[4]) {
@@ -29,6 +36,11 @@ template <typename T> __device__ __forceinline__ void load_x4(const T* p, float 
   const T* e = reinterpret_cast<const T*>(&raw);
 #pragma unroll
   for (int i = 0; i < 4; ++i) v[i] = to_float(e[i]);
+}
+// ... or a 16-byte aligned address of f32 values.
+template <> __device__ __forceinline__ void load_x4<float>(const float* p, float (&v)[4]) {
+  const float4 a = *reinterpret_cast<const float4*>(p);
+  v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w;
 }
 
 // Partial dot products of one lane: eight values of one Q8_0 block against each token's x.
@@ -135,3 +147,6 @@ KVASIR_GEMV(q8_0, false, f16, half)
 KVASIR_GEMV(q8_0, false, bf16, __nv_bfloat16)
 KVASIR_GEMV(q4_0, true, f16, half)
 KVASIR_GEMV(q4_0, true, bf16, __nv_bfloat16)
+// f32 activations (the Backend contract's), y in f32: kvasir_gemv_<q>_f32 (and the identical _f32_f32out).
+KVASIR_GEMV(q8_0, false, f32, float)
+KVASIR_GEMV(q4_0, true, f32, float)

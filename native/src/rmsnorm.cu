@@ -63,3 +63,4 @@ __device__ void fused_add_rmsnorm(T* __restrict__ x, T* __restrict__ residual,
   }
 KVASIR_RMSNORM(f16, half)
 KVASIR_RMSNORM(bf16, __nv_bfloat16)
+KVASIR_RMSNORM(f32, float)

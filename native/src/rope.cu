@@ -76,7 +76,39 @@ __device__ void rope(const int* __restrict__ positions, T* __restrict__ q, T* __
   }
 }
 
+// The same rotation with the angles' cosines and sines given per row instead of computed: the
+// Backend contract's form (dev.kvasir.kernels.RopeFrequencies#cosSin). x is [num_rows][heads][head_dim],
+// cos_sin [num_rows][head_dim]: head_dim / 2 cosines, then head_dim / 2 sines. Every pair rotates.
+// Grid: one block per row.
+template <typename T>
+__device__ void rope_cos_sin(T* __restrict__ x, const float* __restrict__ cos_sin, int num_rows, int heads,
+                             int head_dim, int neox) {
+  const int row = blockIdx.x;
+  if (row >= num_rows) return;
+  const int pairs = head_dim / 2;
+  const float* c = cos_sin + static_cast<int64_t>(row) * head_dim;
+  const float* s = c + pairs;
+  T* base = x + static_cast<int64_t>(row) * heads * head_dim;
+  for (int idx = threadIdx.x; idx < heads * pairs; idx += blockDim.x) {
+    const int head = idx / pairs;
+    const int i = idx % pairs;
+    T* h = base + static_cast<int64_t>(head) * head_dim;
+    const int i0 = neox ? i : 2 * i;
+    const int i1 = neox ? i + pairs : 2 * i + 1;
+    float x0 = to_float(h[i0]);
+    float x1 = to_float(h[i1]);
+    rotate_pair(c[i], s[i], x0, x1);
+    h[i0] = from_float<T>(x0);
+    h[i1] = from_float<T>(x1);
+  }
+}
+
 }  // namespace kvasir
+
+extern "C" __global__ void kvasir_rope_cos_sin_f32(float* x, const float* cos_sin, int num_rows, int heads,
+                                                   int head_dim, int neox) {
+  kvasir::rope_cos_sin<float>(x, cos_sin, num_rows, heads, head_dim, neox);
+}
 
 #define KVASIR_ROPE(SUFFIX, T)                                                                      \
   extern "C" __global__ void kvasir_rope_##SUFFIX(                                                  \

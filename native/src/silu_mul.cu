@@ -29,3 +29,4 @@ __device__ void silu_mul(T* __restrict__ out, const T* __restrict__ gate, const 
   }
 KVASIR_SILU_MUL(f16, half)
 KVASIR_SILU_MUL(bf16, __nv_bfloat16)
+KVASIR_SILU_MUL(f32, float)

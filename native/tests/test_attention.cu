@@ -200,7 +200,7 @@ template <typename T> void attention_for() {
     prefill<T>(llama8b, {45, 70, 3}, {45, 21, 1}, "");
     prefill<T>(tiny, {33}, {33}, "_hd8");
   } else {
-    prefill<T>(llama8b, {512, 1000, 2048, 17}, {512, 333, 1024, 1}, "");
+    prefill<T>(llama8b, {512, 1000, 1200, 17}, {512, 333, 300, 1}, "");
     prefill<T>(mqa, {300, 700}, {300, 128}, "_mqa");
     prefill<T>(tiny, {260, 64}, {100, 64}, "_hd8");
     prefill<T>(mha64, {1024}, {1024}, "_mha64");

@@ -183,9 +183,12 @@ class OpenAiApiTest {
         assertTrue(tooLong.getMessage().contains("2048"), tooLong.getMessage());
         assertThrows(BadRequestException.class, () -> client.chat().completions().create(chat("hi").temperature(5.0).build()));
         assertThrows(BadRequestException.class, () -> client.chat().completions().create(chat("hi").n(0).build()));
-        try (OpenAIClient wrongKey = OpenAIOkHttpClient.builder().baseUrl(server.baseUrl() + "/v1").apiKey("nope")
-                .maxRetries(0).build()) {
+        OpenAIClient wrongKey = OpenAIOkHttpClient.builder().baseUrl(server.baseUrl() + "/v1").apiKey("nope")
+                .maxRetries(0).build();
+        try {
             assertThrows(UnauthorizedException.class, () -> wrongKey.chat().completions().create(chat("hi").build()));
+        } finally {
+            wrongKey.close();
         }
     }
 

@@ -38,6 +38,8 @@ public class DecodeStepBench {
 
     private KvCacheManager manager;
     private long[] ids;
+    /** The engine tracks each sequence's length itself; the manager is asked only for slots. */
+    private int[] lengths;
     private int[] slots;
     private int[][] prompts;
     private long nextId;
@@ -56,19 +58,21 @@ public class DecodeStepBench {
             }
         }
         ids = new long[numSeqs];
+        lengths = new int[numSeqs];
         slots = new int[numSeqs];
         for (int s = 0; s < numSeqs; s++) {
-            ids[s] = admit(s);
+            ids[s] = admit();
             // Stagger lengths so that finishing (and block boundaries) spread over steps.
             int extra = rnd.nextInt(MAX_LEN - prompts[s % prompts.length].length);
             for (int t = 0; t < extra; t++) {
                 manager.appendToken(ids[s], t);
             }
-            manager.markComputed(ids[s], manager.numTokens(ids[s]));
+            lengths[s] = manager.numTokens(ids[s]);
+            manager.markComputed(ids[s], lengths[s]);
         }
     }
 
-    private long admit(int s) {
+    private long admit() {
         long id = nextId++;
         int[] prompt = prompts[(int) (id % prompts.length)];
         manager.allocatePrompt(id, prompt, 0);
@@ -81,15 +85,16 @@ public class DecodeStepBench {
         int token = step++ & 0x7fff;
         for (int s = 0; s < numSeqs; s++) {
             long id = ids[s];
-            int n = manager.numTokens(id);
+            int n = lengths[s];
             if (n >= MAX_LEN) {
                 manager.free(id);
-                id = admit(s);
+                id = admit();
                 ids[s] = id;
                 n = manager.numTokens(id);
             }
             manager.markComputed(id, n);
             slots[s] = manager.appendToken(id, token);
+            lengths[s] = n + 1;
         }
         return slots;
     }

@@ -2,6 +2,7 @@ package dev.kvasir.models.template;
 
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.LegacyOverrides;
 import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
@@ -23,13 +24,31 @@ import java.util.Map;
  */
 public final class ChatTemplate {
 
+    /**
+     * Jinjava's switches towards Jinja2: {@code {{-} trims, {@code "\\n"} in a string literal is a
+     * newline, iterating a dict yields its keys. Not "natural operator precedence": with it Jinjava
+     * reads {@code not x is defined} as {@code (not x) is defined}, which Llama 3.1's template relies on
+     * being {@code not (x is defined)}.
+     */
+    private static final LegacyOverrides JINJA2_SEMANTICS = LegacyOverrides.newBuilder()
+            .withUseTrimmingForNotesAndExpressions(true)
+            .withParseWhitespaceControlStrictly(true)
+            .withHandleBackslashInQuotesOnly(true)
+            .withKeepNullableLoopValues(true)
+            .withEvaluateMapKeys(true)
+            .withIterateOverMapKeys(true)
+            .withUsePyishObjectMapper(true)
+            .build();
+
     private final String source;
     private final String bosToken;
     private final String eosToken;
     private final Jinjava jinjava;
 
     private ChatTemplate(String source, String bosToken, String eosToken) {
-        this.source = source;
+        // Jinja2 (keep_trailing_newline=False, as HF renders) drops one newline at the end of the source.
+        this.source = source.endsWith("\r\n") ? source.substring(0, source.length() - 2)
+                : source.endsWith("\n") ? source.substring(0, source.length() - 1) : source;
         this.bosToken = bosToken == null ? "" : bosToken;
         this.eosToken = eosToken == null ? "" : eosToken;
         CompositeELResolver resolver = new CompositeELResolver();
@@ -38,8 +57,10 @@ public final class ChatTemplate {
         JinjavaConfig config = JinjavaConfig.newBuilder()
                 .withTrimBlocks(true)
                 .withLstripBlocks(true)
-                .withKeepTrailingNewline(false)
+                // Jinjava's option strips the output's last newline; Jinja2's drops the source's (see render).
+                .withKeepTrailingNewline(true)
                 .withElResolver(resolver)
+                .withLegacyOverrides(JINJA2_SEMANTICS)
                 .build();
         this.jinjava = new Jinjava(config);
         jinjava.registerFunction(new ELFunctionDefinition("", "raise_exception", TemplateFunctions.class, "raiseException", String.class));

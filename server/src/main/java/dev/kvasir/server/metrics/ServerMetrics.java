@@ -33,8 +33,11 @@ public final class ServerMetrics {
     private final Counter rejected;
     private final Counter clientErrors;
     private final Counter aborted;
+    /** Micrometer holds gauge sources weakly; this field keeps the snapshot source alive. */
+    private final Supplier<EngineStats> stats;
 
     public ServerMetrics(String modelName, Supplier<EngineStats> stats) {
+        this.stats = stats;
         registry.config().commonTags("model_name", modelName);
         gauge("vllm:num_requests_running", "Requests in the running batch", stats, EngineStats::running);
         gauge("vllm:num_requests_waiting", "Requests waiting to be scheduled", stats, EngineStats::waiting);

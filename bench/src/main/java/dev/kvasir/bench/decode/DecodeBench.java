@@ -1,0 +1,187 @@
+package dev.kvasir.bench.decode;
+
+import dev.kvasir.kernels.GgmlType;
+import dev.kvasir.kernels.WeightTensor;
+import dev.kvasir.kernels.cpu.CpuBackend;
+import dev.kvasir.models.ForwardBatch;
+import dev.kvasir.models.LlamaConfig;
+import dev.kvasir.models.LlamaModel;
+import dev.kvasir.models.SequenceChunk;
+import dev.kvasir.models.loader.LoadedModel;
+import dev.kvasir.models.loader.ModelLoader;
+import dev.kvasir.models.loader.RandomModelMaker;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+
+/**
+ * {@code scripts/bench decode}: prompt and decode speed of the CPU forward pass on random-weight
+ * models shaped like SmolLM2-135M and TinyLlama-1.1B, and decode as a percentage of the memory
+ * bandwidth floor (weight bytes read per token over the copy bandwidth measured in the same run).
+ * <pre>
+ * scripts/bench decode [--shapes smol135,tiny1b] [--types f32,f16,q8_0] [--threads 2]
+ *                      [--prompt 128] [--decode 64] [--runs 2] [--models-dir bench/models] [--model FILE]
+ * </pre>
+ * Missing model files are generated into the models directory (git-ignored) first.
+ */
+public final class DecodeBench {
+
+    private record Row(String model, String type, int threads, double promptTps, double decodeTps,
+                       double weightBytes, double floorTps) {}
+
+    public static void main(String[] args) throws Exception {
+        List<String> shapes = List.of("smol135", "tiny1b");
+        List<String> types = List.of("f32", "f16", "q8_0");
+        List<Path> explicit = new ArrayList<>();
+        int threads = 2, promptLen = 128, decodeLen = 64, runs = 2;
+        Path modelsDir = Path.of("bench/models");
+        for (int i = 0; i < args.length; i++) {
+            String v = i + 1 < args.length ? args[i + 1] : "";
+            switch (args[i]) {
+                case "--shapes" -> { shapes = List.of(v.split(",")); i++; }
+                case "--types" -> { types = List.of(v.split(",")); i++; }
+                case "--threads" -> { threads = Integer.parseInt(v); i++; }
+                case "--prompt" -> { promptLen = Integer.parseInt(v); i++; }
+                case "--decode" -> { decodeLen = Integer.parseInt(v); i++; }
+                case "--runs" -> { runs = Integer.parseInt(v); i++; }
+                case "--models-dir" -> { modelsDir = Path.of(v); i++; }
+                case "--model" -> { explicit.add(Path.of(v)); i++; }
+                default -> {
+                    System.err.println("decode bench: unknown argument " + args[i]
+                            + "\nusage: scripts/bench decode [--shapes a,b] [--types f32,f16,q8_0] [--threads N] "
+                            + "[--prompt N] [--decode N] [--runs N] [--models-dir DIR] [--model FILE]");
+                    System.exit(2);
+                }
+            }
+        }
+        List<Path> files = new ArrayList<>(explicit);
+        if (explicit.isEmpty()) {
+            for (String shape : shapes) {
+                for (String type : types) files.add(ensureModel(modelsDir, shape, type));
+            }
+        }
+
+        double bandwidth = MemoryBandwidth.measure(threads, 1L << 30, 5);
+        System.out.printf(Locale.ROOT, "memory bandwidth (copy, %d threads): %.1f GB/s%n", threads, bandwidth / 1e9);
+        List<Row> rows = new ArrayList<>();
+        try (CpuBackend backend = new CpuBackend(threads)) {
+            System.out.println("backend: " + backend.name() + ", prompt " + promptLen + " tokens, decode " + decodeLen + " tokens");
+            for (Path file : files) {
+                Row r = measure(file, backend, threads, promptLen, decodeLen, runs, bandwidth);
+                rows.add(r);
+                System.out.printf(Locale.ROOT, "%-28s %-5s prompt %7.1f tok/s  decode %6.1f tok/s  (%5.1f%% of the %.1f tok/s floor, %.0f MB/token)%n",
+                        r.model, r.type, r.promptTps, r.decodeTps, 100 * r.decodeTps / r.floorTps, r.floorTps, r.weightBytes / 1e6);
+            }
+        }
+        // Bandwidth again at the end: the machine is shared, so report the spread.
+        double after = MemoryBandwidth.measure(threads, 1L << 30, 5);
+        System.out.printf(Locale.ROOT, "memory bandwidth after: %.1f GB/s%n", after / 1e9);
+        writeResults(rows, bandwidth, after, threads, promptLen, decodeLen);
+    }
+
+    private static Path ensureModel(Path dir, String shape, String type) throws IOException {
+        Path file = dir.resolve(shape + "-" + type + ".gguf");
+        if (Files.isRegularFile(file)) return file;
+        RandomModelMaker.Shape s = RandomModelMaker.SHAPES.get(shape);
+        if (s == null) throw new IllegalArgumentException("unknown shape " + shape + " (one of " + RandomModelMaker.SHAPES.keySet() + ")");
+        GgmlType t = GgmlType.valueOf(type.toUpperCase(Locale.ROOT));
+        Files.createDirectories(dir);
+        System.err.println("decode bench: writing " + file);
+        Path tmp = dir.resolve(file.getFileName() + ".tmp");
+        RandomModelMaker.make(s, t, 42, tmp);
+        Files.move(tmp, file);
+        return file;
+    }
+
+    private static Row measure(Path file, CpuBackend backend, int threads, int promptLen, int decodeLen, int runs,
+                               double bandwidth) {
+        try (LoadedModel loaded = ModelLoader.load(file)) {
+            LlamaConfig c = loaded.config();
+            int blockSize = 16;
+            int blocks = (promptLen + decodeLen + blockSize) / blockSize + 1;
+            int[] table = new int[blocks];
+            for (int i = 0; i < blocks; i++) table[i] = i;
+            int[] prompt = new SplittableRandom(7).ints(promptLen, 3, c.vocabSize()).toArray();
+            if (c.bosId() >= 0) prompt[0] = c.bosId();
+            double bestPrompt = 0, bestDecode = 0;
+            try (LlamaModel model = LlamaModel.create(c, loaded.weights(), backend, blocks, blockSize, 0)) {
+                // Warm-up (JIT): one short prefill and a few decode steps.
+                generate(model, java.util.Arrays.copyOf(prompt, 32), 8, table, blockSize, new long[2]);
+                for (int run = 0; run < runs; run++) {
+                    long[] nanos = new long[2];
+                    generate(model, prompt, decodeLen, table, blockSize, nanos);
+                    bestPrompt = Math.max(bestPrompt, promptLen * 1e9 / nanos[0]);
+                    bestDecode = Math.max(bestDecode, decodeLen * 1e9 / nanos[1]);
+                }
+            }
+            double bytes = weightBytesPerToken(loaded, c);
+            String name = file.getFileName().toString().replaceFirst("\\.gguf$", "");
+            String type = dominantType(loaded);
+            return new Row(name, type, threads, bestPrompt, bestDecode, bytes, bandwidth / bytes);
+        }
+    }
+
+    /** Prefill {@code prompt} in one step, then {@code decode} greedy steps; nanos[0] prefill, nanos[1] decode. */
+    private static void generate(LlamaModel model, int[] prompt, int decode, int[] table, int blockSize, long[] nanos) {
+        long t0 = System.nanoTime();
+        float[] logits = step(model, prompt, 0, table, blockSize);
+        long t1 = System.nanoTime();
+        int pos = prompt.length;
+        for (int i = 0; i < decode; i++) {
+            logits = step(model, new int[] {argmax(logits)}, pos++, table, blockSize);
+        }
+        nanos[0] = t1 - t0;
+        nanos[1] = System.nanoTime() - t1;
+    }
+
+    private static float[] step(LlamaModel model, int[] tokens, int start, int[] table, int blockSize) {
+        int[] slots = new int[tokens.length];
+        for (int i = 0; i < tokens.length; i++) slots[i] = start + i;
+        return model.forward(new ForwardBatch(List.of(new SequenceChunk(0, tokens, start, slots, table, true))))[0];
+    }
+
+    private static int argmax(float[] x) {
+        int best = 0;
+        for (int i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
+        return best;
+    }
+
+    /** Bytes of every matrix a decode step reads: all block matrices and the classifier (the embedding row is noise). */
+    private static double weightBytesPerToken(LoadedModel m, LlamaConfig c) {
+        double bytes = 0;
+        for (String name : m.weights().names()) {
+            WeightTensor t = m.weights().tensor(name);
+            if (name.startsWith("blk.") && t.shape().length == 2) bytes += t.data().byteSize();
+        }
+        WeightTensor out = m.weights().find("output.weight");
+        if (c.tiedEmbeddings() || out == null) out = m.weights().tensor("token_embd.weight");
+        return bytes + out.data().byteSize();
+    }
+
+    private static String dominantType(LoadedModel m) {
+        return m.weights().tensor("blk.0.ffn_up.weight").type().toString();
+    }
+
+    private static void writeResults(List<Row> rows, double before, double after, int threads, int promptLen, int decodeLen)
+            throws IOException {
+        Path dir = Path.of("bench/results");
+        Files.createDirectories(dir);
+        StringBuilder sb = new StringBuilder();
+        sb.append("# decode bench ").append(LocalDateTime.now().format(DateTimeFormatter.ISO_LOCAL_DATE_TIME)).append('\n');
+        sb.append(String.format(Locale.ROOT, "# threads %d, prompt %d, decode %d, copy bandwidth %.1f / %.1f GB/s (start / end)%n",
+                threads, promptLen, decodeLen, before / 1e9, after / 1e9));
+        sb.append("model,type,threads,prompt_tok_s,decode_tok_s,weight_mb_per_token,floor_tok_s,decode_pct_of_floor\n");
+        for (Row r : rows) {
+            sb.append(String.format(Locale.ROOT, "%s,%s,%d,%.1f,%.2f,%.1f,%.2f,%.1f%n", r.model, r.type, r.threads,
+                    r.promptTps, r.decodeTps, r.weightBytes / 1e6, r.floorTps, 100 * r.decodeTps / r.floorTps));
+        }
+        Files.writeString(dir.resolve("decode.csv"), sb.toString());
+    }
+}
