@@ -1,7 +1,9 @@
 package dev.kvasir.server;
 
 import dev.kvasir.models.loader.LoadedModel;
-import dev.kvasir.models.tokenizer.TextSpan;
+import dev.kvasir.models.template.ChatMessage;
+import dev.kvasir.models.template.ChatTemplate;
+import dev.kvasir.models.template.PromptEncoder;
 import dev.kvasir.models.tokenizer.Tokenizer;
 import dev.kvasir.models.tokenizer.Tokenizers;
 import dev.kvasir.server.api.ChatRequest;
@@ -13,7 +15,7 @@ import java.util.List;
  * The model as the API sees it: its public name, tokenizer, context limit, and how chat messages
  * and completion prompts become tokens.
  */
-public record ServedModel(String name, Tokenizer tokenizer, int maxModelLen, LoadedModel loaded) {
+public record ServedModel(String name, Tokenizer tokenizer, PromptEncoder chat, int maxModelLen, LoadedModel loaded) {
 
     static ServedModel of(LoadedModel loaded, String name, Integer maxModelLen) {
         String fileName = loaded.source().getFileName().toString();
@@ -23,7 +25,9 @@ public record ServedModel(String name, Tokenizer tokenizer, int maxModelLen, Loa
             throw new IllegalArgumentException("--max-model-len " + maxModelLen + " must be between 2 and the model's context length "
                     + contextLength);
         }
-        return new ServedModel(name != null ? name : defaultName, Tokenizers.load(loaded),
+        Tokenizer tokenizer = Tokenizers.load(loaded);
+        PromptEncoder chat = new PromptEncoder(ChatTemplate.forModel(loaded, tokenizer), tokenizer);
+        return new ServedModel(name != null ? name : defaultName, tokenizer, chat,
                 maxModelLen != null ? maxModelLen : contextLength, loaded);
     }
 
@@ -33,17 +37,13 @@ public record ServedModel(String name, Tokenizer tokenizer, int maxModelLen, Loa
     }
 
     /**
-     * Chat messages through the model's template; message content is never parsed for special
+     * Chat messages through the model's template (its own, else the built-in one its vocabulary was
+     * made for), ending where the assistant's answer starts. Message content never becomes special
      * tokens, so a user cannot forge a turn boundary.
      */
     public int[] encodeChat(List<ChatRequest.Message> messages) {
-        List<TextSpan> spans = new ArrayList<>();
-        for (ChatRequest.Message m : messages) {
-            spans.add(new TextSpan(m.role() + ": ", false));
-            spans.add(new TextSpan(m.content(), false));
-            spans.add(new TextSpan("\n", false));
-        }
-        spans.add(new TextSpan("assistant:", false));
-        return tokenizer.encode(spans, true);
+        List<ChatMessage> turns = new ArrayList<>(messages.size());
+        for (ChatRequest.Message m : messages) turns.add(new ChatMessage(m.role(), m.content()));
+        return chat.encode(turns, true);
     }
 }

@@ -12,18 +12,6 @@ final class IntArrayBuilder {
         data[size++] = value;
     }
 
-    void addAll(int[] values) {
-        for (int v : values) add(v);
-    }
-
-    int size() {
-        return size;
-    }
-
-    int get(int index) {
-        return data[index];
-    }
-
     int[] toArray() {
         return Arrays.copyOf(data, size);
     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.kvasir.models.sampling.SamplingParams;
+import dev.kvasir.models.template.ChatTemplateException;
 import dev.kvasir.server.ServedModel;
 import dev.kvasir.server.engine.Engine;
 import dev.kvasir.server.engine.GenerationRequest;
@@ -118,7 +119,7 @@ public final class ApiService {
     private void chat(HttpExchange ex, byte[] body) {
         ChatRequest req = parser.chat(body);
         checkModel(req.model());
-        int[] prompt = model.encodeChat(req.messages());
+        int[] prompt = encodeChat(req.messages());
         generate(ex, true, "chatcmpl-", List.of(prompt), req.spec(), "messages");
     }
 
@@ -181,7 +182,7 @@ public final class ApiService {
         int[] tokens;
         if (o.hasNonNull("messages")) {
             ChatRequest chat = parser.chat(body);
-            tokens = model.encodeChat(chat.messages());
+            tokens = encodeChat(chat.messages());
         } else {
             String prompt = Json.optString(o, "prompt");
             if (prompt == null) throw ApiException.badRequest("prompt", "'prompt' (a string) or 'messages' is required");
@@ -200,6 +201,15 @@ public final class ApiService {
         if (tokens == null || !tokens.isArray()) throw ApiException.badRequest("tokens", "'tokens' must be a list of token ids");
         int[] ids = checkTokenIds(RequestParser.tokenIds(tokens), "tokens");
         ex.sendJson(HttpResponseStatus.OK, Json.MAPPER.createObjectNode().put("prompt", model.tokenizer().decode(ids)));
+    }
+
+    /** The template may refuse a conversation (roles out of order): the client's error, not ours. */
+    private int[] encodeChat(List<ChatRequest.Message> messages) {
+        try {
+            return model.encodeChat(messages);
+        } catch (ChatTemplateException e) {
+            throw ApiException.badRequest("messages", e.getMessage());
+        }
     }
 
     private int[] checkTokenIds(int[] ids, String param) {
