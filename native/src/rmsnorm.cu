@@ -1,12 +1,13 @@
 // RMSNorm, y = x / sqrt(mean(x^2) + eps) * weight, alone and fused with the residual add that
 // precedes it in every Llama layer. One thread block per row (token); blockDim.x a multiple of 32.
 // Norm weights are f32 on the device: they are tiny, and GGUF stores them as f32 anyway.
+// rmsnorm may run in place (out == in): each thread rewrites only elements it has read.
 #include "common.cuh"
 
 namespace kvasir {
 
 template <typename T>
-__device__ void rmsnorm(T* __restrict__ out, const T* __restrict__ in, const float* __restrict__ weight,
+__device__ void rmsnorm(T* out, const T* in, const float* __restrict__ weight,
                         float eps, int num_rows, int hidden) {
   __shared__ float scratch[kWarpSize];
   const int row = blockIdx.x;

@@ -1,13 +1,14 @@
 // SwiGLU's gate: out = silu(gate) * up, with silu(g) = g / (1 + exp(-g)).
 // gate and up are rows of `width` values at their own strides, so they may be the two halves
 // of one fused gate_up projection ([rows][2 * width], up = gate + width) or separate tensors.
+// out may be gate (in place): each thread reads its element before writing it.
 // Grid: (ceil(width / blockDim.x), rows).
 #include "common.cuh"
 
 namespace kvasir {
 
 template <typename T>
-__device__ void silu_mul(T* __restrict__ out, const T* __restrict__ gate, const T* __restrict__ up,
+__device__ void silu_mul(T* out, const T* gate, const T* up,
                          int rows, int width, int out_stride, int gate_stride, int up_stride) {
   const int row = blockIdx.y;
   const int col = blockIdx.x * blockDim.x + threadIdx.x;

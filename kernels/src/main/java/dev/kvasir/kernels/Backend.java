@@ -40,6 +40,12 @@ public interface Backend extends AutoCloseable {
     /** {@code out[t][r] = dot(w row r, x[t])}: out is {@code [n][w.rows()]}, x is {@code [n][w.cols()]}. */
     void matmul(DeviceMatrix w, DeviceTensor x, int n, DeviceTensor out);
 
+    /**
+     * {@code matmul(w[i], x, n, out[i])} for each i: several projections of the same input (q/k/v,
+     * gate/up) in one dispatch, so the workers split all their rows at once.
+     */
+    void matmuls(DeviceMatrix[] w, DeviceTensor x, int n, DeviceTensor[] out);
+
     /** {@code out[t] = x[t] / rms(x[t]) * weight}, rms over {@code dim} values with epsilon {@code eps}. */
     void rmsNorm(DeviceTensor x, DeviceTensor weight, int n, int dim, float eps, DeviceTensor out);
 

@@ -7,7 +7,14 @@ import dev.kvasir.kernels.WeightTensor;
 
 /** One transformer block's weights, prepared on the backend and checked against the config. */
 record LayerWeights(DeviceTensor attnNorm, DeviceMatrix wq, DeviceMatrix wk, DeviceMatrix wv, DeviceMatrix wo,
-                    DeviceTensor ffnNorm, DeviceMatrix gate, DeviceMatrix up, DeviceMatrix down) {
+                    DeviceTensor ffnNorm, DeviceMatrix gate, DeviceMatrix up, DeviceMatrix down,
+                    DeviceMatrix[] qkv, DeviceMatrix[] gateUp) {
+
+    LayerWeights(DeviceTensor attnNorm, DeviceMatrix wq, DeviceMatrix wk, DeviceMatrix wv, DeviceMatrix wo,
+                 DeviceTensor ffnNorm, DeviceMatrix gate, DeviceMatrix up, DeviceMatrix down) {
+        // The projections sharing an input, for one dispatch each (Backend.matmuls).
+        this(attnNorm, wq, wk, wv, wo, ffnNorm, gate, up, down, new DeviceMatrix[] {wq, wk, wv}, new DeviceMatrix[] {gate, up});
+    }
 
     static LayerWeights load(ModelWeights w, LlamaConfig c, int layer, Backend backend) {
         String p = "blk." + layer + ".";

@@ -133,9 +133,7 @@ public final class LlamaModel implements AutoCloseable {
         // attention rmsnorm
         backend.rmsNorm(buf.x, w.attnNorm(), n, c.dim(), c.rmsEps(), buf.xb);
         // q, k, v projections for every token at once
-        backend.matmul(w.wq(), buf.xb, n, buf.q);
-        backend.matmul(w.wk(), buf.xb, n, buf.k);
-        backend.matmul(w.wv(), buf.xb, n, buf.v);
+        backend.matmuls(w.qkv(), buf.xb, n, buf.qkv);
         // rotary position embedding of q and k
         boolean neox = c.ropeStyle() == LlamaConfig.RopeStyle.NEOX;
         backend.rope(buf.q, n, c.numHeads(), c.headDim(), buf.cosSin, neox);
@@ -148,8 +146,7 @@ public final class LlamaModel implements AutoCloseable {
         backend.add(buf.x, buf.xb2, (long) n * c.dim());
         // ffn rmsnorm, then w2(silu(w1 x) * w3 x) and residual
         backend.rmsNorm(buf.x, w.ffnNorm(), n, c.dim(), c.rmsEps(), buf.xb);
-        backend.matmul(w.gate(), buf.xb, n, buf.hb);
-        backend.matmul(w.up(), buf.xb, n, buf.hb2);
+        backend.matmuls(w.gateUp(), buf.xb, n, buf.gateUp);
         backend.siluMul(buf.hb, buf.hb2, (long) n * c.ffnDim());
         backend.matmul(w.down(), buf.hb, n, buf.xb2);
         backend.add(buf.x, buf.xb2, (long) n * c.dim());

@@ -20,6 +20,9 @@ final class StepBuffers {
     /** Feed-forward gate and up projections {@code [n][ffnDim]}. */
     DeviceTensor hb, hb2;
     DeviceTensor cosSin;
+    /** {q, k, v} and {hb, hb2}: outputs of the fused projections. */
+    final DeviceTensor[] qkv = new DeviceTensor[3];
+    final DeviceTensor[] gateUp = new DeviceTensor[2];
     int[] tokens, positions, slots;
     float[] cosSinHost;
 
@@ -46,6 +49,11 @@ final class StepBuffers {
         positions = new int[cap];
         slots = new int[cap];
         cosSinHost = new float[cap * c.headDim()];
+        qkv[0] = q;
+        qkv[1] = k;
+        qkv[2] = v;
+        gateUp[0] = hb;
+        gateUp[1] = hb2;
         capacity = cap;
     }
 

@@ -121,31 +121,65 @@ public final class CpuBackend implements Backend {
     @Override
     public void matmul(DeviceMatrix w, DeviceTensor x, int n, DeviceTensor out) {
         MatmulJob job = matmulJob;
-        job.m = CpuMatrix.of(w);
-        job.x = CpuTensor.of(x);
-        job.out = CpuTensor.of(out);
-        job.n = n;
-        // Enough chunks per thread to even out a noisy machine, each a multiple of the row tile.
-        int rows = job.m.rows;
-        int perChunk = Math.max(Matmul.ROW_TILE * 4, rows / (threads() * 16));
-        perChunk = (perChunk + Matmul.ROW_TILE - 1) / Matmul.ROW_TILE * Matmul.ROW_TILE;
-        job.rowsPerChunk = perChunk;
-        pool.run(job, (rows + perChunk - 1) / perChunk);
-        job.x = job.out = null;
+        job.count = 1;
+        job.set(0, CpuMatrix.of(w), CpuTensor.of(out));
+        run(job, CpuTensor.of(x), n);
     }
 
+    @Override
+    public void matmuls(DeviceMatrix[] w, DeviceTensor x, int n, DeviceTensor[] out) {
+        if (w.length != out.length || w.length > MatmulJob.MAX) {
+            throw new IllegalArgumentException(w.length + " matrices for " + out.length + " outputs (at most " + MatmulJob.MAX + ")");
+        }
+        MatmulJob job = matmulJob;
+        job.count = w.length;
+        for (int i = 0; i < w.length; i++) job.set(i, CpuMatrix.of(w[i]), CpuTensor.of(out[i]));
+        run(job, CpuTensor.of(x), n);
+    }
+
+    private void run(MatmulJob job, float[] x, int n) {
+        job.x = x;
+        job.n = n;
+        int chunks = 0;
+        for (int i = 0; i < job.count; i++) {
+            // Enough chunks per thread to even out a noisy machine, each a multiple of the row tile.
+            int rows = job.m[i].rows;
+            int perChunk = Math.max(Matmul.ROW_TILE * 4, rows / (threads() * 16));
+            perChunk = (perChunk + Matmul.ROW_TILE - 1) / Matmul.ROW_TILE * Matmul.ROW_TILE;
+            job.rowsPerChunk[i] = perChunk;
+            job.firstChunk[i] = chunks;
+            chunks += (rows + perChunk - 1) / perChunk;
+        }
+        pool.run(job, chunks);
+        job.x = null;
+        for (int i = 0; i < job.count; i++) job.set(i, null, null);
+    }
+
+    /** Row chunks of up to {@link #MAX} matrices that read the same input. */
     private final class MatmulJob implements WorkerPool.Job {
-        CpuMatrix m;
-        float[] x, out;
-        int n, rowsPerChunk;
+        static final int MAX = 4;
+        final CpuMatrix[] m = new CpuMatrix[MAX];
+        final float[][] out = new float[MAX][];
+        final int[] rowsPerChunk = new int[MAX];
+        final int[] firstChunk = new int[MAX];
+        int count, n;
+        float[] x;
+
+        void set(int i, CpuMatrix matrix, float[] output) {
+            m[i] = matrix;
+            out[i] = output;
+        }
 
         @Override
         public void run(int chunk, int worker) {
-            int r0 = chunk * rowsPerChunk;
-            int r1 = Math.min(m.rows, r0 + rowsPerChunk);
-            float[] s = scratch(worker, Matmul.ROW_TILE * m.cols);
-            if (n == 1) Matmul.oneToken(m, x, 0, out, 0, r0, r1, s);
-            else Matmul.manyTokens(m, x, n, out, r0, r1, s);
+            int i = count - 1;
+            while (firstChunk[i] > chunk) i--;
+            CpuMatrix mi = m[i];
+            int r0 = (chunk - firstChunk[i]) * rowsPerChunk[i];
+            int r1 = Math.min(mi.rows, r0 + rowsPerChunk[i]);
+            float[] s = scratch(worker, Matmul.ROW_TILE * mi.cols);
+            if (n == 1) Matmul.oneToken(mi, x, 0, out[i], 0, r0, r1, s);
+            else Matmul.manyTokens(mi, x, n, out[i], r0, r1, s);
         }
     }
 

@@ -91,7 +91,7 @@ final class GenerationResponder {
             int index = part * spec.n() + c.index();
             if (spec.stream()) {
                 if (c.text().isEmpty() && c.finishReason() == null && c.logprobs() == null) continue;
-                exchange.event(Json.write(chunk(index, delta(c.text()), logprobsJson(index, c.logprobs(), c.text()), c.finishReason())));
+                exchange.event(Json.write(chunk(index, delta(c.text()), logprobsJson(index, c.logprobs()), c.finishReason())));
             } else {
                 if (c.logprobs() != null) logprobs.get(index).addAll(c.logprobs());
                 texts[index].append(c.text());
@@ -127,7 +127,7 @@ final class GenerationResponder {
             if (chat) c.putObject("message").put("role", "assistant").put("content", texts[i].toString());
             else c.put("text", texts[i].toString());
             textOffsets[i] = 0;
-            c.set("logprobs", spec.logprobs() ? logprobsJson(i, logprobs.get(i), null) : null);
+            c.set("logprobs", spec.logprobs() ? logprobsJson(i, logprobs.get(i)) : null);
             c.put("finish_reason", finishReasons[i]);
         }
         body.set("usage", usage());
@@ -166,7 +166,7 @@ final class GenerationResponder {
     }
 
     /** Chat: {@code {"content":[...]}}; completions: the legacy parallel lists with text offsets. */
-    private ObjectNode logprobsJson(int index, List<RequestOutput.TokenLogprob> lps, String streamedText) {
+    private ObjectNode logprobsJson(int index, List<RequestOutput.TokenLogprob> lps) {
         if (lps == null) return null;
         ObjectNode o = Json.MAPPER.createObjectNode();
         if (chat) {

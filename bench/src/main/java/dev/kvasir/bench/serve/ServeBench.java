@@ -1,0 +1,192 @@
+package dev.kvasir.bench.serve;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.kvasir.models.loader.RandomModelMaker;
+import dev.kvasir.server.KvasirServer;
+import dev.kvasir.server.ServerConfig;
+import dev.kvasir.server.engine.EngineConfig;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * {@code scripts/bench serve [--model FILE] [--clients 1,4,8,16] [--tokens 64] [--rounds 2] [--threads N]}:
+ * starts the server in process on a random-weight smol135 Q8_0 model (made once under
+ * bench/results/) and drives it with concurrent streaming clients. Each client sends {@code rounds}
+ * requests one after the other, each with a distinct prompt and exactly {@code tokens} new tokens
+ * (ignore_eos). Reports total generated tokens per second, time to first token and the gap
+ * between streamed chunks (inter-token latency), and errors.
+ */
+public final class ServeBench {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    record RequestResult(boolean ok, int tokens, double ttftSeconds, List<Double> gaps, String error) {}
+
+    record Level(int clients, int requests, long tokens, double seconds, double[] ttft, double[] itl, int errors) {}
+
+    public static void main(String[] args) throws Exception {
+        Path model = null;
+        int[] levels = {1, 4, 8, 16};
+        int tokens = 64;
+        int rounds = 2;
+        int threads = 0;
+        for (int i = 0; i < args.length; i++) {
+            String v = i + 1 < args.length ? args[i + 1] : null;
+            switch (args[i]) {
+                case "--model" -> { model = Path.of(v); i++; }
+                case "--clients" -> { levels = Arrays.stream(v.split(",")).mapToInt(Integer::parseInt).toArray(); i++; }
+                case "--tokens" -> { tokens = Integer.parseInt(v); i++; }
+                case "--rounds" -> { rounds = Integer.parseInt(v); i++; }
+                case "--threads" -> { threads = Integer.parseInt(v); i++; }
+                default -> {
+                    System.err.println("usage: scripts/bench serve [--model FILE] [--clients 1,4,8,16] [--tokens 64] [--rounds 2] [--threads N]");
+                    System.exit(2);
+                }
+            }
+        }
+        if (model == null) model = randomSmol135();
+        int maxClients = Arrays.stream(levels).max().orElse(1);
+        // Loopback, free port, 1 GiB of KV (max-model-len 2048 keeps the per-sequence minimum small).
+        ServerConfig config = new ServerConfig(model, "bench", "127.0.0.1", 0, null, 2048, 16, null, 1L << 30,
+                Math.max(16, maxClients), 2048, true, 0, EngineConfig.PreemptionMode.RECOMPUTE, threads, 1024, 600, 8 << 20);
+        System.out.println("serve benchmark: " + model + ", " + tokens + " new tokens per request, " + rounds
+                + " requests per client, " + Runtime.getRuntime().availableProcessors() + " cores");
+        List<Level> results = new ArrayList<>();
+        try (KvasirServer server = KvasirServer.start(config)) {
+            HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                    .connectTimeout(Duration.ofSeconds(10)).build();
+            AtomicInteger promptId = new AtomicInteger();
+            run(http, server.baseUrl(), 1, 1, 8, promptId); // warm-up: JIT and page-in of the weights
+            for (int clients : levels) results.add(run(http, server.baseUrl(), clients, rounds, tokens, promptId));
+        }
+        String table = table(results);
+        System.out.print(table);
+        Path out = Path.of("bench", "results", "serve-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + ".txt");
+        Files.createDirectories(out.getParent());
+        Files.writeString(out, "model: " + model + "\n" + table);
+        System.out.println("written to " + out);
+    }
+
+    /** bench/results/smol135-q8_0.gguf, made by the random model maker on first use. */
+    private static Path randomSmol135() throws IOException {
+        Path file = Path.of("bench", "results", "smol135-q8_0.gguf");
+        if (!Files.isRegularFile(file)) {
+            Files.createDirectories(file.getParent());
+            System.out.println("making a random-weight smol135 Q8_0 model at " + file);
+            RandomModelMaker.main(new String[] {"--shape", "smol135", "--type", "q8_0", "--out", file.toString()});
+        }
+        return file;
+    }
+
+    private static Level run(HttpClient http, String base, int clients, int rounds, int tokens, AtomicInteger promptId)
+            throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(clients);
+        List<Future<List<RequestResult>>> futures = new ArrayList<>();
+        long start = System.nanoTime();
+        for (int c = 0; c < clients; c++) {
+            futures.add(pool.submit(() -> {
+                List<RequestResult> mine = new ArrayList<>();
+                for (int r = 0; r < rounds; r++) mine.add(request(http, base, tokens, promptId.incrementAndGet()));
+                return mine;
+            }));
+        }
+        List<RequestResult> all = new ArrayList<>();
+        for (Future<List<RequestResult>> f : futures) all.addAll(f.get(10, TimeUnit.MINUTES));
+        double seconds = (System.nanoTime() - start) / 1e9;
+        pool.shutdown();
+        long generated = 0;
+        int errors = 0;
+        List<Double> ttft = new ArrayList<>();
+        List<Double> itl = new ArrayList<>();
+        for (RequestResult r : all) {
+            if (!r.ok()) {
+                errors++;
+                System.err.println("request failed: " + r.error());
+                continue;
+            }
+            generated += r.tokens();
+            ttft.add(r.ttftSeconds());
+            itl.addAll(r.gaps());
+        }
+        return new Level(clients, all.size(), generated, seconds, sorted(ttft), sorted(itl), errors);
+    }
+
+    private static RequestResult request(HttpClient http, String base, int tokens, int id) {
+        String body = "{\"model\":\"bench\",\"prompt\":\"Request " + id + ": the story of a traveller who walked to the sea\","
+                + "\"max_tokens\":" + tokens + ",\"temperature\":0.8,\"seed\":" + id + ",\"ignore_eos\":true,"
+                + "\"stream\":true,\"stream_options\":{\"include_usage\":true}}";
+        HttpRequest request = HttpRequest.newBuilder(URI.create(base + "/v1/completions"))
+                .header("Content-Type", "application/json").timeout(Duration.ofMinutes(5))
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+        long start = System.nanoTime();
+        try {
+            HttpResponse<java.util.stream.Stream<String>> response = http.send(request, HttpResponse.BodyHandlers.ofLines());
+            if (response.statusCode() != 200) {
+                return new RequestResult(false, 0, 0, List.of(), "HTTP " + response.statusCode());
+            }
+            double ttft = -1;
+            long last = 0;
+            int usageTokens = -1;
+            List<Double> gaps = new ArrayList<>();
+            for (Iterator<String> it = response.body().iterator(); it.hasNext(); ) {
+                String line = it.next();
+                if (!line.startsWith("data: ") || line.equals("data: [DONE]")) continue;
+                long now = System.nanoTime();
+                JsonNode event = JSON.readTree(line.substring(6));
+                if (event.has("error")) return new RequestResult(false, 0, 0, List.of(), event.get("error").toString());
+                if (event.path("usage").has("completion_tokens")) usageTokens = event.get("usage").get("completion_tokens").asInt();
+                if (event.path("choices").isEmpty()) continue;
+                if (ttft < 0) ttft = (now - start) / 1e9;
+                else gaps.add((now - last) / 1e9);
+                last = now;
+            }
+            if (usageTokens != tokens) return new RequestResult(false, 0, 0, List.of(), "got " + usageTokens + " tokens");
+            return new RequestResult(true, usageTokens, ttft, gaps, null);
+        } catch (IOException | InterruptedException e) {
+            return new RequestResult(false, 0, 0, List.of(), e.toString());
+        }
+    }
+
+    private static double[] sorted(List<Double> values) {
+        Collections.sort(values);
+        return values.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+
+    private static double pct(double[] sorted, double p) {
+        if (sorted.length == 0) return Double.NaN;
+        int rank = (int) Math.ceil(p * sorted.length) - 1; // nearest-rank percentile
+        return sorted[Math.clamp(rank, 0, sorted.length - 1)];
+    }
+
+    private static String table(List<Level> levels) {
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format("%8s %9s %8s %8s %9s %10s %10s %9s %9s %7s%n", "clients", "requests", "tokens", "seconds",
+                "tok/s", "TTFT p50", "TTFT p95", "ITL p50", "ITL p95", "errors"));
+        for (Level l : levels) {
+            sb.append(String.format("%8d %9d %8d %8.2f %9.1f %8.0fms %8.0fms %7.1fms %7.1fms %7d%n", l.clients(), l.requests(),
+                    l.tokens(), l.seconds(), l.tokens() / l.seconds(), pct(l.ttft(), 0.5) * 1e3, pct(l.ttft(), 0.95) * 1e3,
+                    pct(l.itl(), 0.5) * 1e3, pct(l.itl(), 0.95) * 1e3, l.errors()));
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,699 @@
+package dev.kvasir.kernels.cuda;
+
+import dev.kvasir.kernels.AttentionBatch;
+import dev.kvasir.kernels.Backend;
+import dev.kvasir.kernels.DeviceMatrix;
+import dev.kvasir.kernels.DeviceTensor;
+import dev.kvasir.kernels.GgmlType;
+import dev.kvasir.kernels.KvCache;
+import dev.kvasir.kernels.KvLayout;
+import dev.kvasir.kernels.WeightTensor;
+import dev.kvasir.kernels.quant.Quant;
+import org.bytedeco.cuda.cudart.CUctx_st;
+import org.bytedeco.cuda.cudart.CUstream_st;
+import org.bytedeco.cuda.global.cudart;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerPointer;
+import org.bytedeco.javacpp.ShortPointer;
+import org.bytedeco.javacpp.SizeTPointer;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The CUDA backend: one instance per device rank. Activations are f32 in device memory (the
+ * {@link Backend} contract's type, so results compare directly with the CPU reference); weights
+ * keep their file type where cuBLAS or our kernels read it (f32, f16, bf16 through cuBLAS; Q8_0
+ * and Q4_0 through our dequantising GEMV) and K-quants become f16 at load; K and V are f16 or
+ * bf16 pages. Our kernels come from {@code kvasir_kernels.fatbin} (native/).
+ *
+ * <p>All work goes to one stream. Host to device copies of per-step metadata are synchronous
+ * copies from pageable memory, which the driver orders after the stream's earlier work (a
+ * blocking stream synchronises with the legacy default stream), so a metadata buffer is never
+ * rewritten while a kernel still reads it. Downloads wait for the stream. Called from one thread
+ * at a time; the context is made current on whichever thread calls.
+ */
+public final class CudaBackend implements Backend {
+
+    private static final System.Logger LOG = System.getLogger(CudaBackend.class.getName());
+
+    /** Tokens per split-K partition of decode attention (a multiple of the kernel's 32-token tile). */
+    static final int PARTITION_SIZE = 512;
+    private static final int DECODE_TILE = 32;
+    private static final int PREFILL_ROWS = 32;
+    private static final int PREFILL_KEYS = 16;
+    private static final int MAX_HEAD_DIM = 256;
+    private static final int MAX_DECODE_OUTPUTS = 8 * 256;
+
+    private final CudaRuntime.DeviceInfo device;
+    private final TensorParallel parallel;
+    private final KvDtype kvDtype;
+    private final CUctx_st context = new CUctx_st();
+    private final CUstream_st stream = new CUstream_st();
+    private final CudaModule module;
+    private final Cublas cublas;
+    private final KernelArgs args = new KernelArgs();
+    private final List<CudaKvCache> caches = new ArrayList<>();
+
+    // Grow-only scratch on the device, reused step after step.
+    private final Scratch x16 = new Scratch("f16 GEMM input");
+    private final Scratch ints = new Scratch("token ids / slots / rows");
+    private final Scratch tables = new Scratch("block tables");
+    private final Scratch seqInts = new Scratch("context lengths");
+    private final Scratch queryStarts = new Scratch("query starts");
+    private final Scratch partials = new Scratch("attention partials");
+    private final Scratch partialStats = new Scratch("attention partial max/sum");
+    private final Scratch pairs = new Scratch("block copy pairs");
+    private final Scratch argmaxOut = new Scratch("argmax");
+    // Host staging for those uploads (pageable: the copies are synchronous).
+    private IntPointer hostInts = new IntPointer(1024);
+
+    private long weightBytes;
+    private long workspaceBytes;
+    private long peakWorkspaceBytes;
+    private long kvBytes;
+    private boolean closed;
+
+    /** A backend on device 0, f16 KV cache, no tensor parallelism. */
+    public CudaBackend() {
+        this(TensorParallel.SINGLE, KvDtype.F16);
+    }
+
+    /** A backend for {@code parallel.rank()}, which is also its device ordinal. */
+    public CudaBackend(TensorParallel parallel, KvDtype kvDtype) {
+        if (!CudaRuntime.available()) {
+            throw new IllegalStateException("--device cuda: " + CudaRuntime.unavailableReason());
+        }
+        this.parallel = parallel;
+        this.kvDtype = kvDtype;
+        this.device = CudaRuntime.describe(parallel.rank());
+        int[] dev = new int[1];
+        Cuda.check(cudart.cuDeviceGet(dev, parallel.rank()), "cuDeviceGet(" + parallel.rank() + ")");
+        Cuda.check(cudart.cuDevicePrimaryCtxRetain(context, dev[0]), "cuDevicePrimaryCtxRetain");
+        Cuda.check(cudart.cuCtxSetCurrent(context), "cuCtxSetCurrent");
+        Cuda.check(cudart.cuStreamCreate(stream, 0), "cuStreamCreate");
+        module = new CudaModule(CudaRuntime.fatbin());
+        cublas = new Cublas(stream);
+        LOG.log(System.Logger.Level.INFO, "CUDA backend on {0} (rank {1} of {2}), KV cache {3}",
+                device, parallel.rank(), parallel.worldSize(), kvDtype);
+    }
+
+    @Override
+    public String name() {
+        return "cuda " + device.name() + " (rank " + parallel.rank() + "/" + parallel.worldSize() + ", kv " + kvDtype + ")";
+    }
+
+    public TensorParallel parallel() {
+        return parallel;
+    }
+
+    private void enter() {
+        if (closed) throw new IllegalStateException("CUDA backend used after close");
+        Cuda.check(cudart.cuCtxSetCurrent(context), "cuCtxSetCurrent");
+    }
+
+    // ---- memory ----
+
+    private long deviceAlloc(long bytes, String what) {
+        long[] ptr = new long[1];
+        int status = cudart.cuMemAlloc(ptr, Math.max(bytes, 1));
+        if (status != cudart.CUDA_SUCCESS) {
+            throw new CudaException("out of GPU memory allocating " + bytes + " bytes for " + what + " on " + device
+                    + " (weights " + weightBytes + ", workspace " + workspaceBytes + ", KV " + kvBytes + " bytes): "
+                    + Cuda.errorName(status));
+        }
+        return ptr[0];
+    }
+
+    private void deviceFree(long ptr) {
+        Cuda.check(cudart.cuMemFree(ptr), "cuMemFree");
+    }
+
+    @Override
+    public DeviceTensor allocate(long floats) {
+        enter();
+        long bytes = floats * Float.BYTES;
+        long ptr = deviceAlloc(bytes, "an activation tensor of " + floats + " floats");
+        trackWorkspace(bytes);
+        return new CudaTensor(ptr, floats);
+    }
+
+    private void trackWorkspace(long delta) {
+        workspaceBytes += delta;
+        peakWorkspaceBytes = Math.max(peakWorkspaceBytes, workspaceBytes);
+    }
+
+    @Override
+    public void upload(float[] src, int srcOff, DeviceTensor dst, long dstOff, int count) {
+        enter();
+        CudaTensor t = CudaTensor.of(dst).require(dstOff + count, "upload");
+        try (FloatPointer host = new FloatPointer(count)) {
+            host.put(src, srcOff, count);
+            Cuda.check(cudart.cuMemcpyHtoD(t.at(dstOff), host, (long) count * Float.BYTES), "cuMemcpyHtoD");
+        }
+    }
+
+    @Override
+    public void download(DeviceTensor src, long srcOff, float[] dst, int dstOff, int count) {
+        enter();
+        CudaTensor t = CudaTensor.of(src).require(srcOff + count, "download");
+        try (FloatPointer host = new FloatPointer(count)) {
+            Cuda.check(cudart.cuStreamSynchronize(stream), "cuStreamSynchronize (an earlier kernel failed)");
+            Cuda.check(cudart.cuMemcpyDtoH(host, t.at(srcOff), (long) count * Float.BYTES), "cuMemcpyDtoH");
+            host.get(dst, dstOff, count);
+        }
+    }
+
+    @Override
+    public DeviceMatrix matrix(WeightTensor weight) {
+        enter();
+        if (weight.shape().length > 2) {
+            throw new IllegalArgumentException("tensor " + weight.name() + " is not a matrix");
+        }
+        GgmlType type = weight.type();
+        return switch (type) {
+            case F32, F16, BF16, Q8_0, Q4_0 -> {
+                long bytes = weight.data().byteSize();
+                long ptr = deviceAlloc(bytes, weight.toString());
+                Cuda.check(cudart.cuMemcpyHtoD(ptr, Cuda.at(weight.data().address(), bytes), bytes),
+                        "cuMemcpyHtoD(" + weight.name() + ")");
+                weightBytes += bytes;
+                yield new CudaMatrix(weight.name(), type, type, weight.rows(), weight.cols(), ptr, bytes);
+            }
+            case Q4_K, Q6_K -> {
+                float[] values = Quant.dequantize(weight);
+                long bytes = (long) values.length * 2;
+                long ptr = deviceAlloc(bytes, weight + " as f16");
+                try (ShortPointer host = new ShortPointer(values.length)) {
+                    for (int i = 0; i < values.length; i++) host.put(i, Float.floatToFloat16(values[i]));
+                    Cuda.check(cudart.cuMemcpyHtoD(ptr, host, bytes), "cuMemcpyHtoD(" + weight.name() + ")");
+                }
+                weightBytes += bytes;
+                yield new CudaMatrix(weight.name(), type, GgmlType.F16, weight.rows(), weight.cols(), ptr, bytes);
+            }
+        };
+    }
+
+    @Override
+    public DeviceTensor vector(WeightTensor weight) {
+        enter();
+        float[] values = Quant.dequantize(weight);
+        long bytes = (long) values.length * Float.BYTES;
+        long ptr = deviceAlloc(bytes, weight.toString());
+        try (FloatPointer host = new FloatPointer(values)) {
+            Cuda.check(cudart.cuMemcpyHtoD(ptr, host, bytes), "cuMemcpyHtoD(" + weight.name() + ")");
+        }
+        weightBytes += bytes;
+        return new CudaTensor(ptr, values.length);
+    }
+
+    @Override
+    public void free(DeviceTensor tensor) {
+        enter();
+        CudaTensor t = CudaTensor.of(tensor);
+        Cuda.check(cudart.cuStreamSynchronize(stream), "cuStreamSynchronize");
+        deviceFree(t.ptr);
+        t.freed = true;
+        trackWorkspace(-t.floats * Float.BYTES);
+    }
+
+    @Override
+    public KvCache allocateKvCache(KvLayout layout, boolean host) {
+        enter();
+        if (layout.headDim() % 8 != 0 || layout.headDim() > MAX_HEAD_DIM) {
+            throw new IllegalArgumentException("the CUDA attention kernels need a head size that is a multiple of 8 and at"
+                    + " most " + MAX_HEAD_DIM + "; this model's is " + layout.headDim());
+        }
+        int layers = layout.numLayers();
+        long[] k = new long[layers], v = new long[layers];
+        List<Pointer> pinned = new ArrayList<>();
+        long layerBytes = layout.numBlocks() * layout.blockFloats() * kvDtype.bytes();
+        for (int l = 0; l < layers; l++) {
+            if (host) {
+                k[l] = pinnedAlloc(layerBytes, pinned);
+                v[l] = pinnedAlloc(layerBytes, pinned);
+            } else {
+                k[l] = deviceAlloc(layerBytes, "K cache of layer " + l);
+                v[l] = deviceAlloc(layerBytes, "V cache of layer " + l);
+            }
+        }
+        long ptrs = 0;
+        if (!host) {
+            long[] all = new long[2 * layers];
+            for (int l = 0; l < layers; l++) {
+                all[2 * l] = k[l];
+                all[2 * l + 1] = v[l];
+            }
+            ptrs = deviceAlloc(all.length * 8L, "KV cache pointer table");
+            try (LongPointer hp = new LongPointer(all)) {
+                Cuda.check(cudart.cuMemcpyHtoD(ptrs, hp, all.length * 8L), "cuMemcpyHtoD(KV pointers)");
+            }
+            kvBytes += 2 * layers * layerBytes;
+        }
+        long total = 2 * layers * layerBytes;
+        long ptrTable = ptrs;
+        CudaKvCache[] self = new CudaKvCache[1];
+        Runnable release = () -> {
+            enter();
+            Cuda.check(cudart.cuStreamSynchronize(stream), "cuStreamSynchronize");
+            if (host) {
+                for (Pointer p : pinned) Cuda.check(cudart.cuMemFreeHost(p), "cuMemFreeHost");
+            } else {
+                for (int l = 0; l < layers; l++) {
+                    deviceFree(k[l]);
+                    deviceFree(v[l]);
+                }
+                deviceFree(ptrTable);
+                kvBytes -= total;
+            }
+            caches.remove(self[0]);
+        };
+        CudaKvCache cache = new CudaKvCache(layout, kvDtype, host, k, v, ptrs, release);
+        self[0] = cache;
+        caches.add(cache);
+        LOG.log(System.Logger.Level.INFO, "KV cache ({0}): {1} blocks of {2} tokens, {3} layers, {4} MiB in {5}",
+                kvDtype, layout.numBlocks(), layout.blockSize(), layers, total >> 20, host ? "pinned host memory" : "GPU memory");
+        return cache;
+    }
+
+    private static long pinnedAlloc(long bytes, List<Pointer> keep) {
+        try (PointerPointer<Pointer> out = new PointerPointer<>(1)) {
+            Cuda.check(cudart.cuMemHostAlloc(out, Math.max(bytes, 1), cudart.CU_MEMHOSTALLOC_PORTABLE),
+                    "cuMemHostAlloc(" + bytes + " bytes of swap space)");
+            Pointer p = out.get(0);
+            keep.add(p);
+            return p.address();
+        }
+    }
+
+    /**
+     * The memory plan for a KV cache of this model shape, to be called after one profiling forward
+     * at the largest batch so that the workspace peak is known; logs it and fails when fewer than
+     * {@code minBlocks} blocks fit.
+     */
+    public MemoryPlan planKvCache(int numLayers, int numKvHeads, int headDim, int blockSize, double utilization, int minBlocks) {
+        enter();
+        long free, total;
+        try (SizeTPointer f = new SizeTPointer(1); SizeTPointer t = new SizeTPointer(1)) {
+            Cuda.check(cudart.cuMemGetInfo(f, t), "cuMemGetInfo");
+            free = f.get(0);
+            total = t.get(0);
+        }
+        long ours = weightBytes + workspaceBytes + kvBytes + scratchBytes();
+        long others = Math.max(0, total - free - ours);
+        long bytesPerBlock = 2L * numLayers * blockSize * numKvHeads * headDim * kvDtype.bytes();
+        MemoryPlan plan = new MemoryPlan(total, others, weightBytes, peakWorkspaceBytes + scratchBytes(), utilization,
+                bytesPerBlock, blockSize);
+        LOG.log(System.Logger.Level.INFO, plan.toString());
+        return plan.requireBlocks(minBlocks);
+    }
+
+    private long scratchBytes() {
+        return x16.bytes + ints.bytes + tables.bytes + seqInts.bytes + queryStarts.bytes + partials.bytes
+                + partialStats.bytes + pairs.bytes + argmaxOut.bytes;
+    }
+
+    // ---- dense ops ----
+
+    private int threadsFor(int width) {
+        return width >= 2048 ? 1024 : width >= 512 ? 256 : 128;
+    }
+
+    @Override
+    public void embed(DeviceMatrix table, int[] tokens, int n, DeviceTensor out) {
+        enter();
+        CudaMatrix m = CudaMatrix.of(table);
+        CudaTensor o = CudaTensor.of(out).require((long) n * m.cols, "embed output");
+        for (int t = 0; t < n; t++) {
+            if (tokens[t] < 0 || tokens[t] >= m.rows) {
+                throw new IllegalArgumentException("token id " + tokens[t] + " is outside the vocabulary of " + m.rows);
+            }
+        }
+        long ids = uploadInts(ints, tokens, n);
+        String kernel = "kvasir_embedding_" + storageName(m.stored) + "_f32";
+        module.launch(kernel, n, 1, 1, threadsFor(m.cols), 0, stream,
+                args.reset().ptr(o.ptr).ptr(m.ptr).ptr(ids).i32(n).i32(m.rows).i32(m.cols));
+    }
+
+    private static String storageName(GgmlType t) {
+        return switch (t) {
+            case F32 -> "f32";
+            case F16 -> "f16";
+            case BF16 -> "bf16";
+            case Q8_0 -> "q8_0";
+            case Q4_0 -> "q4_0";
+            default -> throw new IllegalStateException("no CUDA kernel reads " + t + " directly");
+        };
+    }
+
+    @Override
+    public void matmul(DeviceMatrix w, DeviceTensor x, int n, DeviceTensor out) {
+        enter();
+        CudaMatrix m = CudaMatrix.of(w);
+        CudaTensor xt = CudaTensor.of(x).require((long) n * m.cols, "matmul input of " + m.name);
+        CudaTensor ot = CudaTensor.of(out).require((long) n * m.rows, "matmul output of " + m.name);
+        if (n == 0) return;
+        switch (m.stored) {
+            case F32 -> cublas.gemm(m.ptr, xt.ptr, cudart.CUDA_R_32F, m.rows, m.cols, n, ot.ptr);
+            case F16, BF16 -> {
+                boolean f16 = m.stored == GgmlType.F16;
+                long count = (long) n * m.cols;
+                long x16ptr = x16.ensure(count * 2);
+                module.launch(f16 ? "kvasir_cast_f32_f16" : "kvasir_cast_f32_bf16", gridFor(count), 1, 1, 256, 0, stream,
+                        args.reset().ptr(x16ptr).ptr(xt.ptr).i64(count));
+                cublas.gemm(m.ptr, x16ptr, f16 ? cudart.CUDA_R_16F : cudart.CUDA_R_16BF, m.rows, m.cols, n, ot.ptr);
+            }
+            case Q8_0, Q4_0 -> {
+                // The GEMV re-reads the weights once per 8 tokens: right for decode, slow for long prefills.
+                String kernel = m.stored == GgmlType.Q8_0 ? "kvasir_gemv_q8_0_f32" : "kvasir_gemv_q4_0_f32";
+                module.launch(kernel, (m.rows + 3) / 4, (n + 7) / 8, 1, 128, 0, stream,
+                        args.reset().ptr(ot.ptr).ptr(m.ptr).ptr(xt.ptr).i32(m.rows).i32(m.cols).i32(n).i32(m.cols).i32(m.rows));
+            }
+            default -> throw new IllegalStateException("matrix " + m + " has no CUDA matmul");
+        }
+    }
+
+    /** One GEMM per weight: on a GPU each already fills the device, so there is nothing to fuse here. */
+    @Override
+    public void matmuls(DeviceMatrix[] w, DeviceTensor x, int n, DeviceTensor[] out) {
+        if (w.length != out.length) {
+            throw new IllegalArgumentException(w.length + " weights but " + out.length + " outputs");
+        }
+        for (int i = 0; i < w.length; i++) matmul(w[i], x, n, out[i]);
+    }
+
+    private static int gridFor(long count) {
+        return (int) Math.min((count + 255) / 256, 1 << 16);
+    }
+
+    @Override
+    public void rmsNorm(DeviceTensor x, DeviceTensor weight, int n, int dim, float eps, DeviceTensor out) {
+        enter();
+        CudaTensor xt = CudaTensor.of(x).require((long) n * dim, "rmsNorm input");
+        CudaTensor wt = CudaTensor.of(weight).require(dim, "rmsNorm weight");
+        CudaTensor ot = CudaTensor.of(out).require((long) n * dim, "rmsNorm output");
+        module.launch("kvasir_rmsnorm_f32", n, 1, 1, threadsFor(dim), 0, stream,
+                args.reset().ptr(ot.ptr).ptr(xt.ptr).ptr(wt.ptr).f32(eps).i32(n).i32(dim));
+    }
+
+    @Override
+    public void rope(DeviceTensor x, int n, int heads, int headDim, DeviceTensor cosSin, boolean neox) {
+        enter();
+        CudaTensor xt = CudaTensor.of(x).require((long) n * heads * headDim, "rope input");
+        CudaTensor cs = CudaTensor.of(cosSin).require((long) n * headDim, "rope cos/sin table");
+        module.launch("kvasir_rope_cos_sin_f32", n, 1, 1, 256, 0, stream,
+                args.reset().ptr(xt.ptr).ptr(cs.ptr).i32(n).i32(heads).i32(headDim).i32(neox ? 1 : 0));
+    }
+
+    @Override
+    public void siluMul(DeviceTensor gate, DeviceTensor up, long count) {
+        enter();
+        CudaTensor g = CudaTensor.of(gate).require(count, "siluMul gate");
+        CudaTensor u = CudaTensor.of(up).require(count, "siluMul up");
+        int width = Math.toIntExact(count);
+        module.launch("kvasir_silu_mul_f32", (width + 255) / 256, 1, 1, 256, 0, stream,
+                args.reset().ptr(g.ptr).ptr(g.ptr).ptr(u.ptr).i32(1).i32(width).i32(width).i32(width).i32(width));
+    }
+
+    @Override
+    public void add(DeviceTensor acc, DeviceTensor x, long count) {
+        enter();
+        CudaTensor a = CudaTensor.of(acc).require(count, "add accumulator");
+        CudaTensor b = CudaTensor.of(x).require(count, "add input");
+        module.launch("kvasir_add_f32", gridFor(count), 1, 1, 256, 0, stream, args.reset().ptr(a.ptr).ptr(b.ptr).i64(count));
+    }
+
+    @Override
+    public void gatherRows(DeviceTensor src, int width, int[] rows, int count, DeviceTensor dst) {
+        enter();
+        CudaTensor s = CudaTensor.of(src);
+        CudaTensor d = CudaTensor.of(dst).require((long) count * width, "gatherRows output");
+        long srcRows = s.floats / width;
+        for (int i = 0; i < count; i++) {
+            if (rows[i] < 0 || rows[i] >= srcRows) {
+                throw new IllegalArgumentException("row " + rows[i] + " is outside the " + srcRows + " rows of the source");
+            }
+        }
+        long r = uploadInts(ints, rows, count);
+        module.launch("kvasir_gather_rows_f32", count, 1, 1, threadsFor(width), 0, stream,
+                args.reset().ptr(d.ptr).ptr(s.ptr).ptr(r).i32(count).i32(width).i32((int) Math.min(srcRows, Integer.MAX_VALUE)));
+    }
+
+    @Override
+    public int argmax(DeviceTensor x, long offset, int count) {
+        enter();
+        CudaTensor t = CudaTensor.of(x).require(offset + count, "argmax");
+        long out = argmaxOut.ensure(4);
+        module.launch("kvasir_argmax", 1, 1, 1, 1024, 0, stream, args.reset().ptr(t.at(offset)).ptr(out).i32(1).i32(count));
+        try (IntPointer host = new IntPointer(1)) {
+            Cuda.check(cudart.cuStreamSynchronize(stream), "cuStreamSynchronize (an earlier kernel failed)");
+            Cuda.check(cudart.cuMemcpyDtoH(host, out, 4), "cuMemcpyDtoH(argmax)");
+            return host.get(0);
+        }
+    }
+
+    // ---- paged KV ----
+
+    @Override
+    public void writeKv(KvCache cache, int layer, DeviceTensor k, DeviceTensor v, int[] slots, int n) {
+        enter();
+        CudaKvCache c = CudaKvCache.of(cache);
+        requireDevice(c);
+        int width = c.layout.slotFloats();
+        CudaTensor kt = CudaTensor.of(k).require((long) n * width, "writeKv keys");
+        CudaTensor vt = CudaTensor.of(v).require((long) n * width, "writeKv values");
+        long capacity = c.slots();
+        for (int t = 0; t < n; t++) {
+            if (slots[t] < 0 || slots[t] >= capacity) {
+                throw new IllegalArgumentException("KV slot " + slots[t] + " is outside the cache of " + capacity + " slots");
+            }
+        }
+        long s = uploadInts(ints, slots, n);
+        module.launch("kvasir_reshape_and_cache_f32_" + c.dtype.kernelSuffix, n, 1, 1, threadsFor(width), 0, stream,
+                args.reset().ptr(kt.ptr).ptr(vt.ptr).ptr(c.k[layer]).ptr(c.v[layer]).ptr(s).i32(n)
+                        .i32(c.layout.numKvHeads()).i32(c.layout.headDim()).i32(width).i32(width).i64(capacity));
+    }
+
+    @Override
+    public void attention(DeviceTensor q, KvCache cache, int layer, AttentionBatch batch, int numHeads, DeviceTensor out) {
+        enter();
+        CudaKvCache c = CudaKvCache.of(cache);
+        requireDevice(c);
+        KvLayout lay = c.layout;
+        int headDim = lay.headDim(), kvHeads = lay.numKvHeads(), bs = lay.blockSize();
+        if (numHeads % kvHeads != 0) {
+            throw new IllegalArgumentException(numHeads + " query heads do not group evenly over " + kvHeads + " KV heads");
+        }
+        int seqs = batch.sequences();
+        if (seqs == 0) return;
+        int rows = batch.totalQueries();
+        int width = numHeads * headDim;
+        CudaTensor qt = CudaTensor.of(q).require((long) rows * width, "attention queries");
+        CudaTensor ot = CudaTensor.of(out).require((long) rows * width, "attention output");
+
+        // Per sequence: its context length after this step and its block table, padded with -1.
+        int[] context = new int[seqs];
+        int maxBlocks = 1, maxContext = 0, maxQueries = 0;
+        boolean decode = true;
+        for (int s = 0; s < seqs; s++) {
+            context[s] = batch.startPos(s) + batch.queryCount(s);
+            int need = (context[s] + bs - 1) / bs;
+            if (need > batch.blockTable(s).length) {
+                throw new IllegalArgumentException("block table of " + batch.blockTable(s).length + " blocks cannot hold "
+                        + context[s] + " positions");
+            }
+            maxBlocks = Math.max(maxBlocks, need);
+            maxContext = Math.max(maxContext, context[s]);
+            maxQueries = Math.max(maxQueries, batch.queryCount(s));
+            decode &= batch.queryCount(s) == 1 && batch.queryStart(s) == s;
+            if (s + 1 < seqs && batch.queryStart(s) + batch.queryCount(s) != batch.queryStart(s + 1)) {
+                throw new IllegalArgumentException("the CUDA backend needs each sequence's query rows right after the"
+                        + " previous sequence's; sequence " + (s + 1) + " starts at row " + batch.queryStart(s + 1));
+            }
+        }
+        int[] packed = new int[seqs * maxBlocks];
+        java.util.Arrays.fill(packed, -1);
+        for (int s = 0; s < seqs; s++) {
+            int need = (context[s] + bs - 1) / bs;
+            System.arraycopy(batch.blockTable(s), 0, packed, s * maxBlocks, need);
+        }
+        long tablePtr = uploadInts(tables, packed, packed.length);
+        long contextPtr = uploadInts(seqInts, context, seqs);
+        float scale = (float) (1.0 / Math.sqrt(headDim));
+        int group = numHeads / kvHeads;
+        String suffix = "f32_" + c.dtype.kernelSuffix;
+
+        if (decode) {
+            int headsPerBlock = Math.min(group, Math.min(MAX_DECODE_OUTPUTS / headDim, 64));
+            int chunks = (group + headsPerBlock - 1) / headsPerBlock;
+            int partitions = (maxContext + PARTITION_SIZE - 1) / PARTITION_SIZE;
+            int smem = 4 * (headsPerBlock * headDim + headsPerBlock * DECODE_TILE) + c.dtype.bytes() * DECODE_TILE * headDim
+                    + 4 * 3 * headsPerBlock;
+            long partRows = (long) seqs * numHeads * partitions;
+            long tmp = partitions > 1 ? partials.ensure(partRows * headDim * 4) : 0;
+            long stats = partitions > 1 ? partialStats.ensure(partRows * 2 * 4) : 0;
+            long maxLogits = stats, expSums = stats + partRows * 4;
+            module.launch("kvasir_paged_attention_decode_" + suffix, kvHeads * chunks, seqs, partitions, 256, smem, stream,
+                    args.reset().ptr(ot.ptr).ptr(tmp).ptr(maxLogits).ptr(expSums).ptr(qt.ptr).i32(width)
+                            .ptr(c.k[layer]).ptr(c.v[layer]).ptr(tablePtr).i32(maxBlocks).ptr(contextPtr)
+                            .i32(lay.numBlocks()).i32(bs).i32(numHeads).i32(kvHeads).i32(headDim).i32(headsPerBlock)
+                            .f32(scale).i32(PARTITION_SIZE));
+            if (partitions > 1) {
+                module.launch("kvasir_paged_attention_reduce_f32", numHeads, seqs, 1, 128, partitions * 4, stream,
+                        args.reset().ptr(ot.ptr).ptr(tmp).ptr(maxLogits).ptr(expSums).ptr(contextPtr).i32(maxBlocks)
+                                .i32(bs).i32(numHeads).i32(headDim).i32(partitions).i32(PARTITION_SIZE));
+            }
+        } else {
+            int[] starts = new int[seqs + 1];
+            for (int s = 0; s < seqs; s++) starts[s] = batch.queryStart(s);
+            starts[seqs] = batch.queryStart(seqs - 1) + batch.queryCount(seqs - 1);
+            long startPtr = uploadInts(queryStarts, starts, seqs + 1);
+            int smem = 4 * PREFILL_ROWS * headDim + c.dtype.bytes() * (PREFILL_KEYS * headDim + PREFILL_KEYS * (headDim + 2))
+                    + 4 * (PREFILL_ROWS * PREFILL_KEYS + 3 * PREFILL_ROWS);
+            module.launch("kvasir_paged_attention_prefill_" + suffix, (maxQueries * group + PREFILL_ROWS - 1) / PREFILL_ROWS,
+                    kvHeads, seqs, 256, smem, stream,
+                    args.reset().ptr(ot.ptr).i32(width).ptr(qt.ptr).i32(width).ptr(c.k[layer]).ptr(c.v[layer])
+                            .ptr(tablePtr).i32(maxBlocks).ptr(startPtr).ptr(contextPtr).i32(lay.numBlocks()).i32(bs)
+                            .i32(numHeads).i32(kvHeads).i32(headDim).f32(scale));
+        }
+    }
+
+    @Override
+    public void copyBlocks(KvCache cache, int[] src, int[] dst, int count) {
+        enter();
+        CudaKvCache c = CudaKvCache.of(cache);
+        if (count == 0) return;
+        if (c.host) {
+            copyBlocks(cache, src, cache, dst, count);
+            return;
+        }
+        int[] p = new int[2 * count];
+        for (int i = 0; i < count; i++) {
+            checkBlock(c, src[i]);
+            checkBlock(c, dst[i]);
+            p[2 * i] = src[i];
+            p[2 * i + 1] = dst[i];
+        }
+        long pairPtr = uploadInts(pairs, p, p.length);
+        int caches2 = 2 * c.layout.numLayers();
+        module.launch("kvasir_copy_blocks", caches2, count, 1, 256, 0, stream,
+                args.reset().ptr(c.cachePtrs).i32(caches2).ptr(pairPtr).i32(count).i32(c.layout.numBlocks()).i64(c.blockBytes()));
+    }
+
+    @Override
+    public void copyBlocks(KvCache from, int[] fromBlocks, KvCache to, int[] toBlocks, int count) {
+        enter();
+        CudaKvCache a = CudaKvCache.of(from), b = CudaKvCache.of(to);
+        if (a == b && !a.host) {
+            copyBlocks(from, fromBlocks, toBlocks, count);
+            return;
+        }
+        KvLayout x = a.layout, y = b.layout;
+        if (x.numLayers() != y.numLayers() || x.blockSize() != y.blockSize() || x.numKvHeads() != y.numKvHeads()
+                || x.headDim() != y.headDim() || a.dtype != b.dtype) {
+            throw new IllegalArgumentException("KV caches differ in shape: " + x + " " + a.dtype + " vs " + y + " " + b.dtype);
+        }
+        long bytes = a.blockBytes();
+        for (int i = 0; i < count; i++) {
+            checkBlock(a, fromBlocks[i]);
+            checkBlock(b, toBlocks[i]);
+        }
+        // Unified addressing: the driver tells device from pinned host memory by the address.
+        for (int l = 0; l < x.numLayers(); l++) {
+            for (int i = 0; i < count; i++) {
+                long s = fromBlocks[i] * bytes, d = toBlocks[i] * bytes;
+                Cuda.check(cudart.cuMemcpyAsync(b.k[l] + d, a.k[l] + s, bytes, stream), "cuMemcpyAsync(K block)");
+                Cuda.check(cudart.cuMemcpyAsync(b.v[l] + d, a.v[l] + s, bytes, stream), "cuMemcpyAsync(V block)");
+            }
+        }
+        if (a.host || b.host) Cuda.check(cudart.cuStreamSynchronize(stream), "cuStreamSynchronize(swap)");
+    }
+
+    private static void checkBlock(CudaKvCache c, int block) {
+        if (block < 0 || block >= c.layout.numBlocks()) {
+            throw new IllegalArgumentException("block " + block + " is outside the cache of " + c.layout.numBlocks() + " blocks");
+        }
+    }
+
+    private static void requireDevice(CudaKvCache c) {
+        if (c.host) throw new IllegalArgumentException("attention and KV writes need a device cache, not swap space");
+    }
+
+    /** Waits for all queued work; the errors of earlier kernels surface here. */
+    public void synchronize() {
+        enter();
+        Cuda.check(cudart.cuStreamSynchronize(stream), "cuStreamSynchronize (an earlier kernel failed)");
+    }
+
+    // ---- scratch ----
+
+    /** Copies {@code count} ints to a scratch buffer and returns its device address. */
+    private long uploadInts(Scratch target, int[] values, int count) {
+        long bytes = Math.max(4L, count * 4L);
+        long ptr = target.ensure(bytes);
+        if (count == 0) return ptr;
+        if (hostInts.capacity() < count) {
+            hostInts.close();
+            hostInts = new IntPointer(Math.max(count, hostInts.capacity() * 2));
+        }
+        hostInts.put(values, 0, count);
+        Cuda.check(cudart.cuMemcpyHtoD(ptr, hostInts, count * 4L), "cuMemcpyHtoD(" + target.what + ")");
+        return ptr;
+    }
+
+    /** A grow-only device buffer. */
+    private final class Scratch {
+        final String what;
+        long ptr;
+        long bytes;
+
+        Scratch(String what) {
+            this.what = what;
+        }
+
+        long ensure(long needed) {
+            if (needed > bytes) {
+                long size = Math.max(needed, bytes * 2);
+                if (ptr != 0) {
+                    Cuda.check(cudart.cuStreamSynchronize(stream), "cuStreamSynchronize");
+                    deviceFree(ptr);
+                }
+                ptr = 0;
+                bytes = 0;
+                ptr = deviceAlloc(size, what);
+                bytes = size;
+                peakWorkspaceBytes = Math.max(peakWorkspaceBytes, workspaceBytes + scratchBytes());
+            }
+            return ptr;
+        }
+
+        void release() {
+            if (ptr != 0) deviceFree(ptr);
+            ptr = 0;
+            bytes = 0;
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) return;
+        enter();
+        Cuda.check(cudart.cuStreamSynchronize(stream), "cuStreamSynchronize");
+        for (CudaKvCache c : new ArrayList<>(caches)) c.close();
+        for (Scratch s : new Scratch[] {x16, ints, tables, seqInts, queryStarts, partials, partialStats, pairs, argmaxOut}) {
+            s.release();
+        }
+        cublas.close();
+        module.close();
+        Cuda.check(cudart.cuStreamDestroy(stream), "cuStreamDestroy");
+        args.close();
+        hostInts.close();
+        closed = true;
+        int[] dev = new int[1];
+        Cuda.check(cudart.cuDeviceGet(dev, parallel.rank()), "cuDeviceGet");
+        Cuda.check(cudart.cuDevicePrimaryCtxRelease(dev[0]), "cuDevicePrimaryCtxRelease");
+    }
+}
