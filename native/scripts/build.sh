@@ -38,8 +38,9 @@ sources=("$here"/src/*.cu)
 headers=("$here"/src/*.cuh)
 script="$here/scripts/build.sh"
 
-# Two nvcc threads at most: the development machines are small and shared.
-nvcc_flags=(-std=c++17 -O3 --threads 2 -Xptxas=-warn-spills -Werror all-warnings -lineinfo)
+# Two nvcc threads at most: the development machines are small and shared. -lineinfo lets
+# compute-sanitizer name source lines; any compiler warning fails the build.
+nvcc_flags=(-std=c++17 -O3 --threads 2 -Werror all-warnings -lineinfo)
 
 # Outputs are written under a per-process name and renamed into place, then stamped with the time
 # their compile STARTED: a source edited during a (slow) compile is then still newer than the

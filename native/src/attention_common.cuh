@@ -16,6 +16,13 @@ __device__ __forceinline__ bool head_dim_supported(int head_dim) {
   return head_dim > 0 && head_dim % 8 == 0 && head_dim <= kMaxHeadDim;
 }
 
+// The shape checks both attention kernels make before dividing by anything: whole GQA groups,
+// a positive block size, and the block of kAttnThreads threads their work split assumes.
+__device__ __forceinline__ bool attention_launch_ok(int num_heads, int num_kv_heads, int head_dim, int block_size) {
+  return blockDim.x == kAttnThreads && num_kv_heads > 0 && num_heads >= num_kv_heads &&
+         num_heads % num_kv_heads == 0 && block_size > 0 && head_dim_supported(head_dim);
+}
+
 // Element offset of token `pos`'s row for kv head `kv_head` in a cache laid out as
 // [num_blocks][block_size][num_kv_heads][head_dim], or -1 when the block table does not give a
 // valid physical block for it (then the token is treated as absent: score -inf, value 0).

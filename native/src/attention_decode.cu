@@ -39,7 +39,10 @@ __device__ void paged_attention_decode(
     int num_blocks, int block_size, int num_heads, int num_kv_heads, int head_dim, int heads_per_block,
     float scale, int partition_size) {
   extern __shared__ __align__(16) unsigned char smem[];
-  if (!head_dim_supported(head_dim) || heads_per_block * head_dim > kMaxOutputsPerThread * kAttnThreads) return;
+  if (!attention_launch_ok(num_heads, num_kv_heads, head_dim, block_size) || heads_per_block <= 0 ||
+      heads_per_block * head_dim > kMaxOutputsPerThread * kAttnThreads || partition_size <= 0) {
+    return;  // the backend validates shapes first; this keeps a bad launch from dividing by zero
+  }
 
   const int group = num_heads / num_kv_heads;
   const int chunks = (group + heads_per_block - 1) / heads_per_block;
@@ -224,7 +227,7 @@ __device__ void paged_attention_reduce(T* __restrict__ out, const float* __restr
   float* weights = reinterpret_cast<float*>(smem);
   const int head = blockIdx.x;
   const int seq = blockIdx.y;
-  if (head >= num_heads) return;
+  if (head >= num_heads || !whole_warps() || partition_size <= 0) return;
   const int64_t head_row = static_cast<int64_t>(seq) * num_heads + head;
   T* o = out + head_row * head_dim;
   const int context_len = min(context_lens[seq], max_blocks_per_seq * block_size);

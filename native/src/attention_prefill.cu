@@ -41,7 +41,7 @@ __device__ void paged_attention_prefill(
     const int* __restrict__ query_start_loc, const int* __restrict__ context_lens, int num_blocks, int block_size,
     int num_heads, int num_kv_heads, int head_dim, float scale) {
   extern __shared__ __align__(16) unsigned char smem[];
-  if (!head_dim_supported(head_dim)) return;
+  if (!attention_launch_ok(num_heads, num_kv_heads, head_dim, block_size)) return;  // validated by the backend
 
   const int kv_head = blockIdx.y;
   const int seq = blockIdx.z;

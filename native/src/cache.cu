@@ -39,7 +39,7 @@ __device__ void reshape_and_cache(const T* __restrict__ key, const T* __restrict
 // dst in every cache listed in cache_ptrs (K and V of every layer, all of block_bytes per block).
 // Grid: (num_caches, num_pairs). A pair with either id outside [0, num_blocks) is skipped.
 // block_bytes is a multiple of 16 whenever head_dim is a multiple of 8, which the backend
-// requires; the kernel still copies a ragged tail byte by byte so that no size is undefined.
+// requires; any other size is copied byte by byte, so no size is undefined.
 __device__ void copy_blocks(const unsigned long long* __restrict__ cache_ptrs, int num_caches,
                             const int* __restrict__ pairs, int num_pairs, int num_blocks,
                             long long block_bytes) {
@@ -53,7 +53,9 @@ __device__ void copy_blocks(const unsigned long long* __restrict__ cache_ptrs, i
   uint8_t* base = reinterpret_cast<uint8_t*>(cache_ptrs[cache]);
   const uint8_t* from = base + static_cast<int64_t>(src) * block_bytes;
   uint8_t* to = base + static_cast<int64_t>(dst) * block_bytes;
-  const long long vecs = block_bytes / 16;
+  // 16-byte copies when every block starts 16-byte aligned, bytes otherwise.
+  const bool aligned = block_bytes % 16 == 0 && reinterpret_cast<uintptr_t>(base) % 16 == 0;
+  const long long vecs = aligned ? block_bytes / 16 : 0;
   const uint4* from4 = reinterpret_cast<const uint4*>(from);
   uint4* to4 = reinterpret_cast<uint4*>(to);
   for (long long i = threadIdx.x; i < vecs; i += blockDim.x) to4[i] = from4[i];

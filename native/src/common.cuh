@@ -59,6 +59,10 @@ __device__ __forceinline__ float warp_max(float v) {
   return v;
 }
 
+// The block reductions below shuffle with a full warp mask: blockDim.x must be a multiple of 32.
+// Kernels that use them return at once otherwise (the backend never launches such a block).
+__device__ __forceinline__ bool whole_warps() { return blockDim.x % kWarpSize == 0; }
+
 // Sum over the whole thread block; every thread gets the result. `scratch` holds one float per
 // warp. blockDim.x must be a multiple of 32. The reduction order is fixed, so results are
 // bit-reproducible run to run.

@@ -26,7 +26,7 @@ template <typename Out>
 __device__ void embedding_q8_0(Out* __restrict__ out, const uint8_t* __restrict__ table,
                                const int* __restrict__ ids, int num_tokens, int vocab, int hidden) {
   const int token = blockIdx.x;
-  if (token >= num_tokens) return;
+  if (token >= num_tokens || hidden % 32 != 0) return;  // quantised rows are whole 32-value blocks
   const int id = ids[token];
   Out* y = out + static_cast<int64_t>(token) * hidden;
   const bool valid = id >= 0 && id < vocab;
@@ -45,7 +45,7 @@ template <typename Out>
 __device__ void embedding_q4_0(Out* __restrict__ out, const uint8_t* __restrict__ table,
                                const int* __restrict__ ids, int num_tokens, int vocab, int hidden) {
   const int token = blockIdx.x;
-  if (token >= num_tokens) return;
+  if (token >= num_tokens || hidden % 32 != 0) return;  // quantised rows are whole 32-value blocks
   const int id = ids[token];
   Out* y = out + static_cast<int64_t>(token) * hidden;
   const bool valid = id >= 0 && id < vocab;

@@ -101,7 +101,8 @@ __device__ void quant_gemv(Out* __restrict__ y, const uint8_t* __restrict__ w, c
   const int lane = threadIdx.x % kWarpSize;
   const int row = blockIdx.x * kGemvWarps + threadIdx.x / kWarpSize;
   const int tok0 = blockIdx.y * kTokensPerTile;
-  if (row >= rows || tok0 >= num_tokens) return;  // whole warps leave together
+  if (blockDim.x != kGemvWarps * kWarpSize) return;  // the row-per-warp split assumes this block size
+  if (row >= rows || tok0 >= num_tokens) return;     // whole warps leave together
   const int n_tok = min(kTokensPerTile, num_tokens - tok0);
   const int type_size = kQ4 ? 18 : 34;
   const int blocks_per_row = k / 32;

@@ -11,7 +11,7 @@ __device__ void rmsnorm(T* out, const T* in, const float* __restrict__ weight,
                         float eps, int num_rows, int hidden) {
   __shared__ float scratch[kWarpSize];
   const int row = blockIdx.x;
-  if (row >= num_rows) return;
+  if (row >= num_rows || !whole_warps()) return;
   const T* x = in + static_cast<int64_t>(row) * hidden;
   T* y = out + static_cast<int64_t>(row) * hidden;
 
@@ -34,7 +34,7 @@ __device__ void fused_add_rmsnorm(T* __restrict__ x, T* __restrict__ residual,
                                   const float* __restrict__ weight, float eps, int num_rows, int hidden) {
   __shared__ float scratch[kWarpSize];
   const int row = blockIdx.x;
-  if (row >= num_rows) return;
+  if (row >= num_rows || !whole_warps()) return;
   T* xr = x + static_cast<int64_t>(row) * hidden;
   T* rr = residual + static_cast<int64_t>(row) * hidden;
 

@@ -98,7 +98,7 @@ __device__ void argmax(const float* __restrict__ logits, int* __restrict__ out, 
   __shared__ float s_val[kWarpSize];
   __shared__ int s_idx[kWarpSize];
   const int row = blockIdx.x;
-  if (row >= rows) return;
+  if (row >= rows || !whole_warps()) return;
   const int best = row_argmax(logits + static_cast<int64_t>(row) * vocab, vocab, s_val, s_idx);
   if (threadIdx.x == 0) out[row] = best;
 }
@@ -160,7 +160,7 @@ __device__ void sample(const float* __restrict__ all_logits, int* __restrict__ o
   __shared__ unsigned long long hist[kRadixBins];
   __shared__ uint32_t s_result[2];
   const int row = blockIdx.x;
-  if (row >= rows) return;
+  if (row >= rows || !whole_warps()) return;
   const float* logits = all_logits + static_cast<int64_t>(row) * vocab;
   const float temperature = temperatures[row];
   const int top_k = top_ks[row];

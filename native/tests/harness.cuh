@@ -18,6 +18,7 @@
 #include <memory>
 #include <random>
 #include <stdexcept>
+#include <type_traits>
 #include <string>
 #include <vector>
 
@@ -119,11 +120,18 @@ template <> inline __nv_bfloat16 from_f32<__nv_bfloat16>(float v) { return __flo
 template <typename T> const char* type_name();
 template <> inline const char* type_name<half>() { return "f16"; }
 template <> inline const char* type_name<__nv_bfloat16>() { return "bf16"; }
+template <> inline const char* type_name<float>() { return "f32"; }
+
+// Suffix of a kernel taking activations T over a KV cache C: "f16", or "f32_kvf16" when they differ.
+template <typename T, typename C> std::string kv_suffix() {
+  return std::is_same<T, C>::value ? std::string(type_name<T>()) : std::string(type_name<T>()) + "_kv" + type_name<C>();
+}
 
 // Relative rounding unit of T: the references compare at a few of these.
 template <typename T> constexpr float epsilon();
 template <> constexpr float epsilon<half>() { return 1.f / 1024.f; }
 template <> constexpr float epsilon<__nv_bfloat16>() { return 1.f / 128.f; }
+template <> constexpr float epsilon<float>() { return 1.f / 8388608.f; }
 
 // n random values of T uniform in [lo, hi), and the same values as f32 (exactly what the
 // device sees, so references start from identical inputs).

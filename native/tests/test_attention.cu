@@ -67,11 +67,11 @@ template <typename T> struct PagedCache {
   }
 };
 
-template <typename T> void decode(const Shape& s, std::vector<int> context_lens, int partition_size, const char* label) {
+template <typename T, typename C> void decode(const Shape& s, std::vector<int> context_lens, int partition_size, const char* label) {
   const int num_seqs = static_cast<int>(context_lens.size());
   const int group = s.num_heads / s.num_kv_heads;
   const float scale = 1.f / std::sqrt(float(s.head_dim));
-  PagedCache<T> cache(context_lens, s);
+  PagedCache<C> cache(context_lens, s);
   const int q_stride = (s.num_heads + 2 * s.num_kv_heads) * s.head_dim;  // q inside a QKV row
   auto q = random_tensor<T>(size_t(num_seqs) * q_stride);
 
@@ -86,9 +86,10 @@ template <typename T> void decode(const Shape& s, std::vector<int> context_lens,
   const int heads_per_block = std::min({group, 2048 / s.head_dim, 64});
   const int chunks = (group + heads_per_block - 1) / heads_per_block;
   const size_t smem = sizeof(float) * (size_t(heads_per_block) * s.head_dim + heads_per_block * kDecodeTile) +
-                      sizeof(T) * kDecodeTile * s.head_dim + sizeof(float) * 3 * heads_per_block;
+                      sizeof(C) * kDecodeTile * s.head_dim + sizeof(float) * 3 * heads_per_block;
 
-  DeviceBuffer<T> d_q(q.stored), d_k(cache.k.stored), d_v(cache.v.stored), d_out(want.size());
+  DeviceBuffer<T> d_q(q.stored), d_out(want.size());
+  DeviceBuffer<C> d_k(cache.k.stored), d_v(cache.v.stored);
   DeviceBuffer<int> d_tables(cache.block_tables), d_lens(context_lens);
   const size_t part_rows = size_t(num_seqs) * s.num_heads * partitions;
   DeviceBuffer<float> d_tmp(part_rows * s.head_dim), d_max(part_rows), d_sum(part_rows);
@@ -98,9 +99,9 @@ template <typename T> void decode(const Shape& s, std::vector<int> context_lens,
   d_sum.poison();
   const std::string t = type_name<T>();
   auto run = [&] {
-    launch("kvasir_paged_attention_decode_" + t, dim3(s.num_kv_heads * chunks, num_seqs, partitions), dim3(256), smem,
+    launch("kvasir_paged_attention_decode_" + kv_suffix<T, C>(), dim3(s.num_kv_heads * chunks, num_seqs, partitions), dim3(256), smem,
            d_out.get(), d_tmp.get(), d_max.get(), d_sum.get(), static_cast<const T*>(d_q.get()), q_stride,
-           static_cast<const T*>(d_k.get()), static_cast<const T*>(d_v.get()),
+           static_cast<const C*>(d_k.get()), static_cast<const C*>(d_v.get()),
            static_cast<const int*>(d_tables.get()), cache.max_blocks_per_seq, static_cast<const int*>(d_lens.get()),
            cache.num_blocks, kBlockSize, s.num_heads, s.num_kv_heads, s.head_dim, heads_per_block, scale,
            partition_size);
@@ -112,24 +113,24 @@ template <typename T> void decode(const Shape& s, std::vector<int> context_lens,
     }
   };
   run();
-  Result r{std::string("paged_attention_decode") + label, t,
+  Result r{std::string("paged_attention_decode") + label, kv_suffix<T, C>(),
            std::to_string(num_seqs) + "seq " + std::to_string(s.num_heads) + "/" + std::to_string(s.num_kv_heads) +
                "x" + std::to_string(s.head_dim) + " ctx<=" + std::to_string(max_ctx)};
   r.max_error = max_error(d_out.download(), want);
-  r.tolerance = 2 * epsilon<T>();
+  r.tolerance = 2 * epsilon<C>();
   r.ms = time_ms(run);
   double kv_tokens = 0;
   for (int c : context_lens) kv_tokens += c;
-  r.gbytes = kv_tokens * 2 * s.num_kv_heads * s.head_dim * sizeof(T);
+  r.gbytes = kv_tokens * 2 * s.num_kv_heads * s.head_dim * sizeof(C);
   record(r);
 }
 
-template <typename T> void prefill(const Shape& s, const std::vector<int>& context_lens, const std::vector<int>& query_lens,
+template <typename T, typename C> void prefill(const Shape& s, const std::vector<int>& context_lens, const std::vector<int>& query_lens,
                                    const char* label) {
   const int num_seqs = static_cast<int>(context_lens.size());
   const int group = s.num_heads / s.num_kv_heads;
   const float scale = 1.f / std::sqrt(float(s.head_dim));
-  PagedCache<T> cache(context_lens, s);
+  PagedCache<C> cache(context_lens, s);
   std::vector<int> starts{0};
   for (int ql : query_lens) starts.push_back(starts.back() + ql);
   const int num_tokens = starts.back();
@@ -151,27 +152,27 @@ template <typename T> void prefill(const Shape& s, const std::vector<int>& conte
     }
   }
   const int max_query_len = *std::max_element(query_lens.begin(), query_lens.end());
-  const size_t smem = sizeof(T) * (size_t(kPrefillRows) * s.head_dim + kPrefillKeys * s.head_dim +
-                                   kPrefillKeys * (s.head_dim + 2)) +
+  const size_t smem = sizeof(float) * size_t(kPrefillRows) * s.head_dim +
+                      sizeof(C) * (kPrefillKeys * s.head_dim + kPrefillKeys * (s.head_dim + 2)) +
                       sizeof(float) * (kPrefillRows * kPrefillKeys + 3 * kPrefillRows);
-  DeviceBuffer<T> d_q(q.stored), d_k(cache.k.stored), d_v(cache.v.stored), d_out(want.size());
+  DeviceBuffer<T> d_q(q.stored), d_out(want.size());
+  DeviceBuffer<C> d_k(cache.k.stored), d_v(cache.v.stored);
   DeviceBuffer<int> d_tables(cache.block_tables), d_lens(context_lens), d_starts(starts);
   d_out.poison();
-  const std::string t = type_name<T>();
   auto run = [&] {
-    launch("kvasir_paged_attention_prefill_" + t,
+    launch("kvasir_paged_attention_prefill_" + kv_suffix<T, C>(),
            dim3((max_query_len * group + kPrefillRows - 1) / kPrefillRows, s.num_kv_heads, num_seqs), dim3(256), smem,
-           d_out.get(), out_stride, static_cast<const T*>(d_q.get()), q_stride, static_cast<const T*>(d_k.get()),
-           static_cast<const T*>(d_v.get()), static_cast<const int*>(d_tables.get()), cache.max_blocks_per_seq,
+           d_out.get(), out_stride, static_cast<const T*>(d_q.get()), q_stride, static_cast<const C*>(d_k.get()),
+           static_cast<const C*>(d_v.get()), static_cast<const int*>(d_tables.get()), cache.max_blocks_per_seq,
            static_cast<const int*>(d_starts.get()), static_cast<const int*>(d_lens.get()), cache.num_blocks,
            kBlockSize, s.num_heads, s.num_kv_heads, s.head_dim, scale);
   };
   run();
-  Result r{std::string("paged_attention_prefill") + label, t,
+  Result r{std::string("paged_attention_prefill") + label, kv_suffix<T, C>(),
            std::to_string(num_seqs) + "seq " + std::to_string(num_tokens) + "tok " + std::to_string(s.num_heads) +
                "/" + std::to_string(s.num_kv_heads) + "x" + std::to_string(s.head_dim)};
   r.max_error = max_error(d_out.download(), want);
-  r.tolerance = 2 * epsilon<T>();
+  r.tolerance = 2 * epsilon<C>();
   r.ms = time_ms(run);
   r.tflops = flops;
   record(r);
@@ -184,32 +185,35 @@ std::vector<int> random_lens(int n, int lo, int hi) {
   return v;
 }
 
-template <typename T> void attention_for() {
+template <typename T, typename C> void attention_for() {
   const bool small = options().small;
   const Shape llama8b{32, 8, 128}, tiny{8, 4, 8}, mqa{32, 1, 128}, mha64{12, 12, 64};
   // Short contexts: one partition, the kernel writes the output itself.
-  decode<T>(llama8b, random_lens(small ? 3 : 64, 1, 512), 512, "");
+  decode<T, C>(llama8b, random_lens(small ? 3 : 64, 1, 512), 512, "");
   // Long contexts: split over partitions and reduced.
-  decode<T>(llama8b, random_lens(small ? 2 : 32, small ? 600 : 1, small ? 1100 : 8192), 512, "_split");
-  decode<T>(tiny, random_lens(small ? 3 : 16, 1, small ? 200 : 2000), 512, "_hd8");
-  decode<T>(mqa, random_lens(small ? 2 : 8, 1, small ? 300 : 3000), 256, "_mqa");
-  decode<T>(mha64, random_lens(small ? 2 : 16, 1, small ? 100 : 1000), 512, "_mha64");
+  decode<T, C>(llama8b, random_lens(small ? 2 : 32, small ? 600 : 1, small ? 1100 : 8192), 512, "_split");
+  decode<T, C>(tiny, random_lens(small ? 3 : 16, 1, small ? 200 : 2000), 512, "_hd8");
+  decode<T, C>(mqa, random_lens(small ? 2 : 8, 1, small ? 300 : 3000), 256, "_mqa");
+  decode<T, C>(mha64, random_lens(small ? 2 : 16, 1, small ? 100 : 1000), 512, "_mha64");
 
   // Prefill: a whole prompt, a chunk after a cached prefix, a one-token chunk, a ragged batch.
   if (small) {
-    prefill<T>(llama8b, {45, 70, 3}, {45, 21, 1}, "");
-    prefill<T>(tiny, {33}, {33}, "_hd8");
+    prefill<T, C>(llama8b, {45, 70, 3}, {45, 21, 1}, "");
+    prefill<T, C>(tiny, {33}, {33}, "_hd8");
   } else {
-    prefill<T>(llama8b, {512, 1000, 1200, 17}, {512, 333, 300, 1}, "");
-    prefill<T>(mqa, {300, 700}, {300, 128}, "_mqa");
-    prefill<T>(tiny, {260, 64}, {100, 64}, "_hd8");
-    prefill<T>(mha64, {1024}, {1024}, "_mha64");
+    prefill<T, C>(llama8b, {512, 1000, 1200, 17}, {512, 333, 300, 1}, "");
+    prefill<T, C>(mqa, {300, 700}, {300, 128}, "_mqa");
+    prefill<T, C>(tiny, {260, 64}, {100, 64}, "_hd8");
+    prefill<T, C>(mha64, {1024}, {1024}, "_mha64");
   }
 }
 
 void attention_tests() {
-  attention_for<half>();
-  attention_for<__nv_bfloat16>();
+  attention_for<half, half>();
+  attention_for<__nv_bfloat16, __nv_bfloat16>();
+  // The CUDA backend's case: f32 activations over a 16-bit cache.
+  attention_for<float, half>();
+  attention_for<float, __nv_bfloat16>();
 }
 HARNESS_TEST(attention_tests);
 

@@ -7,7 +7,7 @@ using namespace harness;
 
 constexpr int kBlockSize = 16;
 
-template <typename T> void reshape_and_cache() {
+template <typename T, typename C> void reshape_and_cache() {
   const bool small = options().small;
   const int num_tokens = small ? 37 : 512, num_kv_heads = 8, head_dim = 128, num_blocks = small ? 8 : 128;
   const int row = num_kv_heads * head_dim;
@@ -25,11 +25,11 @@ template <typename T> void reshape_and_cache() {
   auto value = random_tensor<T>(static_cast<size_t>(num_tokens) * key_stride);
   DeviceBuffer<T> d_key(key.stored), d_value(value.stored);
   DeviceBuffer<int> d_map(mapping);
-  DeviceBuffer<T> k_cache(num_slots * row), v_cache(num_slots * row);
+  DeviceBuffer<C> k_cache(num_slots * row), v_cache(num_slots * row);
   k_cache.poison();
   v_cache.poison();
   auto run = [&] {
-    launch("kvasir_reshape_and_cache_" + std::string(type_name<T>()), dim3(num_tokens), dim3(256), 0, d_key.get(),
+    launch("kvasir_reshape_and_cache_" + kv_suffix<T, C>(), dim3(num_tokens), dim3(256), 0, d_key.get(),
            d_value.get(), k_cache.get(), v_cache.get(), static_cast<const int*>(d_map.get()), num_tokens,
            num_kv_heads, head_dim, key_stride, key_stride, num_slots);
   };
@@ -40,7 +40,7 @@ template <typename T> void reshape_and_cache() {
   // Written slots hold the rows; every other slot must still hold the poison.
   std::vector<int> writer(num_slots, -1);
   for (int t = 0; t < num_tokens; ++t) if (mapping[t] >= 0) writer[mapping[t]] = t;
-  Result r{std::string("reshape_and_cache"), type_name<T>(), std::to_string(num_tokens) + "x" + std::to_string(row)};
+  Result r{std::string("reshape_and_cache"), kv_suffix<T, C>(), std::to_string(num_tokens) + "x" + std::to_string(row)};
   for (long long s = 0; s < num_slots && r.failure.empty(); ++s) {
     for (int i = 0; i < row; ++i) {
       const size_t at = s * row + i;
@@ -48,7 +48,9 @@ template <typename T> void reshape_and_cache() {
         if (!std::isnan(to_f32(k_got[at])) || !std::isnan(to_f32(v_got[at]))) r.failure = "wrote an unmapped slot";
       } else {
         const size_t src = static_cast<size_t>(writer[s]) * key_stride + i;
-        if (to_f32(k_got[at]) != key.values[src] || to_f32(v_got[at]) != value.values[src]) {
+        // Stored rounded to the cache type, exactly as from_f32 rounds (round to nearest even).
+        if (to_f32(k_got[at]) != to_f32(from_f32<C>(key.values[src])) ||
+            to_f32(v_got[at]) != to_f32(from_f32<C>(value.values[src]))) {
           r.failure = "slot " + std::to_string(s) + " holds the wrong value";
         }
       }
@@ -56,7 +58,7 @@ template <typename T> void reshape_and_cache() {
     }
   }
   r.ms = time_ms(run);
-  r.gbytes = 4.0 * num_tokens * row * sizeof(T);  // read K and V, write both
+  r.gbytes = 2.0 * num_tokens * row * (sizeof(T) + sizeof(C));  // read K and V, write both
   record(r);
 }
 
@@ -113,8 +115,10 @@ template <typename T> void copy_blocks() {
 }
 
 void cache_tests() {
-  reshape_and_cache<half>();
-  reshape_and_cache<__nv_bfloat16>();
+  reshape_and_cache<half, half>();
+  reshape_and_cache<__nv_bfloat16, __nv_bfloat16>();
+  reshape_and_cache<float, half>();
+  reshape_and_cache<float, __nv_bfloat16>();
   copy_blocks<half>();
   copy_blocks<__nv_bfloat16>();
 }

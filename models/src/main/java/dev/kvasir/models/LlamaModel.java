@@ -9,6 +9,7 @@ import dev.kvasir.kernels.KvLayout;
 import dev.kvasir.kernels.RopeFrequencies;
 import dev.kvasir.kernels.WeightTensor;
 
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -85,8 +86,13 @@ public final class LlamaModel implements AutoCloseable {
     public float[][] forward(ForwardBatch batch) {
         List<SequenceChunk> chunks = batch.chunks();
         int n = prepare(chunks);
-        if (batch.copySrc() != null && batch.copySrc().length > 0) {
-            backend.copyBlocks(kv, batch.copySrc(), batch.copyDst(), batch.copySrc().length);
+        int[] src = batch.copySrc(), dst = batch.copyDst();
+        if (src != null && src.length > 0) {
+            if (dst == null || dst.length != src.length) {
+                throw new IllegalArgumentException("block copies: " + src.length + " sources but "
+                        + (dst == null ? "no" : String.valueOf(dst.length)) + " destinations");
+            }
+            backend.copyBlocks(kv, src, dst, src.length);
         }
         if (n > 0) {
             backend.embed(tokenEmbedding, buf.tokens, n, buf.x);
@@ -161,7 +167,7 @@ public final class LlamaModel implements AutoCloseable {
             if (c.tokens().length == 0) {
                 throw new IllegalArgumentException("sequence " + c.seqId() + " wants logits but brings no token");
             }
-            if (m == logitRows.length) logitRows = java.util.Arrays.copyOf(logitRows, m * 2);
+            if (m == logitRows.length) logitRows = Arrays.copyOf(logitRows, m * 2);
             logitRows[m++] = row - 1;
         }
         float[][] result = new float[m][];

@@ -142,10 +142,10 @@ public final class CpuBackend implements Backend {
         job.n = n;
         int chunks = 0;
         for (int i = 0; i < job.count; i++) {
-            // Enough chunks per thread to even out a noisy machine, each a multiple of the row tile.
+            // Enough chunks per thread to even out a noisy machine, each whole row blocks.
             int rows = job.m[i].rows;
-            int perChunk = Math.max(Matmul.ROW_TILE * 4, rows / (threads() * 16));
-            perChunk = (perChunk + Matmul.ROW_TILE - 1) / Matmul.ROW_TILE * Matmul.ROW_TILE;
+            int perChunk = Math.max(Matmul.ROW_BLOCK, rows / (threads() * 16));
+            perChunk = (perChunk + Matmul.ROW_BLOCK - 1) / Matmul.ROW_BLOCK * Matmul.ROW_BLOCK;
             job.rowsPerChunk[i] = perChunk;
             job.firstChunk[i] = chunks;
             chunks += (rows + perChunk - 1) / perChunk;
@@ -177,7 +177,7 @@ public final class CpuBackend implements Backend {
             CpuMatrix mi = m[i];
             int r0 = (chunk - firstChunk[i]) * rowsPerChunk[i];
             int r1 = Math.min(mi.rows, r0 + rowsPerChunk[i]);
-            float[] s = scratch(worker, Matmul.ROW_TILE * mi.cols);
+            float[] s = scratch(worker, Matmul.ROW_BLOCK * mi.cols);
             if (n == 1) Matmul.oneToken(mi, x, 0, out[i], 0, r0, r1, s);
             else Matmul.manyTokens(mi, x, n, out[i], r0, r1, s);
         }
@@ -332,12 +332,12 @@ public final class CpuBackend implements Backend {
         job.out = CpuTensor.of(out);
         job.numHeads = numHeads;
         job.index(batch);
-        pool.run(job, job.rows * numHeads);
+        pool.run(job, job.rows * job.cache.layout().numKvHeads());
         job.q = job.out = null;
         job.batch = null;
     }
 
-    /** One chunk per (query row, head); {@link #index} maps chunk rows back to their sequence. */
+    /** One chunk per (query row, KV head); {@link #index} maps chunk rows back to their sequence. */
     private final class AttentionJob implements WorkerPool.Job {
         CpuKvCache cache;
         AttentionBatch batch;
@@ -363,21 +363,22 @@ public final class CpuBackend implements Backend {
 
         @Override
         public void run(int chunk, int worker) {
-            int k = chunk / numHeads, h = chunk % numHeads;
-            int s = rowSeq[k], i = rowIndex[k];
             KvLayout lay = cache.layout();
+            int kvHeads = lay.numKvHeads();
+            int k = chunk / kvHeads, kvHead = chunk % kvHeads;
+            int s = rowSeq[k], i = rowIndex[k];
             int headDim = lay.headDim();
-            int kvHead = h / (numHeads / lay.numKvHeads());
+            int group = numHeads / kvHeads;
             int row = batch.queryStart(s) + i;
             int context = batch.startPos(s) + i + 1;
             int[] table = batch.blockTable(s);
             if ((context + lay.blockSize() - 1) / lay.blockSize() > table.length) {
                 throw new IllegalArgumentException("block table of " + table.length + " blocks cannot hold " + context + " positions");
             }
-            int qOff = (row * numHeads + h) * headDim;
-            PagedAttention.attendHead(q, qOff, cache.k[layer], cache.v[layer], table, lay.blockSize(),
+            int qOff = (row * numHeads + kvHead * group) * headDim;
+            PagedAttention.attendGroup(q, qOff, group, cache.k[layer], cache.v[layer], table, lay.blockSize(),
                     (long) lay.slotFloats() * Float.BYTES, (long) kvHead * headDim * Float.BYTES, headDim, context,
-                    scratch(worker, context), out, qOff);
+                    scratch(worker, group * context), out, qOff);
         }
     }
 
@@ -392,12 +393,22 @@ public final class CpuBackend implements Backend {
         if (!sameShape(a.layout(), b.layout())) {
             throw new IllegalArgumentException("KV caches differ in shape: " + a.layout() + " vs " + b.layout());
         }
+        for (int i = 0; i < count; i++) {
+            requireBlock(a, fromBlocks[i]);
+            requireBlock(b, toBlocks[i]);
+        }
         long bytes = a.blockBytes();
         for (int l = 0; l < a.layout().numLayers(); l++) {
             for (int i = 0; i < count; i++) {
                 MemorySegment.copy(a.k[l], fromBlocks[i] * bytes, b.k[l], toBlocks[i] * bytes, bytes);
                 MemorySegment.copy(a.v[l], fromBlocks[i] * bytes, b.v[l], toBlocks[i] * bytes, bytes);
             }
+        }
+    }
+
+    private static void requireBlock(CpuKvCache c, int block) {
+        if (block < 0 || block >= c.layout().numBlocks()) {
+            throw new IllegalArgumentException("KV block " + block + " is outside the cache of " + c.layout().numBlocks() + " blocks");
         }
     }
 

@@ -25,6 +25,8 @@ import static dev.kvasir.kernels.cpu.WeightLoads.L;
 final class Matmul {
 
     static final int ROW_TILE = 4;
+    /** Rows expanded into scratch at a time, and the granularity of the backend's row chunks. */
+    static final int ROW_BLOCK = 16;
     private static final int TOKEN_TILE = 4;
 
     private Matmul() {}
@@ -53,20 +55,28 @@ final class Matmul {
 
     /**
      * Rows {@code [r0, r1)} for tokens {@code t < n} ({@code x[t * cols ..]}), into
-     * {@code out[t * rows + r]}. {@code scratch} holds at least {@code ROW_TILE * cols} floats.
+     * {@code out[t * rows + r]}. Rows go in blocks of {@link #ROW_BLOCK}: a block is expanded into
+     * scratch once, then every group of four tokens is dotted with its four-row tiles while those
+     * tokens are hot in cache; the block stays in L2 across all the tokens. {@code scratch} holds at
+     * least {@code ROW_BLOCK * cols} floats.
      */
     static void manyTokens(CpuMatrix m, float[] x, int n, float[] out, int r0, int r1, float[] scratch) {
         int cols = m.cols, rows = m.rows;
-        for (int r = r0; r < r1; r += ROW_TILE) {
-            int tileRows = Math.min(ROW_TILE, r1 - r);
-            for (int k = 0; k < tileRows; k++) WeightLoads.dequantizeRow(m, r + k, scratch, k * cols);
+        for (int rb = r0; rb < r1; rb += ROW_BLOCK) {
+            int blockRows = Math.min(ROW_BLOCK, r1 - rb);
+            for (int k = 0; k < blockRows; k++) WeightLoads.dequantizeRow(m, rb + k, scratch, k * cols);
+            int fullTiles = cols % L == 0 ? blockRows / ROW_TILE : 0;
             int t = 0;
-            if (tileRows == ROW_TILE && cols % L == 0) {
-                for (; t + TOKEN_TILE <= n; t += TOKEN_TILE) tile4x4(scratch, cols, x, t, out, rows, r);
+            for (; t + TOKEN_TILE <= n; t += TOKEN_TILE) {
+                for (int tile = 0; tile < fullTiles; tile++) {
+                    tile4x4(scratch, tile * ROW_TILE * cols, cols, x, t, out, rows, rb + tile * ROW_TILE);
+                }
             }
-            for (; t < n; t++) {
-                for (int k = 0; k < tileRows; k++) {
-                    out[t * rows + r + k] = dot(scratch, k * cols, x, t * cols, cols);
+            // Rows outside full tiles, and the last tokens: one dot each, same summation order.
+            for (int tok = 0; tok < n; tok++) {
+                int firstRow = tok < t ? fullTiles * ROW_TILE : 0;
+                for (int k = firstRow; k < blockRows; k++) {
+                    out[tok * rows + rb + k] = dot(scratch, k * cols, x, tok * cols, cols);
                 }
             }
         }
@@ -84,8 +94,8 @@ final class Matmul {
         return sum;
     }
 
-    private static void tile4x4(float[] w, int cols, float[] x, int t, float[] out, int rows, int r) {
-        int w0 = 0, w1 = cols, w2 = 2 * cols, w3 = 3 * cols;
+    private static void tile4x4(float[] w, int wOff, int cols, float[] x, int t, float[] out, int rows, int r) {
+        int w0 = wOff, w1 = w0 + cols, w2 = w1 + cols, w3 = w2 + cols;
         int x0 = t * cols, x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
         FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
         FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;

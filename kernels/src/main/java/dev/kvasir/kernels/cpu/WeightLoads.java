@@ -41,14 +41,16 @@ final class WeightLoads {
         return FloatVector.fromMemorySegment(F, seg, byteOffset, LE);
     }
 
-    /** L f16 values (bit tricks: no vector f16 conversion in the API). Inf/NaN are not preserved; weights have none. */
+    /**
+     * L f16 values. No vector f16 conversion in the API, so bits: widened with sign extension, the
+     * half's sign lands in bit 31 after a shift by 13 and exponent and mantissa in f32 position;
+     * masking the three extra sign copies leaves a float 2^-112 times the value (subnormals
+     * included), and one multiply rescales it. Inf/NaN are not preserved; weights have none.
+     */
     static FloatVector f16(MemorySegment seg, long byteOffset) {
         IntVector bits = (IntVector) ShortVector.fromMemorySegment(S, seg, byteOffset, LE)
                 .convertShape(VectorOperators.S2I, I, 0);
-        FloatVector magnitude = bits.and(0x7FFF).lanewise(VectorOperators.LSHL, 13)
-                .reinterpretAsFloats().mul(F16_RESCALE);
-        IntVector sign = bits.and(0x8000).lanewise(VectorOperators.LSHL, 16);
-        return magnitude.reinterpretAsInts().or(sign).reinterpretAsFloats();
+        return bits.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(F16_RESCALE);
     }
 
     static FloatVector bf16(MemorySegment seg, long byteOffset) {

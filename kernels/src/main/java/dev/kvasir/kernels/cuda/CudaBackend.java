@@ -93,10 +93,20 @@ public final class CudaBackend implements Backend {
         int[] dev = new int[1];
         Cuda.check(cudart.cuDeviceGet(dev, parallel.rank()), "cuDeviceGet(" + parallel.rank() + ")");
         Cuda.check(cudart.cuDevicePrimaryCtxRetain(context, dev[0]), "cuDevicePrimaryCtxRetain");
-        Cuda.check(cudart.cuCtxSetCurrent(context), "cuCtxSetCurrent");
-        Cuda.check(cudart.cuStreamCreate(stream, 0), "cuStreamCreate");
-        module = new CudaModule(CudaRuntime.fatbin());
-        cublas = new Cublas(stream);
+        CudaModule m = null;
+        try {
+            Cuda.check(cudart.cuCtxSetCurrent(context), "cuCtxSetCurrent");
+            Cuda.check(cudart.cuStreamCreate(stream, 0), "cuStreamCreate");
+            m = new CudaModule(CudaRuntime.fatbin());
+            cublas = new Cublas(stream);
+        } catch (RuntimeException e) {
+            // Give back what was set up so far; the original failure is what the caller needs to see.
+            if (m != null) m.close();
+            if (!stream.isNull()) cudart.cuStreamDestroy(stream);
+            cudart.cuDevicePrimaryCtxRelease(dev[0]);
+            throw e;
+        }
+        module = m;
         LOG.log(System.Logger.Level.INFO, "CUDA backend on {0} (rank {1} of {2}), KV cache {3}",
                 device, parallel.rank(), parallel.worldSize(), kvDtype);
     }
@@ -138,7 +148,7 @@ public final class CudaBackend implements Backend {
         long bytes = floats * Float.BYTES;
         long ptr = deviceAlloc(bytes, "an activation tensor of " + floats + " floats");
         trackWorkspace(bytes);
-        return new CudaTensor(ptr, floats);
+        return new CudaTensor(ptr, floats, false);
     }
 
     private void trackWorkspace(long delta) {
@@ -207,7 +217,7 @@ public final class CudaBackend implements Backend {
             Cuda.check(cudart.cuMemcpyHtoD(ptr, host, bytes), "cuMemcpyHtoD(" + weight.name() + ")");
         }
         weightBytes += bytes;
-        return new CudaTensor(ptr, values.length);
+        return new CudaTensor(ptr, values.length, true);
     }
 
     @Override
@@ -217,7 +227,11 @@ public final class CudaBackend implements Backend {
         Cuda.check(cudart.cuStreamSynchronize(stream), "cuStreamSynchronize");
         deviceFree(t.ptr);
         t.freed = true;
-        trackWorkspace(-t.floats * Float.BYTES);
+        if (t.weight) {
+            weightBytes -= t.floats * Float.BYTES;
+        } else {
+            trackWorkspace(-t.floats * Float.BYTES);
+        }
     }
 
     @Override

@@ -7,11 +7,14 @@ final class CudaTensor implements DeviceTensor {
 
     final long ptr;
     final long floats;
+    /** A weight vector (norm scales) rather than an activation: counted as weights in the memory plan. */
+    final boolean weight;
     boolean freed;
 
-    CudaTensor(long ptr, long floats) {
+    CudaTensor(long ptr, long floats, boolean weight) {
         this.ptr = ptr;
         this.floats = floats;
+        this.weight = weight;
     }
 
     @Override

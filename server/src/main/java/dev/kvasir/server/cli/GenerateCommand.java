@@ -57,8 +57,10 @@ public final class GenerateCommand implements Callable<Integer> {
              CpuBackend backend = new CpuBackend(n)) {
             Tokenizer tokenizer = Tokenizers.load(loaded);
             SamplingParams params = new SamplingParams(temperature, topP, topK, 0, seed, 1, 0, 0, -1);
-            try (Generator generator = new Generator(loaded, tokenizer, backend, loaded.config().contextLength())) {
-                int[] promptTokens = generator.encode(prompt);
+            int[] promptTokens = tokenizer.encode(prompt, true, false);
+            // KV room for this prompt and its continuation only (a 128K context would not fit in memory).
+            int context = (int) Math.min(loaded.config().contextLength(), (long) promptTokens.length + maxTokens + 1);
+            try (Generator generator = new Generator(loaded, tokenizer, backend, context)) {
                 IncrementalDetokenizer detok = new IncrementalDetokenizer(tokenizer);
                 // The prompt goes through the detokenizer unprinted, so the continuation's spacing is right.
                 for (int t : promptTokens) detok.push(t);
