@@ -27,7 +27,7 @@ public final class RopeFrequencies {
             double wavelen = 2 * Math.PI / f[i];
             if (wavelen < highFreqWavelen) continue;
             if (wavelen > lowFreqWavelen) {
-                f[i] = (float) (f[i] / factor);
+                f[i] = f[i] / factor;
             } else {
                 double smooth = (originalContextLength / wavelen - lowFreqFactor) / (highFreqFactor - lowFreqFactor);
                 f[i] = (float) ((1 - smooth) * f[i] / factor + smooth * f[i]);

@@ -43,7 +43,7 @@ public record ServedModel(String name, Tokenizer tokenizer, PromptEncoder chat, 
      */
     public int[] encodeChat(List<ChatRequest.Message> messages) {
         List<ChatMessage> turns = new ArrayList<>(messages.size());
-        for (ChatRequest.Message m : messages) turns.add(new ChatMessage(m.role(), m.content()));
+        for (ChatRequest.Message m : messages) turns.add(new ChatMessage(m.role(), m.content(), m.name(), m.toolCallId()));
         return chat.encode(turns, true);
     }
 }

@@ -148,7 +148,7 @@ public final class ApiService {
                         + " tokens. However, your request has " + prompt.length + " input tokens, which leaves no room to generate.");
             }
             if (spec.maxTokens() != null && prompt.length + spec.maxTokens() > maxLen) {
-                throw ApiException.badRequest(chat ? "max_completion_tokens" : "max_tokens", "This model's maximum context length is "
+                throw ApiException.badRequest(spec.maxTokensParam(), "This model's maximum context length is "
                         + maxLen + " tokens. However, you requested " + (prompt.length + spec.maxTokens()) + " tokens ("
                         + prompt.length + " in the input, " + spec.maxTokens() + " for the completion).");
             }
@@ -167,6 +167,8 @@ public final class ApiService {
         }
         Runnable abort = () -> requests.forEach(r -> engine.abort(r.id()));
         ex.onCancel(abort);
+        // One part failing (deadline, engine error) ends the response: the other parts stop too.
+        responder.onFailure(abort);
         if (!engine.submit(requests)) {
             throw ApiException.overloaded("The waiting queue is full (" + engine.config().maxWaitingRequests() + " requests); retry shortly");
         }
@@ -203,11 +205,14 @@ public final class ApiService {
         ex.sendJson(HttpResponseStatus.OK, Json.MAPPER.createObjectNode().put("prompt", model.tokenizer().decode(ids)));
     }
 
-    /** The template may refuse a conversation (roles out of order): the client's error, not ours. */
+    /**
+     * The template may refuse a conversation (roles out of order), and the encoder text it cannot
+     * mark (every private-use character taken): the client's error, not ours.
+     */
     private int[] encodeChat(List<ChatRequest.Message> messages) {
         try {
             return model.encodeChat(messages);
-        } catch (ChatTemplateException e) {
+        } catch (ChatTemplateException | IllegalArgumentException e) {
             throw ApiException.badRequest("messages", e.getMessage());
         }
     }
@@ -224,7 +229,7 @@ public final class ApiService {
 
     private void checkModel(String requested) {
         if (requested != null && !requested.equals(model.name())) {
-            throw ApiException.notFound("model", "model_not_found", "The model '" + requested
+            throw ApiException.notFound("model", "model_not_found", "The model '" + Json.abbreviate(requested)
                     + "' does not exist; this server serves '" + model.name() + "'");
         }
     }

@@ -33,6 +33,7 @@ final class GenerationResponder {
     private int completionTokens;
     private int cachedTokens;
     private boolean begun;
+    private Runnable onFailure = () -> {};
 
     GenerationResponder(HttpExchange exchange, boolean chat, String id, long created, String model,
                         GenerationSpec spec, int parts) {
@@ -58,6 +59,11 @@ final class GenerationResponder {
         return output -> exchange.execute(() -> onOutput(part, output));
     }
 
+    /** Runs once when a part fails: the response ends with the error, so every other part is aborted. */
+    void onFailure(Runnable abortAll) {
+        this.onFailure = abortAll;
+    }
+
     /** Sends the stream's headers and the chat role chunks; idempotent, on the event loop. */
     void begin() {
         exchange.execute(this::beginNow);
@@ -78,6 +84,7 @@ final class GenerationResponder {
     private void onOutput(int part, RequestOutput out) {
         if (exchange.ended()) return;
         if (out.error() != null) {
+            onFailure.run();
             exchange.sendError(switch (out.error().kind()) {
                 case "deadline" -> new ApiException(HttpResponseStatus.GATEWAY_TIMEOUT, "timeout_error", null,
                         "deadline_exceeded", out.error().message());
@@ -107,7 +114,7 @@ final class GenerationResponder {
     }
 
     private void finish() {
-        exchange.logDetail("prompt=" + promptTokens + " completion=" + completionTokens + " cached=" + cachedTokens
+        exchange.logDetail(id + " prompt=" + promptTokens + " completion=" + completionTokens + " cached=" + cachedTokens
                 + (spec.stream() ? " stream" : ""));
         if (spec.stream()) {
             if (spec.includeUsage()) {

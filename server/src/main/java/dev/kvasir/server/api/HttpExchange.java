@@ -90,7 +90,8 @@ public final class HttpExchange {
         execute(() -> {
             if (ended) return;
             if (streaming) {
-                // The status line is gone; report the error inside the stream and end it.
+                // The status line is gone; report the error inside the stream and end it (the log keeps the code).
+                this.status = status.code();
                 event(body);
                 endStream();
                 return;
@@ -164,9 +165,11 @@ public final class HttpExchange {
         return path.equals("/health") || path.equals("/metrics") || path.equals("/v1/models") ? "GET" : "POST";
     }
 
+    /** The request's one access-log line; client-supplied text is cut short and its control characters escaped. */
     private void log(int code) {
         long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
-        String what = code == 499 ? "client closed" : String.valueOf(code);
-        ACCESS.info("{} {} {} {}ms {}", method, path, what, ms, logDetail);
+        String what = code == 499 ? "499 client closed" : String.valueOf(code);
+        String line = Json.abbreviate(method, 16) + " " + Json.abbreviate(path, 80) + " " + what + " " + ms + "ms";
+        ACCESS.info(logDetail.isEmpty() ? line : line + " " + Json.abbreviate(logDetail, 240));
     }
 }

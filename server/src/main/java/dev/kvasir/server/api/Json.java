@@ -65,6 +65,28 @@ public final class Json {
         return v.textValue();
     }
 
+    /**
+     * A client's value for an error message: at most 64 characters, control characters escaped, so
+     * a hostile 10 MB field never comes back in the response or the log.
+     */
+    public static String abbreviate(Object value) {
+        return abbreviate(value, 64);
+    }
+
+    /** As {@link #abbreviate(Object)}, keeping up to {@code max} characters. */
+    public static String abbreviate(Object value, int max) {
+        String s = String.valueOf(value);
+        StringBuilder out = new StringBuilder(Math.min(s.length(), max + 16));
+        int i = 0;
+        for (; i < s.length() && out.length() < max; i++) {
+            char c = s.charAt(i);
+            if (c < 0x20 || c == 0x7f) out.append(String.format("\\u%04x", (int) c));
+            else out.append(c);
+        }
+        if (i < s.length()) out.append("...(").append(s.length()).append(" chars)");
+        return out.toString();
+    }
+
     public static boolean optBool(ObjectNode o, String name, boolean fallback) {
         JsonNode v = present(o, name);
         if (v == null) return fallback;
@@ -82,6 +104,21 @@ public final class Json {
             throw ApiException.badRequest(name, "'" + name + "' must be between " + min + " and " + max + ", got " + v);
         }
         return d;
+    }
+
+    /**
+     * A number in (0, max] that stays positive as a float (the sampler's type), or {@code fallback}
+     * when absent: 1e-50 is refused here rather than becoming 0 and failing inside the engine.
+     */
+    public static float optPositiveFloat(ObjectNode o, String name, double max, float fallback) {
+        JsonNode v = present(o, name);
+        if (v == null) return fallback;
+        if (!v.isNumber()) throw ApiException.badRequest(name, "'" + name + "' must be a number");
+        double d = v.doubleValue();
+        if (!Double.isFinite(d) || (float) d <= 0 || d > max) {
+            throw ApiException.badRequest(name, "'" + name + "' must be greater than 0 and at most " + max + ", got " + v);
+        }
+        return (float) d;
     }
 
     /** An integer in [min, max], or null when absent. */

@@ -11,6 +11,7 @@ import static dev.kvasir.server.api.Json.optBool;
 import static dev.kvasir.server.api.Json.optInt;
 import static dev.kvasir.server.api.Json.optLong;
 import static dev.kvasir.server.api.Json.optNumber;
+import static dev.kvasir.server.api.Json.optPositiveFloat;
 import static dev.kvasir.server.api.Json.optString;
 import static dev.kvasir.server.api.Json.optStringOrList;
 
@@ -38,6 +39,8 @@ public final class RequestParser {
         }
         List<ChatRequest.Message> messages = new ArrayList<>();
         for (JsonNode m : messagesNode) messages.add(message(m));
+        // max_completion_tokens replaces the deprecated max_tokens; the newer one wins when both are sent.
+        String maxTokensParam = o.hasNonNull("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
         Integer maxTokens = optInt(o, "max_completion_tokens", 1, Integer.MAX_VALUE);
         if (maxTokens == null) maxTokens = optInt(o, "max_tokens", 1, Integer.MAX_VALUE);
         boolean logprobs = optBool(o, "logprobs", false);
@@ -46,7 +49,7 @@ public final class RequestParser {
             throw ApiException.badRequest("top_logprobs", "'top_logprobs' needs 'logprobs': true");
         }
         return new ChatRequest(optString(o, "model"), messages,
-                spec(o, maxTokens, logprobs, top == null ? 0 : top), optString(o, "user"));
+                spec(o, maxTokens, maxTokensParam, logprobs, top == null ? 0 : top), optString(o, "user"));
     }
 
     public CompletionRequest completion(byte[] body) {
@@ -58,11 +61,11 @@ public final class RequestParser {
         // Completions' logprobs is a count of alternatives; 0 still returns the chosen tokens'.
         Integer logprobs = optInt(o, "logprobs", 0, 20);
         return new CompletionRequest(optString(o, "model"), prompts,
-                spec(o, maxTokens == null ? 16 : maxTokens, logprobs != null, logprobs == null ? 0 : logprobs),
+                spec(o, maxTokens == null ? 16 : maxTokens, "max_tokens", logprobs != null, logprobs == null ? 0 : logprobs),
                 optString(o, "user"));
     }
 
-    private GenerationSpec spec(ObjectNode o, Integer maxTokens, boolean logprobs, int topLogprobs) {
+    private GenerationSpec spec(ObjectNode o, Integer maxTokens, String maxTokensParam, boolean logprobs, int topLogprobs) {
         Integer n = optInt(o, "n", 1, maxN);
         boolean stream = optBool(o, "stream", false);
         boolean includeUsage = false;
@@ -74,14 +77,14 @@ public final class RequestParser {
         }
         Integer topK = optInt(o, "top_k", -1, Integer.MAX_VALUE);
         return new GenerationSpec(
-                n == null ? 1 : n, maxTokens, optStringOrList(o, "stop", MAX_STOP), logprobs, topLogprobs,
+                n == null ? 1 : n, maxTokens, maxTokensParam, optStringOrList(o, "stop", MAX_STOP), logprobs, topLogprobs,
                 stream, includeUsage, optBool(o, "ignore_eos", false),
                 (float) optNumber(o, "temperature", 0, 2, 1),
-                (float) optNumber(o, "top_p", Math.ulp(0.0), 1, 1),
+                optPositiveFloat(o, "top_p", 1, 1),
                 topK == null || topK <= 0 ? 0 : topK,
                 (float) optNumber(o, "min_p", 0, 1, 0),
                 optLong(o, "seed"),
-                (float) optNumber(o, "repetition_penalty", Math.ulp(0.0), 2, 1),
+                optPositiveFloat(o, "repetition_penalty", 2, 1),
                 (float) optNumber(o, "presence_penalty", -2, 2, 0),
                 (float) optNumber(o, "frequency_penalty", -2, 2, 0));
     }
@@ -90,7 +93,12 @@ public final class RequestParser {
         if (!(m instanceof ObjectNode o)) throw ApiException.badRequest("messages", "each message must be an object");
         String role = optString(o, "role");
         if (role == null || !ROLES.contains(role)) {
-            throw ApiException.badRequest("messages", "message role must be one of " + ROLES + ", got " + role);
+            throw ApiException.badRequest("messages", "message role must be one of " + ROLES + ", got " + Json.abbreviate(role));
+        }
+        String name = optString(o, "name");
+        String toolCallId = optString(o, "tool_call_id");
+        if (role.equals("tool") && toolCallId == null) {
+            throw ApiException.badRequest("messages", "a tool message needs 'tool_call_id'");
         }
         JsonNode content = o.get("content");
         String text;
@@ -114,7 +122,8 @@ public final class RequestParser {
         } else {
             throw ApiException.badRequest("messages", "message content must be a string or a list of text parts");
         }
-        return new ChatRequest.Message(role, text);
+        // OpenAI's developer messages take the place of system messages; templates know only the latter.
+        return new ChatRequest.Message(role.equals("developer") ? "system" : role, text, name, toolCallId);
     }
 
     private static List<CompletionRequest.Prompt> prompts(JsonNode p) {
@@ -143,7 +152,7 @@ public final class RequestParser {
         for (int i = 0; i < ids.length; i++) {
             JsonNode t = array.get(i);
             if (!t.isIntegralNumber() || !t.canConvertToInt()) {
-                throw ApiException.badRequest("prompt", "token ids must be integers, got " + t);
+                throw ApiException.badRequest("prompt", "token ids must be integers, got " + Json.abbreviate(t));
             }
             ids[i] = t.intValue();
         }
