@@ -27,7 +27,7 @@ public final class LlamaModel implements AutoCloseable {
     private final DeviceTensor outputNorm;
     private final LayerWeights[] layers;
     private final RopeFrequencies rope;
-    private final KvCache kv;
+    private KvCache kv;
     private final KvCache swap;
     private final StepBuffers buf;
     private final AttentionBatch attention = new AttentionBatch();
@@ -67,6 +67,23 @@ public final class LlamaModel implements AutoCloseable {
                                     int numKvBlocks, int blockSize, int numCpuSwapBlocks) {
         KvLayout layout = new KvLayout(config.numLayers(), numKvBlocks, blockSize, config.numKvHeads(), config.headDim());
         return new LlamaModel(config, weights, backend, layout, numCpuSwapBlocks);
+    }
+
+    /**
+     * Replaces the KV cache with one of {@code numKvBlocks} blocks (what it held is lost): how a
+     * device backend sizes its cache after weights and a profiling forward have taken their share
+     * ({@link DeviceKvCache}). Call it before any sequence is cached.
+     */
+    public void resizeKvCache(int numKvBlocks) {
+        KvLayout l = kv.layout();
+        kv.close();
+        kv = null; // until the new one exists: a failed allocation leaves a model that can only be closed
+        kv = backend.allocateKvCache(new KvLayout(l.numLayers(), numKvBlocks, l.blockSize(), l.numKvHeads(), l.headDim()), false);
+    }
+
+    /** Blocks of the KV cache on the backend. */
+    public int numKvBlocks() {
+        return kv == null ? 0 : kv.layout().numBlocks();
     }
 
     /** Bytes of K and V, all layers, for one block of {@code blockSize} tokens (f32). */
@@ -209,7 +226,7 @@ public final class LlamaModel implements AutoCloseable {
     @Override
     public void close() {
         buf.release();
-        kv.close();
+        if (kv != null) kv.close();
         if (swap != null) swap.close();
     }
 }

@@ -1,6 +1,9 @@
 package dev.kvasir.server;
 
-import dev.kvasir.kernels.cpu.CpuBackend;
+import dev.kvasir.kernels.Backend;
+import dev.kvasir.kernels.cuda.CudaBackend;
+import dev.kvasir.models.Backends;
+import dev.kvasir.models.DeviceKvCache;
 import dev.kvasir.models.LlamaModel;
 import dev.kvasir.models.loader.LoadedModel;
 import dev.kvasir.models.loader.ModelLoader;
@@ -39,7 +42,7 @@ public final class KvasirServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(KvasirServer.class);
 
     private final LoadedModel loaded;
-    private final CpuBackend backend;
+    private final Backend backend;
     private final LlamaModel model;
     private final ServedModel served;
     private final Engine engine;
@@ -50,15 +53,29 @@ public final class KvasirServer implements AutoCloseable {
 
     private KvasirServer(ServerConfig c) throws InterruptedException {
         loaded = ModelLoader.load(c.model());
+        Backend created = null;
         try {
             served = ServedModel.of(loaded, c.servedModelName(), c.maxModelLen());
-            int blocks = c.numKvBlocks() != null ? c.numKvBlocks()
-                    : kvBlocksFor(c.kvCacheMemoryBytes(), loaded, c.blockSize(), served.maxModelLen(), c.maxNumSeqs());
             int cpuBlocks = (int) (c.swapSpaceBytes() / LlamaModel.kvBytesPerBlock(loaded.config(), c.blockSize()));
+            created = Backends.create(c.device(), c.threads());
+            backend = created;
+            int blocks;
+            if (backend instanceof CudaBackend cuda && c.numKvBlocks() == null) {
+                // Weights, then a profiling forward at the largest step, then the KV pool from what is left.
+                long perSeq = (served.maxModelLen() + c.blockSize() - 1) / c.blockSize();
+                DeviceKvCache.Sized sized = DeviceKvCache.create(loaded.config(), loaded.weights(), cuda,
+                        new DeviceKvCache.StepLimits(c.maxNumSeqs(), c.maxNumBatchedTokens(), served.maxModelLen(), c.blockSize()),
+                        c.gpuMemoryUtilization(), (int) Math.ceil(perSeq / 0.99) + 1,
+                        (int) Math.min(Integer.MAX_VALUE, perSeq * c.maxNumSeqs()), cpuBlocks);
+                model = sized.model();
+                blocks = sized.numBlocks();
+            } else {
+                blocks = c.numKvBlocks() != null ? c.numKvBlocks()
+                        : kvBlocksFor(c.kvCacheMemoryBytes(), loaded, c.blockSize(), served.maxModelLen(), c.maxNumSeqs());
+                model = LlamaModel.create(loaded.config(), loaded.weights(), backend, blocks, c.blockSize(), cpuBlocks);
+            }
             EngineConfig ec = new EngineConfig(c.maxNumSeqs(), c.maxNumBatchedTokens(), served.maxModelLen(), c.blockSize(),
                     blocks, cpuBlocks, 0.01, c.enablePrefixCaching(), c.preemptionMode(), c.maxWaitingRequests());
-            backend = c.threads() > 0 ? new CpuBackend(c.threads()) : new CpuBackend();
-            model = LlamaModel.create(loaded.config(), loaded.weights(), backend, blocks, c.blockSize(), cpuBlocks);
             AtomicReference<Engine> engineRef = new AtomicReference<>();
             metrics = new ServerMetrics(served.name(), () -> engineRef.get().stats());
             engine = new Engine(model, ec, served.tokenizer(), metrics, served.name().hashCode());
@@ -76,9 +93,10 @@ public final class KvasirServer implements AutoCloseable {
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childHandler(new ApiInitializer(api, c.maxBodyBytes()))
                     .bind(new InetSocketAddress(c.host(), c.port())).sync().channel();
-            LOG.info("serving {} ({} KV blocks of {} tokens, max-model-len {}, {} transport) on {}", served.name(), blocks,
-                    c.blockSize(), served.maxModelLen(), epoll ? "epoll" : "nio", baseUrl());
+            LOG.info("serving {} on {} ({} KV blocks of {} tokens, max-model-len {}, {} transport) at {}", served.name(),
+                    backend.name(), blocks, c.blockSize(), served.maxModelLen(), epoll ? "epoll" : "nio", baseUrl());
         } catch (RuntimeException | InterruptedException e) {
+            if (created != null) created.close();
             loaded.close();
             throw e;
         }

@@ -6,7 +6,7 @@ import java.nio.file.Path;
 
 /**
  * Everything {@code kvasir serve} can set. Null means "derive it": the model's context length, or
- * a KV pool sized from {@code kvCacheMemoryBytes}.
+ * a KV pool sized from {@code kvCacheMemoryBytes} (on CUDA: from the device memory plan).
  *
  * @param servedModelName the name clients send as {@code model}; null: the file name without extension
  * @param port            0 picks a free port
@@ -17,6 +17,9 @@ import java.nio.file.Path;
  * @param threads         CPU backend workers (0: all cores)
  * @param requestTimeoutSeconds deadline of each generation
  * @param maxBodyBytes    larger request bodies get 413
+ * @param device          {@code cpu} or {@code cuda}
+ * @param gpuMemoryUtilization on CUDA, the share of device memory for weights, activations and the KV
+ *                        cache; the KV pool is what is left of it (numKvBlocks, when set, overrides)
  */
 public record ServerConfig(
         Path model,
@@ -36,7 +39,19 @@ public record ServerConfig(
         int threads,
         int maxWaitingRequests,
         double requestTimeoutSeconds,
-        int maxBodyBytes) {
+        int maxBodyBytes,
+        String device,
+        double gpuMemoryUtilization) {
+
+    /** On the CPU (the configuration before the device could be chosen). */
+    public ServerConfig(Path model, String servedModelName, String host, int port, String apiKey, Integer maxModelLen,
+                        int blockSize, Integer numKvBlocks, long kvCacheMemoryBytes, int maxNumSeqs, int maxNumBatchedTokens,
+                        boolean enablePrefixCaching, long swapSpaceBytes, EngineConfig.PreemptionMode preemptionMode,
+                        int threads, int maxWaitingRequests, double requestTimeoutSeconds, int maxBodyBytes) {
+        this(model, servedModelName, host, port, apiKey, maxModelLen, blockSize, numKvBlocks, kvCacheMemoryBytes, maxNumSeqs,
+                maxNumBatchedTokens, enablePrefixCaching, swapSpaceBytes, preemptionMode, threads, maxWaitingRequests,
+                requestTimeoutSeconds, maxBodyBytes, "cpu", 0.90);
+    }
 
     /** Defaults of {@code kvasir serve} for {@code model}, on a free loopback port. */
     public static ServerConfig defaults(Path model) {
@@ -47,30 +62,36 @@ public record ServerConfig(
     public ServerConfig withPort(int port) {
         return new ServerConfig(model, servedModelName, host, port, apiKey, maxModelLen, blockSize, numKvBlocks,
                 kvCacheMemoryBytes, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpaceBytes, preemptionMode,
-                threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes);
+                threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes, device, gpuMemoryUtilization);
     }
 
     public ServerConfig withApiKey(String key) {
         return new ServerConfig(model, servedModelName, host, port, key, maxModelLen, blockSize, numKvBlocks,
                 kvCacheMemoryBytes, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpaceBytes, preemptionMode,
-                threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes);
+                threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes, device, gpuMemoryUtilization);
     }
 
     public ServerConfig withKv(int numKvBlocks, long swapSpaceBytes, EngineConfig.PreemptionMode mode) {
         return new ServerConfig(model, servedModelName, host, port, apiKey, maxModelLen, blockSize, numKvBlocks,
                 kvCacheMemoryBytes, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpaceBytes, mode,
-                threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes);
+                threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes, device, gpuMemoryUtilization);
     }
 
     public ServerConfig withLimits(int maxNumSeqs, int maxNumBatchedTokens, int maxWaitingRequests, double requestTimeoutSeconds) {
         return new ServerConfig(model, servedModelName, host, port, apiKey, maxModelLen, blockSize, numKvBlocks,
                 kvCacheMemoryBytes, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpaceBytes, preemptionMode,
-                threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes);
+                threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes, device, gpuMemoryUtilization);
     }
 
     public ServerConfig withThreads(int threads) {
         return new ServerConfig(model, servedModelName, host, port, apiKey, maxModelLen, blockSize, numKvBlocks,
                 kvCacheMemoryBytes, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpaceBytes, preemptionMode,
-                threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes);
+                threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes, device, gpuMemoryUtilization);
+    }
+
+    public ServerConfig withDevice(String device, double gpuMemoryUtilization) {
+        return new ServerConfig(model, servedModelName, host, port, apiKey, maxModelLen, blockSize, numKvBlocks,
+                kvCacheMemoryBytes, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpaceBytes, preemptionMode,
+                threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes, device, gpuMemoryUtilization);
     }
 }

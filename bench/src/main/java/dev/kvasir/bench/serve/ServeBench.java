@@ -77,7 +77,7 @@ public final class ServeBench {
                     .connectTimeout(Duration.ofSeconds(10)).build();
             AtomicInteger promptId = new AtomicInteger();
             run(http, server.baseUrl(), 1, 1, 8, promptId); // warm-up: JIT and page-in of the weights
-            for (int clients : levels) results.add(run(http, server.baseUrl(), clients, rounds, tokens, promptId));
+            for (int clients : levels) { dev.kvasir.server.engine.Engine.dbgDump(); results.add(run(http, server.baseUrl(), clients, rounds, tokens, promptId)); System.out.println("level " + clients); dev.kvasir.server.engine.Engine.dbgDump(); }
         }
         String table = table(results);
         System.out.print(table);

@@ -1,6 +1,7 @@
 package dev.kvasir.server.cli;
 
-import dev.kvasir.kernels.cpu.CpuBackend;
+import dev.kvasir.kernels.Backend;
+import dev.kvasir.models.Backends;
 import dev.kvasir.models.GenerationResult;
 import dev.kvasir.models.Generator;
 import dev.kvasir.models.loader.LoadedModel;
@@ -18,7 +19,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 /**
- * {@code kvasir generate}: continues a prompt with a local model on the CPU. Only the continuation
+ * {@code kvasir generate}: continues a prompt with a local model on the CPU or a GPU. Only the continuation
  * goes to stdout, streamed token by token (never half a UTF-8 character); timing goes to stderr.
  */
 @Command(name = "generate", mixinStandardHelpOptions = true,
@@ -49,12 +50,20 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "0", description = "CPU worker threads, 0 for one per core (default: ${DEFAULT-VALUE})")
     int threads;
 
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda (default: ${DEFAULT-VALUE})")
+    String device;
+
     @Override
     public Integer call() {
         PrintStream out = new PrintStream(System.out, false, StandardCharsets.UTF_8);
-        int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+        try {
+            device = Backends.check(device);
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            System.err.println("generate: " + e.getMessage());
+            return 2;
+        }
         try (LoadedModel loaded = ModelLoader.load(model);
-             CpuBackend backend = new CpuBackend(n)) {
+             Backend backend = Backends.create(device, threads)) {
             Tokenizer tokenizer = Tokenizers.load(loaded);
             SamplingParams params = new SamplingParams(temperature, topP, topK, 0, seed, 1, 0, 0, -1);
             int[] promptTokens = tokenizer.encode(prompt, true, false);

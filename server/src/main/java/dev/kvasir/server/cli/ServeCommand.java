@@ -1,5 +1,6 @@
 package dev.kvasir.server.cli;
 
+import dev.kvasir.models.Backends;
 import dev.kvasir.server.KvasirServer;
 import dev.kvasir.server.ServerConfig;
 import dev.kvasir.server.engine.EngineConfig;
@@ -37,11 +38,13 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--block-size", defaultValue = "16", description = "tokens per KV block (a power of two; default: ${DEFAULT-VALUE})")
     int blockSize;
 
-    @Option(names = "--num-kv-blocks", description = "KV pool size in blocks (instead of --kv-cache-memory)")
+    @Option(names = "--num-kv-blocks",
+            description = "KV pool size in blocks (instead of --kv-cache-memory, or on CUDA of the memory plan)")
     Integer numKvBlocks;
 
     @Option(names = "--kv-cache-memory", defaultValue = "512MiB", converter = Bytes.class,
-            description = "memory for the KV pool, e.g. 2GiB (default: ${DEFAULT-VALUE})")
+            description = "memory for the KV pool on the CPU, e.g. 2GiB (default: ${DEFAULT-VALUE}); CUDA sizes it"
+                    + " by --gpu-memory-utilization")
     long kvCacheMemory;
 
     @Option(names = "--max-num-seqs", defaultValue = "256", description = "sequences per batch at most (default: ${DEFAULT-VALUE})")
@@ -66,6 +69,11 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "cpu", description = "cpu (default) or cuda")
     String device;
 
+    @Option(names = "--gpu-memory-utilization", defaultValue = "0.90",
+            description = "on CUDA, the share of GPU memory for weights, activations and the KV cache, which gets what is"
+                    + " left (default: ${DEFAULT-VALUE})")
+    double gpuMemoryUtilization;
+
     @Option(names = "--threads", defaultValue = "0", description = "CPU worker threads (0: all cores)")
     int threads;
 
@@ -82,8 +90,14 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!device.equals("cpu")) {
-            System.err.println("serve: --device " + device + " is not available in this build; use --device cpu");
+        try {
+            device = Backends.check(device);
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            System.err.println("serve: " + e.getMessage());
+            return 2;
+        }
+        if (!(gpuMemoryUtilization > 0 && gpuMemoryUtilization <= 1)) {
+            System.err.println("serve: --gpu-memory-utilization must be in (0, 1], got " + gpuMemoryUtilization);
             return 2;
         }
         EngineConfig.PreemptionMode mode = switch (preemptionMode.toLowerCase(Locale.ROOT)) {
@@ -96,7 +110,8 @@ public final class ServeCommand implements Callable<Integer> {
         String key = apiKey != null ? apiKey : System.getenv("KVASIR_API_KEY");
         ServerConfig config = new ServerConfig(modelPath, servedModelName, host, port, key, maxModelLen, blockSize,
                 numKvBlocks, kvCacheMemory, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpace, mode,
-                threads, maxWaitingRequests, requestTimeout, (int) Math.min(Integer.MAX_VALUE, maxRequestBody));
+                threads, maxWaitingRequests, requestTimeout, (int) Math.min(Integer.MAX_VALUE, maxRequestBody), device,
+                gpuMemoryUtilization);
         KvasirServer server = KvasirServer.start(config);
         Runtime.getRuntime().addShutdownHook(new Thread(server::close, "kvasir-shutdown"));
         String url = server.baseUrl();

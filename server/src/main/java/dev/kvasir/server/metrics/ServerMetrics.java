@@ -46,7 +46,8 @@ public final class ServerMetrics {
         gauge("kvasir:kv_blocks_free", "Free KV cache blocks (including cached ones)", stats, EngineStats::kvBlocksFree);
         gauge("kvasir:kv_blocks_used", "KV cache blocks referenced by a sequence", stats, EngineStats::kvBlocksUsed);
         gauge("kvasir:kv_blocks_cached", "Free KV cache blocks that still hold a prefix-cache entry", stats, EngineStats::kvBlocksCached);
-        gauge("kvasir:kv_blocks_total", "KV cache blocks in the pool", stats, EngineStats::kvBlocksTotal);
+        // Not "_total": the Prometheus client keeps that suffix for counters and would strip it from a gauge.
+        gauge("kvasir:kv_pool_blocks", "KV cache blocks in the pool", stats, EngineStats::kvBlocksTotal);
         counter("vllm:prefix_cache_queries", "Prompt tokens looked up in the prefix cache", stats, EngineStats::prefixQueryTokens);
         counter("vllm:prefix_cache_hits", "Prompt tokens served from the prefix cache", stats, EngineStats::prefixHitTokens);
         counter("vllm:num_preemptions", "Sequences preempted under KV cache pressure", stats, EngineStats::preemptions);

@@ -1,0 +1,97 @@
+package dev.kvasir.models.cuda;
+
+import dev.kvasir.kernels.Backend;
+import dev.kvasir.kernels.cpu.CpuBackend;
+import dev.kvasir.kernels.cuda.CudaBackend;
+import dev.kvasir.kernels.cuda.CudaRuntime;
+import dev.kvasir.kernels.cuda.MemoryPlan;
+import dev.kvasir.models.Backends;
+import dev.kvasir.models.DeviceKvCache;
+import dev.kvasir.models.LlamaModel;
+import dev.kvasir.models.ModelLocator;
+import dev.kvasir.models.loader.LoadedModel;
+import dev.kvasir.models.loader.ModelLoader;
+import org.junit.jupiter.api.Test;
+
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+
+/**
+ * {@code --device} selection (runs everywhere) and the GPU memory plan that sizes the KV cache
+ * (skips, with the reason, without a GPU): weights, a profiling forward, then utilization x memory
+ * less both becomes blocks; too little memory fails at start-up naming the plan.
+ */
+class DeviceKvCacheTest {
+
+    private static final int BLOCK = 16;
+
+    @Test
+    void cpuDeviceIsTheVectorBackend() {
+        try (Backend b = Backends.create("CPU", 1)) {
+            assertInstanceOf(CpuBackend.class, b);
+        }
+    }
+
+    @Test
+    void unknownDeviceIsRefusedByName() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Backends.create("tpu", 1));
+        assertTrue(e.getMessage().contains("'tpu'"), e.getMessage());
+    }
+
+    @Test
+    void cudaWithoutAGpuFailsAtOnceWithTheReason() {
+        assumeFalse(CudaRuntime.available(), "a usable GPU is present");
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Backends.create("cuda", 0));
+        assertEquals("--device cuda: " + CudaRuntime.unavailableReason(), e.getMessage());
+        assertThrows(IllegalStateException.class, () -> Backends.check("cuda"));
+    }
+
+    @Test
+    void memoryPlanSizesTheCacheAndTheModelStillGeneratesTheSameTokens() {
+        GpuSteps.requireGpu();
+        try (LoadedModel loaded = ModelLoader.load(ModelLocator.testModel("stories260K.gguf"));
+             Backend b = Backends.create("cuda", 0)) {
+            CudaBackend gpu = (CudaBackend) b;
+            int maxModelLen = 512, maxSeqs = 8;
+            int perSeq = maxModelLen / BLOCK;
+            DeviceKvCache.Sized sized = DeviceKvCache.create(loaded.config(), loaded.weights(), gpu,
+                    new DeviceKvCache.StepLimits(maxSeqs, 256, maxModelLen, BLOCK), 0.5, perSeq + 1, perSeq * maxSeqs, 0);
+            try (LlamaModel model = sized.model()) {
+                MemoryPlan plan = sized.plan();
+                assertTrue(plan.weightBytes() > 0 && plan.workspaceBytes() > 0, plan::toString);
+                assertTrue(plan.numBlocks() >= perSeq + 1, plan::toString);
+                // stories260K is tiny: half of any GPU holds more than the limits can use, so the cap applies.
+                assertEquals(Math.min(plan.numBlocks(), perSeq * maxSeqs), sized.numBlocks());
+                assertEquals(sized.numBlocks(), model.numKvBlocks());
+
+                // The resized cache works: the last blocks give the same tokens as the first ones.
+                int[] p = new Random(3).ints(20, 3, loaded.config().vocabSize()).toArray();
+                p[0] = 1;
+                int n = sized.numBlocks();
+                int[] low = GpuSteps.table(0, 3), high = GpuSteps.table(n - 3, 3);
+                int[] a = GpuSteps.greedyFrom(model, GpuSteps.run(model, p, 0, low, BLOCK), p.length, 20, low, BLOCK);
+                int[] c = GpuSteps.greedyFrom(model, GpuSteps.run(model, p, 0, high, BLOCK), p.length, 20, high, BLOCK);
+                assertArrayEquals(a, c);
+            }
+        }
+    }
+
+    @Test
+    void tooLittleMemoryFailsAtStartUpNamingThePlan() {
+        GpuSteps.requireGpu();
+        try (LoadedModel loaded = ModelLoader.load(ModelLocator.testModel("stories260K.gguf"));
+             CudaBackend gpu = new CudaBackend()) {
+            // 1e-6 of a GPU's memory is a few kilobytes: less than the CUDA context itself.
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> DeviceKvCache.create(loaded.config(),
+                    loaded.weights(), gpu, new DeviceKvCache.StepLimits(4, 64, 256, BLOCK), 1e-6, 17, 64, 0));
+            assertTrue(e.getMessage().startsWith("not enough GPU memory for the KV cache"), e.getMessage());
+            assertTrue(e.getMessage().contains("--gpu-memory-utilization"), e.getMessage());
+        }
+    }
+}
