@@ -41,7 +41,11 @@ final class Matmul {
             case F32 -> { for (int r = r0; r < r1; r++) out[outOff + r] = f32Row(m, r, x, xOff); }
             case F16 -> { for (int r = r0; r < r1; r++) out[outOff + r] = f16Row(m, r, x, xOff); }
             case BF16 -> { for (int r = r0; r < r1; r++) out[outOff + r] = bf16Row(m, r, x, xOff); }
-            case Q8_0 -> { for (int r = r0; r < r1; r++) out[outOff + r] = q8Row(m, r, x, xOff); }
+            case Q8_0 -> {
+                int r = r0;
+                for (; r + ROW_TILE <= r1; r += ROW_TILE) q8Rows4(m, r, x, xOff, out, outOff + r);
+                for (; r < r1; r++) out[outOff + r] = q8Row(m, r, x, xOff);
+            }
             case Q4_0 -> { for (int r = r0; r < r1; r++) out[outOff + r] = q4Row(m, r, x, xOff); }
             // K-quants: expanded into scratch, then the shared float dot.
             default -> { for (int r = r0; r < r1; r++) out[outOff + r] = viaScratch(m, r, x, xOff, scratch); }
@@ -172,6 +176,36 @@ final class Matmul {
             }
         }
         return sum(acc);
+    }
+
+    /**
+     * Four consecutive rows at once: four independent accumulator chains (one per row, each in
+     * {@link #q8Row}'s order, so the sums are bit for bit the same) hide the FMA latency that a
+     * single chain waits on, and each activation vector is loaded once for the four rows.
+     */
+    private static void q8Rows4(CpuMatrix m, int r, float[] x, int xOff, float[] out, int o) {
+        MemorySegment seg = m.data;
+        long b0 = r * m.rowBytes, b1 = b0 + m.rowBytes, b2 = b1 + m.rowBytes, b3 = b2 + m.rowBytes;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        for (int blk = 0; blk < m.cols / 32; blk++) {
+            long off = 34L * blk;
+            FloatVector d0 = FloatVector.broadcast(F, WeightLoads.scale(seg, b0 + off));
+            FloatVector d1 = FloatVector.broadcast(F, WeightLoads.scale(seg, b1 + off));
+            FloatVector d2 = FloatVector.broadcast(F, WeightLoads.scale(seg, b2 + off));
+            FloatVector d3 = FloatVector.broadcast(F, WeightLoads.scale(seg, b3 + off));
+            for (int p = 0; p < 32; p += L) {
+                FloatVector v = FloatVector.fromArray(F, x, xOff + 32 * blk + p);
+                long q = off + 2 + p;
+                a0 = WeightLoads.q8(seg, b0 + q, d0).fma(v, a0);
+                a1 = WeightLoads.q8(seg, b1 + q, d1).fma(v, a1);
+                a2 = WeightLoads.q8(seg, b2 + q, d2).fma(v, a2);
+                a3 = WeightLoads.q8(seg, b3 + q, d3).fma(v, a3);
+            }
+        }
+        out[o] = sum(a0);
+        out[o + 1] = sum(a1);
+        out[o + 2] = sum(a2);
+        out[o + 3] = sum(a3);
     }
 
     private static float q4Row(CpuMatrix m, int r, float[] x, int xOff) {

@@ -4,22 +4,29 @@ import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.LegacyOverrides;
 import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
+import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
+import com.hubspot.jinjava.lib.exptest.ExpTest;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 import dev.kvasir.models.loader.LoadedModel;
 import dev.kvasir.models.tokenizer.Tokenizer;
+import com.hubspot.jinjava.el.TruthyTypeConverter;
+import jinjava.de.odysseus.el.ExpressionFactoryImpl;
+import jinjava.de.odysseus.el.tree.TreeBuilder;
 import jinjava.javax.el.CompositeELResolver;
+import jinjava.javax.el.ExpressionFactory;
 
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 
 /**
  * A model's Jinja chat template, rendered with Jinjava the way Hugging Face's
  * {@code apply_chat_template} renders it with Jinja2: {@code trim_blocks} and {@code lstrip_blocks}
  * on, {@code messages}, {@code bos_token}, {@code eos_token} and {@code add_generation_prompt} bound,
- * {@code raise_exception} available, and Python's string methods ({@code .strip()},
+ * {@code raise_exception} available, {@code tojson} writing Python's JSON, and Python's string methods ({@code .strip()},
  * {@code .startswith()}...) working on strings. Immutable; safe to share between threads.
  */
 public final class ChatTemplate {
@@ -62,8 +69,10 @@ public final class ChatTemplate {
                 .withElResolver(resolver)
                 .withLegacyOverrides(JINJA2_SEMANTICS)
                 .build();
-        this.jinjava = new Jinjava(config);
+        this.jinjava = new PythonExpressionsJinjava(config);
         jinjava.registerFunction(new ELFunctionDefinition("", "raise_exception", TemplateFunctions.class, "raiseException", String.class));
+        jinjava.registerFilter(new PythonJsonFilter());
+        jinjava.registerExpTest(new IterableTest());
     }
 
     /** A template from its Jinja source; {@code bosToken} and {@code eosToken} are the strings the template may emit. */
@@ -117,6 +126,43 @@ public final class ChatTemplate {
 
     public String source() {
         return source;
+    }
+
+    /** Jinjava parsing expressions with {@link PythonSyntaxBuilder}; otherwise configured as Jinjava configures itself. */
+    private static final class PythonExpressionsJinjava extends Jinjava {
+
+        private final ExpressionFactory expressions;
+
+        PythonExpressionsJinjava(JinjavaConfig config) {
+            super(config);
+            Properties properties = new Properties();
+            properties.setProperty(TreeBuilder.class.getName(), PythonSyntaxBuilder.class.getName());
+            properties.setProperty("jinjava.javax.el.cacheSize", "0");
+            this.expressions = new ExpressionFactoryImpl(properties, new TruthyTypeConverter());
+        }
+
+        @Override
+        public ExpressionFactory getExpressionFactory() {
+            return expressions;
+        }
+    }
+
+    /**
+     * Jinja2's {@code is iterable}: anything Python can iterate, strings included (Jinjava's leaves
+     * strings out). Llama 3.1's template writes a tool result that {@code is iterable} through
+     * {@code tojson}, so a string result renders quoted, as it does under Hugging Face.
+     */
+    private static final class IterableTest implements ExpTest {
+        @Override
+        public String getName() {
+            return "iterable";
+        }
+
+        @Override
+        public boolean evaluate(Object var, JinjavaInterpreter interpreter, Object... args) {
+            return var instanceof CharSequence || var instanceof Iterable<?> || var instanceof Map<?, ?>
+                    || (var != null && var.getClass().isArray());
+        }
     }
 
     /** The template's own message when it called raise_exception, else Jinjava's with the line. */

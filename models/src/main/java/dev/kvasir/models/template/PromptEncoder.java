@@ -4,7 +4,11 @@ import dev.kvasir.models.tokenizer.TextSpan;
 import dev.kvasir.models.tokenizer.Tokenizer;
 
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Messages to prompt token ids, with special tokens coming only from the template. Before
@@ -37,7 +41,15 @@ public final class PromptEncoder {
 
     /** Prompt ids; BOS first when the model uses one, added only if the template did not emit it. */
     public int[] encode(List<ChatMessage> messages, boolean addGenerationPrompt) {
-        int[] ids = tokenizer.encode(spans(messages, addGenerationPrompt), false);
+        return encode(messages, null, addGenerationPrompt);
+    }
+
+    /**
+     * As {@link #encode(List, boolean)}, with the functions the model may call bound as the
+     * template's {@code tools} (OpenAI's tool objects as plain JSON values), or null for none.
+     */
+    public int[] encode(List<ChatMessage> messages, List<?> tools, boolean addGenerationPrompt) {
+        int[] ids = tokenizer.encode(spans(messages, tools, addGenerationPrompt), false);
         if (!addsBos || (ids.length > 0 && ids[0] == tokenizer.bosId())) return ids;
         int[] withBos = new int[ids.length + 1];
         withBos[0] = tokenizer.bosId();
@@ -47,13 +59,44 @@ public final class PromptEncoder {
 
     /** The rendered prompt as spans: template text (special tokens allowed) and neutralised message text. */
     public List<TextSpan> spans(List<ChatMessage> messages, boolean addGenerationPrompt) {
-        char marker = unusedPrivateUseChar(messages);
+        return spans(messages, null, addGenerationPrompt);
+    }
+
+    /**
+     * As {@link #spans(List, boolean)} with {@code tools}. Every string a client sent is masked:
+     * message fields, tool-call names and arguments, tool definitions (keys and values).
+     */
+    public List<TextSpan> spans(List<ChatMessage> messages, List<?> tools, boolean addGenerationPrompt) {
+        char marker = unusedPrivateUseChar(messages, tools);
         List<String> originals = new ArrayList<>();
         List<ChatMessage> masked = messages.stream().map(m -> new ChatMessage(
                 mask(m.role(), marker, originals), mask(m.content(), marker, originals),
-                mask(m.name(), marker, originals), mask(m.toolCallId(), marker, originals))).toList();
-        String rendered = template.render(masked, addGenerationPrompt);
+                mask(m.name(), marker, originals), mask(m.toolCallId(), marker, originals),
+                m.toolCalls().stream().map(c -> new ChatMessage.ToolCall(mask(c.id(), marker, originals),
+                        mask(c.name(), marker, originals), maskValue(c.arguments(), marker, originals))).toList())).toList();
+        String rendered = tools == null ? template.render(masked, addGenerationPrompt)
+                : template.render(masked, addGenerationPrompt, Map.of("tools", maskValue(tools, marker, originals)));
         return unmask(rendered, marker, originals);
+    }
+
+    /** A JSON value with {@link #mask} applied to every string in it, map keys included. */
+    private Object maskValue(Object value, char marker, List<String> originals) {
+        return switch (value) {
+            case String s -> mask(s, marker, originals);
+            case Map<?, ?> map -> {
+                Map<String, Object> out = new LinkedHashMap<>();
+                for (Map.Entry<?, ?> e : map.entrySet()) {
+                    out.put(mask(String.valueOf(e.getKey()), marker, originals), maskValue(e.getValue(), marker, originals));
+                }
+                yield out;
+            }
+            case List<?> list -> {
+                List<Object> out = new ArrayList<>(list.size());
+                for (Object item : list) out.add(maskValue(item, marker, originals));
+                yield out;
+            }
+            case null, default -> value;
+        };
     }
 
     /** {@code text} with each special string replaced by marker, its index, marker. */
@@ -91,16 +134,29 @@ public final class PromptEncoder {
         return spans;
     }
 
-    /** A private-use character no message field contains, so placeholders cannot be forged either. */
-    private static char unusedPrivateUseChar(List<ChatMessage> messages) {
-        java.util.BitSet used = new java.util.BitSet(0x10000);
+    /** A private-use character no message field or tool definition contains, so placeholders cannot be forged either. */
+    private static char unusedPrivateUseChar(List<ChatMessage> messages, List<?> tools) {
+        BitSet used = new BitSet(0x10000);
         for (ChatMessage m : messages) {
-            for (String field : new String[] {m.role(), m.content(), m.name(), m.toolCallId()}) {
-                if (field != null) field.chars().forEach(used::set);
-            }
+            markUsed(List.of(m.role()), used);
+            markUsed(Arrays.asList(m.content(), m.name(), m.toolCallId()), used);
+            for (ChatMessage.ToolCall c : m.toolCalls()) markUsed(Arrays.asList(c.id(), c.name(), c.arguments()), used);
         }
+        markUsed(tools, used);
         int free = used.previousClearBit(0xF8FF);
         if (free < 0xE000) throw new IllegalArgumentException("messages use every private-use character; cannot mark their special strings");
         return (char) free;
+    }
+
+    private static void markUsed(Object value, BitSet used) {
+        switch (value) {
+            case String s -> s.chars().forEach(used::set);
+            case Map<?, ?> map -> map.forEach((k, v) -> {
+                markUsed(String.valueOf(k), used);
+                markUsed(v, used);
+            });
+            case Iterable<?> items -> items.forEach(item -> markUsed(item, used));
+            case null, default -> { }
+        }
     }
 }

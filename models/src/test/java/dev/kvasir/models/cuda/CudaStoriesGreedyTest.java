@@ -13,13 +13,15 @@ import dev.kvasir.models.sampling.SamplingParams;
 import dev.kvasir.models.tokenizer.Tokenizer;
 import dev.kvasir.models.tokenizer.Tokenizers;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.DynamicTest;
-import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
@@ -41,19 +43,25 @@ class CudaStoriesGreedyTest {
         if (model != null) model.close();
     }
 
-    @TestFactory
-    List<DynamicTest> gpuTokensEqualCpuTokens() throws IOException {
-        GpuSteps.requireGpu();
-        model = ModelLoader.load(ModelLocator.testModel("stories260K.gguf"));
-        tokenizer = Tokenizers.load(model);
-        gpu = new CudaBackend();
-        cpu = new CpuBackend(2);
+    /** The cases of stories260K.expected.json, by name. */
+    static Stream<Arguments> cases() throws IOException {
         JsonNode expected = new ObjectMapper().readTree(ModelLocator.testModel("stories260K.expected.json").toFile());
-        List<DynamicTest> tests = new ArrayList<>();
-        for (JsonNode c : expected.get("cases")) {
-            tests.add(DynamicTest.dynamicTest(c.get("name").asText(), () -> check(c)));
+        List<Arguments> cases = new ArrayList<>();
+        for (JsonNode c : expected.get("cases")) cases.add(Arguments.of(c.get("name").asText(), c));
+        return cases.stream();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void gpuTokensEqualCpuTokens(String name, JsonNode c) {
+        GpuSteps.requireGpu();
+        if (gpu == null) {
+            model = ModelLoader.load(ModelLocator.testModel("stories260K.gguf"));
+            tokenizer = Tokenizers.load(model);
+            gpu = new CudaBackend();
+            cpu = new CpuBackend(2);
         }
-        return tests;
+        check(c);
     }
 
     private static void check(JsonNode c) {

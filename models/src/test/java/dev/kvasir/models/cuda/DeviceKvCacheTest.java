@@ -1,9 +1,7 @@
 package dev.kvasir.models.cuda;
 
 import dev.kvasir.kernels.Backend;
-import dev.kvasir.kernels.cpu.CpuBackend;
 import dev.kvasir.kernels.cuda.CudaBackend;
-import dev.kvasir.kernels.cuda.CudaRuntime;
 import dev.kvasir.kernels.cuda.MemoryPlan;
 import dev.kvasir.models.Backends;
 import dev.kvasir.models.DeviceKvCache;
@@ -17,40 +15,17 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 /**
- * {@code --device} selection (runs everywhere) and the GPU memory plan that sizes the KV cache
- * (skips, with the reason, without a GPU): weights, a profiling forward, then utilization x memory
- * less both becomes blocks; too little memory fails at start-up naming the plan.
+ * The GPU memory plan that sizes the KV cache, through {@code Backends.create("cuda", ...)}: weights,
+ * a profiling forward, then utilization x memory less both becomes blocks; too little memory fails
+ * at start-up naming the plan. Skips, with the reason, without a GPU.
  */
 class DeviceKvCacheTest {
 
     private static final int BLOCK = 16;
-
-    @Test
-    void cpuDeviceIsTheVectorBackend() {
-        try (Backend b = Backends.create("CPU", 1)) {
-            assertInstanceOf(CpuBackend.class, b);
-        }
-    }
-
-    @Test
-    void unknownDeviceIsRefusedByName() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Backends.create("tpu", 1));
-        assertTrue(e.getMessage().contains("'tpu'"), e.getMessage());
-    }
-
-    @Test
-    void cudaWithoutAGpuFailsAtOnceWithTheReason() {
-        assumeFalse(CudaRuntime.available(), "a usable GPU is present");
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Backends.create("cuda", 0));
-        assertEquals("--device cuda: " + CudaRuntime.unavailableReason(), e.getMessage());
-        assertThrows(IllegalStateException.class, () -> Backends.check("cuda"));
-    }
 
     @Test
     void memoryPlanSizesTheCacheAndTheModelStillGeneratesTheSameTokens() {

@@ -1,0 +1,37 @@
+package dev.kvasir.models;
+
+import dev.kvasir.kernels.Backend;
+import dev.kvasir.kernels.cpu.CpuBackend;
+import dev.kvasir.kernels.cuda.CudaRuntime;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+
+/** {@code --device} selection; the CUDA side of it is in {@code cuda.DeviceKvCacheTest}. */
+class BackendsTest {
+
+    @Test
+    void cpuDeviceIsTheVectorBackend() {
+        try (Backend b = Backends.create("CPU", 1)) {
+            assertInstanceOf(CpuBackend.class, b);
+        }
+    }
+
+    @Test
+    void unknownDeviceIsRefusedByName() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Backends.create("tpu", 1));
+        assertTrue(e.getMessage().contains("'tpu'"), e.getMessage());
+    }
+
+    @Test
+    void cudaWithoutAGpuFailsAtOnceWithTheReason() {
+        assumeFalse(CudaRuntime.available(), "a usable GPU is present: cuda.DeviceKvCacheTest covers it");
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Backends.create("cuda", 0));
+        assertEquals("--device cuda: " + CudaRuntime.unavailableReason(), e.getMessage());
+        assertThrows(IllegalStateException.class, () -> Backends.check("cuda"));
+    }
+}
