@@ -42,8 +42,15 @@ public record ServedModel(String name, Tokenizer tokenizer, PromptEncoder chat, 
      * tokens, so a user cannot forge a turn boundary.
      */
     public int[] encodeChat(List<ChatRequest.Message> messages) {
+        return encodeChat(messages, null);
+    }
+
+    /** As {@link #encodeChat(List)}, with the request's {@code tools} bound for the template (null for none). */
+    public int[] encodeChat(List<ChatRequest.Message> messages, List<?> tools) {
         List<ChatMessage> turns = new ArrayList<>(messages.size());
-        for (ChatRequest.Message m : messages) turns.add(new ChatMessage(m.role(), m.content(), m.name(), m.toolCallId()));
-        return chat.encode(turns, true);
+        for (ChatRequest.Message m : messages) {
+            turns.add(new ChatMessage(m.role(), m.content(), m.name(), m.toolCallId(), m.toolCalls()));
+        }
+        return chat.encode(turns, tools, true);
     }
 }

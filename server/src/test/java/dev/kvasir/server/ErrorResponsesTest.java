@@ -131,12 +131,15 @@ class ErrorResponsesTest {
 
     @Test
     void conversationsTheTemplateCannotTakeAre400NotServerErrors() {
-        // stories260K's Llama 2 format has no tool turn and needs user/assistant alternation.
+        // stories260K's built-in Llama 2 format takes a tool round trip (the result folds into [INST]),
+        // but still needs user/assistant alternation.
         String toolTurn = "{\"messages\":[{\"role\":\"user\",\"content\":\"weather?\"},"
                 + "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"c1\",\"type\":\"function\","
                 + "\"function\":{\"name\":\"w\",\"arguments\":\"{}\"}}]},"
                 + "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"sunny\"}],\"max_tokens\":3}";
-        error(post("/v1/chat/completions", toolTurn), 400, "messages");
+        assertEquals(200, post("/v1/chat/completions", toolTurn).statusCode());
+        error(post("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"a\"},"
+                + "{\"role\":\"user\",\"content\":\"b\"}]}"), 400, "messages");
         error(post("/v1/chat/completions", "{\"messages\":[{\"role\":\"tool\",\"content\":\"sunny\"}]}"), 400, "messages");
         // Every private-use character in a message leaves the encoder no marker character.
         StringBuilder privateUse = new StringBuilder();

@@ -37,4 +37,25 @@ class ServedModelTest {
             assertEquals("system: be brief|user(ann): weather?|assistant: |tool[c1]: sunny|", rendered);
         }
     }
+
+    /** stories260K has no template: the built-in llama-2 format must take a whole tool round trip, tools included. */
+    @Test
+    void toolRoundTripOnAModelWithoutItsOwnTemplate() {
+        try (LoadedModel loaded = ModelLoader.load(TestServers.model())) {
+            ServedModel model = ServedModel.of(loaded, "m", null);
+            ChatRequest chat = new RequestParser(4).chat("""
+                    {"messages":[{"role":"user","content":"weather?"},
+                     {"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function",
+                      "function":{"name":"w","arguments":"{\\"city\\":\\"Oslo\\"}"}}]},
+                     {"role":"tool","tool_call_id":"c1","content":"sunny"}],
+                     "tools":[{"type":"function","function":{"name":"w"}}]}""".getBytes(StandardCharsets.UTF_8));
+            String rendered = model.tokenizer().decode(model.encodeChat(chat.messages(), chat.tools()));
+            // "</s><s>" between the turns decode to nothing, leaving the space on each side.
+            assertEquals("[INST] <<SYS>>\nYou have access to the following functions. To call a function, respond with JSON "
+                    + "in the format {\"name\": function name, \"arguments\": dictionary of argument name and its value}.\n\n"
+                    + "{\n    \"type\": \"function\",\n    \"function\": {\n        \"name\": \"w\"\n    }\n}\n<</SYS>>\n\n"
+                    + "weather? [/INST] {\"name\": \"w\", \"arguments\": {\"city\": \"Oslo\"}}  "
+                    + "[INST] [Tool result for call c1]\nsunny [/INST]", rendered.strip());
+        }
+    }
 }

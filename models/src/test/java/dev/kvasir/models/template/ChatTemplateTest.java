@@ -122,7 +122,7 @@ class ChatTemplateTest {
     }
 
     /** OpenAI's weather example: one function, as a client sends it in {@code tools}. */
-    static final List<Object> WEATHER_TOOLS = List.of(Map.of("type", "function", "function", ordered(
+    static final List<Object> WEATHER_TOOLS = List.of(ordered("type", "function", "function", ordered(
             "name", "get_weather", "description", "Current weather in a city",
             "parameters", ordered("type", "object", "properties", Map.of("city", Map.of("type", "string")),
                     "required", List.of("city")))));
@@ -193,7 +193,7 @@ class ChatTemplateTest {
                 new ChatMessage.ToolCall("a", "f", Map.of()), new ChatMessage.ToolCall("b", "g", Map.of())));
         ChatTemplateException e = assertThrows(ChatTemplateException.class,
                 () -> LLAMA31.render(List.of(ChatMessage.user("x"), twoCalls), false));
-        assertEquals("This model only supports single tool-calls at once!", e.getMessage());
+        assertTrue(e.getMessage().contains("This model only supports single tool-calls at once!"), e.getMessage());
     }
 
     @Test

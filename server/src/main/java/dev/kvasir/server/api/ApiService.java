@@ -119,7 +119,7 @@ public final class ApiService {
     private void chat(HttpExchange ex, byte[] body) {
         ChatRequest req = parser.chat(body);
         checkModel(req.model());
-        int[] prompt = encodeChat(req.messages());
+        int[] prompt = encodeChat(req);
         generate(ex, true, "chatcmpl-", List.of(prompt), req.spec(), "messages");
     }
 
@@ -184,7 +184,7 @@ public final class ApiService {
         int[] tokens;
         if (o.hasNonNull("messages")) {
             ChatRequest chat = parser.chat(body);
-            tokens = encodeChat(chat.messages());
+            tokens = encodeChat(chat);
         } else {
             String prompt = Json.optString(o, "prompt");
             if (prompt == null) throw ApiException.badRequest("prompt", "'prompt' (a string) or 'messages' is required");
@@ -209,9 +209,9 @@ public final class ApiService {
      * The template may refuse a conversation (roles out of order), and the encoder text it cannot
      * mark (every private-use character taken): the client's error, not ours.
      */
-    private int[] encodeChat(List<ChatRequest.Message> messages) {
+    private int[] encodeChat(ChatRequest req) {
         try {
-            return model.encodeChat(messages);
+            return model.encodeChat(req.messages(), req.tools());
         } catch (ChatTemplateException | IllegalArgumentException e) {
             throw ApiException.badRequest("messages", e.getMessage());
         }

@@ -1,11 +1,16 @@
 package dev.kvasir.server.api;
 
+import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.kvasir.models.template.ChatMessage;
+
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Set;
+import java.util.StringJoiner;
 
 import static dev.kvasir.server.api.Json.optBool;
 import static dev.kvasir.server.api.Json.optInt;
@@ -22,7 +27,10 @@ import static dev.kvasir.server.api.Json.optStringOrList;
 public final class RequestParser {
 
     private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant", "tool");
-    private static final int MAX_STOP = 16;
+    /** OpenAI's limit on {@code stop}: the matcher holds back up to the longest, so both are bounded. */
+    static final int MAX_STOP = 4;
+    static final int MAX_STOP_CHARS = 256;
+    private static final int MAX_TOOLS = 128;
 
     private final int maxN;
 
@@ -48,7 +56,7 @@ public final class RequestParser {
         if (top != null && top > 0 && !logprobs) {
             throw ApiException.badRequest("top_logprobs", "'top_logprobs' needs 'logprobs': true");
         }
-        return new ChatRequest(optString(o, "model"), messages,
+        return new ChatRequest(optString(o, "model"), messages, tools(o.get("tools")),
                 spec(o, maxTokens, maxTokensParam, logprobs, top == null ? 0 : top), optString(o, "user"));
     }
 
@@ -76,8 +84,15 @@ public final class RequestParser {
             includeUsage = optBool(options, "include_usage", false);
         }
         Integer topK = optInt(o, "top_k", -1, Integer.MAX_VALUE);
+        List<String> stop = optStringOrList(o, "stop", MAX_STOP);
+        for (String s : stop) {
+            if (s.length() > MAX_STOP_CHARS) {
+                throw ApiException.badRequest("stop", "each 'stop' string may have at most " + MAX_STOP_CHARS
+                        + " characters, got " + s.length());
+            }
+        }
         return new GenerationSpec(
-                n == null ? 1 : n, maxTokens, maxTokensParam, optStringOrList(o, "stop", MAX_STOP), logprobs, topLogprobs,
+                n == null ? 1 : n, maxTokens, maxTokensParam, stop, logprobs, topLogprobs,
                 stream, includeUsage, optBool(o, "ignore_eos", false),
                 (float) optNumber(o, "temperature", 0, 2, 1),
                 optPositiveFloat(o, "top_p", 1, 1),
@@ -109,21 +124,82 @@ public final class RequestParser {
         } else if (content.isTextual()) {
             text = content.textValue();
         } else if (content.isArray()) {
-            StringBuilder sb = new StringBuilder();
+            // Text parts join with a newline, as vLLM joins them.
+            StringJoiner sb = new StringJoiner("\n");
             for (JsonNode part : content) {
                 if (!(part instanceof ObjectNode p) || !"text".equals(optString(p, "type"))) {
                     throw ApiException.badRequest("messages", "only content parts of type 'text' are supported");
                 }
                 String t = optString(p, "text");
                 if (t == null) throw ApiException.badRequest("messages", "a text content part needs 'text'");
-                sb.append(t);
+                sb.add(t);
             }
             text = sb.toString();
         } else {
             throw ApiException.badRequest("messages", "message content must be a string or a list of text parts");
         }
+        List<ChatMessage.ToolCall> toolCalls = toolCalls(o.get("tool_calls"), role);
         // OpenAI's developer messages take the place of system messages; templates know only the latter.
-        return new ChatRequest.Message(role.equals("developer") ? "system" : role, text, name, toolCallId);
+        return new ChatRequest.Message(role.equals("developer") ? "system" : role, text, name, toolCallId, toolCalls);
+    }
+
+    /**
+     * An assistant's {@code tool_calls}: {@code [{id, type: "function", function: {name, arguments}}]}
+     * with {@code arguments} a JSON-encoded object, parsed here as vLLM parses it, since templates
+     * write it back with {@code tojson}.
+     */
+    private static List<ChatMessage.ToolCall> toolCalls(JsonNode calls, String role) {
+        if (calls == null || calls.isNull()) return List.of();
+        if (!role.equals("assistant")) throw ApiException.badRequest("messages", "only assistant messages may have 'tool_calls'");
+        if (!calls.isArray()) throw ApiException.badRequest("messages", "'tool_calls' must be a list");
+        List<ChatMessage.ToolCall> out = new ArrayList<>();
+        for (JsonNode call : calls) {
+            if (!(call instanceof ObjectNode c)) throw ApiException.badRequest("messages", "each tool call must be an object");
+            String type = optString(c, "type");
+            if (type != null && !type.equals("function")) {
+                throw ApiException.badRequest("messages", "tool call type must be 'function', got " + Json.abbreviate(type));
+            }
+            if (!(c.get("function") instanceof ObjectNode f)) throw ApiException.badRequest("messages", "a tool call needs a 'function' object");
+            String name = optString(f, "name");
+            if (name == null || name.isEmpty()) throw ApiException.badRequest("messages", "a tool call's function needs a 'name'");
+            out.add(new ChatMessage.ToolCall(optString(c, "id"), name, arguments(f.get("arguments"))));
+        }
+        return out;
+    }
+
+    /** A call's arguments: a JSON object encoded as a string (OpenAI's form), or the object itself. */
+    private static Object arguments(JsonNode arguments) {
+        if (arguments == null || arguments.isNull()) return new LinkedHashMap<String, Object>();
+        JsonNode parsed = arguments;
+        if (arguments.isTextual()) {
+            try {
+                parsed = Json.MAPPER.readTree(arguments.textValue());
+            } catch (JacksonException e) {
+                throw ApiException.badRequest("messages", "a tool call's 'arguments' must be a JSON object, got "
+                        + Json.abbreviate(arguments.textValue()));
+            }
+        }
+        if (parsed == null || !parsed.isObject()) {
+            throw ApiException.badRequest("messages", "a tool call's 'arguments' must be a JSON object");
+        }
+        return Json.MAPPER.convertValue(parsed, Object.class);
+    }
+
+    /** {@code tools}: function definitions, passed to the template as they came; null when absent or empty. */
+    private static List<Object> tools(JsonNode tools) {
+        if (tools == null || tools.isNull()) return null;
+        if (!tools.isArray()) throw ApiException.badRequest("tools", "'tools' must be a list");
+        if (tools.size() > MAX_TOOLS) throw ApiException.badRequest("tools", "'tools' takes at most " + MAX_TOOLS + " items");
+        if (tools.isEmpty()) return null;
+        List<Object> out = new ArrayList<>();
+        for (JsonNode tool : tools) {
+            if (!(tool instanceof ObjectNode t) || !"function".equals(t.path("type").textValue())
+                    || !(t.get("function") instanceof ObjectNode f) || !f.path("name").isTextual() || f.path("name").textValue().isEmpty()) {
+                throw ApiException.badRequest("tools", "each tool must be {\"type\": \"function\", \"function\": {\"name\": ...}}");
+            }
+            out.add(Json.MAPPER.convertValue(t, Object.class));
+        }
+        return out;
     }
 
     private static List<CompletionRequest.Prompt> prompts(JsonNode p) {

@@ -25,7 +25,7 @@ class RequestParserTest {
                  {"role":"user","content":[{"type":"text","text":"hel"},{"type":"text","text":"lo"}]}],
                  "max_tokens":5,"max_completion_tokens":7,"stop":"END","n":2,"seed":-3,
                  "logprobs":true,"top_logprobs":2,"stream":true,"stream_options":{"include_usage":true}}"""));
-        assertEquals("hello", r.messages().get(1).content());
+        assertEquals("hel\nlo", r.messages().get(1).content());   // text parts join with "\n", as vLLM joins them
         GenerationSpec s = r.spec();
         assertEquals(7, s.maxTokens());            // max_completion_tokens wins
         assertEquals(List.of("END"), s.stop());
@@ -58,5 +58,59 @@ class RequestParserTest {
         assertEquals("prompt", assertThrows(ApiException.class, () -> parser.completion(b("{\"prompt\":[1.5]}"))).param());
         assertEquals(400, assertThrows(ApiException.class, () -> parser.chat(b("{\"messages\":"))).status().code());
         assertEquals(400, assertThrows(ApiException.class, () -> parser.chat(b("[" .repeat(1000)))).status().code());
+    }
+
+    @Test
+    void toolCallsAndToolsReachTheRequest() {
+        ChatRequest r = parser.chat(b("""
+                {"messages":[{"role":"user","content":"weather?"},
+                 {"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function",
+                  "function":{"name":"get_weather","arguments":"{\\"city\\": \\"Paris\\", \\"days\\": [1, 2.5]}"}}]},
+                 {"role":"tool","tool_call_id":"c1","content":"sunny"}],
+                 "tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}}]}"""));
+        ChatRequest.Message call = r.messages().get(1);
+        assertEquals("", call.content());
+        assertEquals(1, call.toolCalls().size());
+        assertEquals("c1", call.toolCalls().getFirst().id());
+        assertEquals("get_weather", call.toolCalls().getFirst().name());
+        assertEquals(java.util.Map.of("city", "Paris", "days", List.of(1, 2.5)), call.toolCalls().getFirst().arguments());
+        assertEquals(List.of(java.util.Map.of("type", "function",
+                "function", java.util.Map.of("name", "get_weather", "parameters", java.util.Map.of("type", "object")))), r.tools());
+        assertTrue(r.messages().getFirst().toolCalls().isEmpty());
+        assertNull(parser.chat(b("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"tools\":[]}")).tools());
+    }
+
+    @Test
+    void badToolCallsAndToolsAre400sNamingTheParameter() {
+        String user = "{\"role\":\"user\",\"content\":\"x\"}";
+        for (String call : List.of("\"tool_calls\":{}", "\"tool_calls\":[1]", "\"tool_calls\":[{\"function\":{}}]",
+                "\"tool_calls\":[{\"type\":\"code\",\"function\":{\"name\":\"f\"}}]",
+                "\"tool_calls\":[{\"function\":{\"name\":\"f\",\"arguments\":\"{not json\"}}]",
+                "\"tool_calls\":[{\"function\":{\"name\":\"f\",\"arguments\":\"[1]\"}}]")) {
+            ApiException e = assertThrows(ApiException.class, () -> parser.chat(b("{\"messages\":[" + user
+                    + ",{\"role\":\"assistant\",\"content\":\"\"," + call + "}]}")), call);
+            assertEquals("messages", e.param(), call);
+            assertEquals(400, e.status().code());
+        }
+        assertEquals("messages", assertThrows(ApiException.class, () -> parser.chat(b("{\"messages\":[{\"role\":\"user\","
+                + "\"content\":\"x\",\"tool_calls\":[{\"function\":{\"name\":\"f\"}}]}]}"))).param());
+        for (String tools : List.of("{}", "[1]", "[{\"type\":\"function\"}]", "[{\"type\":\"x\",\"function\":{\"name\":\"f\"}}]")) {
+            assertEquals("tools", assertThrows(ApiException.class,
+                    () -> parser.chat(b("{\"messages\":[" + user + "],\"tools\":" + tools + "}")), tools).param());
+        }
+    }
+
+    @Test
+    void stopIsBoundedInCountAndLength() {
+        String user = "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"stop\":";
+        assertEquals(4, parser.chat(b(user + "[\"a\",\"b\",\"c\",\"d\"]}")).spec().stop().size());
+        ApiException five = assertThrows(ApiException.class, () -> parser.chat(b(user + "[\"a\",\"b\",\"c\",\"d\",\"e\"]}")));
+        assertEquals("stop", five.param());
+        assertEquals(400, five.status().code());
+        String max = "s".repeat(RequestParser.MAX_STOP_CHARS);
+        assertEquals(List.of(max), parser.chat(b(user + "\"" + max + "\"}")).spec().stop());
+        assertEquals("stop", assertThrows(ApiException.class, () -> parser.chat(b(user + "\"" + max + "s\"}"))).param());
+        assertEquals("stop", assertThrows(ApiException.class,
+                () -> parser.completion(b("{\"prompt\":\"x\",\"stop\":[\"" + max + "s\"]}"))).param());
     }
 }
