@@ -355,22 +355,12 @@ public final class KvCacheManager {
      */
     public SwapPlan swapOut(long seqId) {
         Sequence seq = onGpu(seqId);
-        int n = seq.table.size();
-        if (cpu.numFree() < n) {
-            return null;
+        SwapPlan plan = moveBlocks(seq, gpu, cpu);
+        if (plan != null) {
+            seq.swapped = true;
+            seq.resetRegistration();
         }
-        int[] src = seq.table.toArray();
-        int[] dst = new int[n];
-        for (int i = 0; i < n; i++) {
-            dst[i] = cpu.allocate();
-            seq.table.set(i, dst[i]);
-        }
-        for (int i = n - 1; i >= 0; i--) {
-            gpu.release(src[i]);
-        }
-        seq.swapped = true;
-        seq.resetRegistration();
-        return new SwapPlan(src, dst);
+        return plan;
     }
 
     /** Whether swapping the sequence in leaves the watermark reserve free. */
@@ -385,20 +375,32 @@ public final class KvCacheManager {
      */
     public SwapPlan swapIn(long seqId) {
         Sequence seq = swappedOut(seqId);
+        SwapPlan plan = moveBlocks(seq, cpu, gpu);
+        if (plan != null) {
+            seq.swapped = false;
+        }
+        return plan;
+    }
+
+    /**
+     * Gives each of the sequence's blocks in {@code from} a fresh block in {@code to} (releasing the old
+     * ones last block first) and returns the copies to perform; null, with nothing changed, when
+     * {@code to} lacks room.
+     */
+    private static SwapPlan moveBlocks(Sequence seq, BlockPool from, BlockPool to) {
         int n = seq.table.size();
-        if (gpu.numFree() < n) {
+        if (to.numFree() < n) {
             return null;
         }
         int[] src = seq.table.toArray();
         int[] dst = new int[n];
         for (int i = 0; i < n; i++) {
-            dst[i] = gpu.allocate();
+            dst[i] = to.allocate();
             seq.table.set(i, dst[i]);
         }
         for (int i = n - 1; i >= 0; i--) {
-            cpu.release(src[i]);
+            from.release(src[i]);
         }
-        seq.swapped = false;
         return new SwapPlan(src, dst);
     }
 

@@ -1,7 +1,5 @@
 package dev.kvasir.bench.decode;
 
-import dev.kvasir.kernels.GgmlType;
-import dev.kvasir.kernels.WeightTensor;
 import dev.kvasir.kernels.cpu.CpuBackend;
 import dev.kvasir.models.ForwardBatch;
 import dev.kvasir.models.LlamaConfig;
@@ -9,7 +7,6 @@ import dev.kvasir.models.LlamaModel;
 import dev.kvasir.models.SequenceChunk;
 import dev.kvasir.models.loader.LoadedModel;
 import dev.kvasir.models.loader.ModelLoader;
-import dev.kvasir.models.loader.RandomModelMaker;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -65,7 +62,7 @@ public final class DecodeBench {
         List<Path> files = new ArrayList<>(explicit);
         if (explicit.isEmpty()) {
             for (String shape : shapes) {
-                for (String type : types) files.add(ensureModel(modelsDir, shape, type));
+                for (String type : types) files.add(DecodeBenchSupport.ensureModel(modelsDir, shape, type, "decode bench"));
             }
         }
 
@@ -95,20 +92,6 @@ public final class DecodeBench {
         writeResults(rows, before, after, threads, promptLen, decodeLen);
     }
 
-    private static Path ensureModel(Path dir, String shape, String type) throws IOException {
-        Path file = dir.resolve(shape + "-" + type + ".gguf");
-        if (Files.isRegularFile(file)) return file;
-        RandomModelMaker.Shape s = RandomModelMaker.SHAPES.get(shape);
-        if (s == null) throw new IllegalArgumentException("unknown shape " + shape + " (one of " + RandomModelMaker.SHAPES.keySet() + ")");
-        GgmlType t = GgmlType.valueOf(type.toUpperCase(Locale.ROOT));
-        Files.createDirectories(dir);
-        System.err.println("decode bench: writing " + file);
-        Path tmp = dir.resolve(file.getFileName() + ".tmp");
-        RandomModelMaker.make(s, t, 42, tmp);
-        Files.move(tmp, file);
-        return file;
-    }
-
     private static Row measure(Path file, CpuBackend backend, int threads, int promptLen, int decodeLen, int runs) {
         try (LoadedModel loaded = ModelLoader.load(file)) {
             LlamaConfig c = loaded.config();
@@ -129,7 +112,7 @@ public final class DecodeBench {
                     bestDecode = Math.max(bestDecode, decodeLen * 1e9 / nanos[1]);
                 }
             }
-            double bytes = weightBytesPerToken(loaded, c);
+            double bytes = DecodeBenchSupport.weightBytesPerStep(loaded, c);
             String name = file.getFileName().toString().replaceFirst("\\.gguf$", "");
             String type = dominantType(loaded);
             return new Row(name, type, threads, bestPrompt, bestDecode, bytes);
@@ -143,7 +126,7 @@ public final class DecodeBench {
         long t1 = System.nanoTime();
         int pos = prompt.length;
         for (int i = 0; i < decode; i++) {
-            logits = step(model, new int[] {argmax(logits)}, pos++, table, blockSize);
+            logits = step(model, new int[] {DecodeBenchSupport.argmax(logits)}, pos++, table, blockSize);
         }
         nanos[0] = t1 - t0;
         nanos[1] = System.nanoTime() - t1;
@@ -153,24 +136,6 @@ public final class DecodeBench {
         int[] slots = new int[tokens.length];
         for (int i = 0; i < tokens.length; i++) slots[i] = start + i;
         return model.forward(new ForwardBatch(List.of(new SequenceChunk(0, tokens, start, slots, table, true))))[0];
-    }
-
-    private static int argmax(float[] x) {
-        int best = 0;
-        for (int i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
-        return best;
-    }
-
-    /** Bytes of every matrix a decode step reads: all block matrices and the classifier (the embedding row is noise). */
-    private static double weightBytesPerToken(LoadedModel m, LlamaConfig c) {
-        double bytes = 0;
-        for (String name : m.weights().names()) {
-            WeightTensor t = m.weights().tensor(name);
-            if (name.startsWith("blk.") && t.shape().length == 2) bytes += t.data().byteSize();
-        }
-        WeightTensor out = m.weights().find("output.weight");
-        if (c.tiedEmbeddings() || out == null) out = m.weights().tensor("token_embd.weight");
-        return bytes + out.data().byteSize();
     }
 
     private static String dominantType(LoadedModel m) {

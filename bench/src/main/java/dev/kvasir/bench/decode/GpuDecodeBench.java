@@ -1,8 +1,6 @@
 package dev.kvasir.bench.decode;
 
 import dev.kvasir.kernels.Backend;
-import dev.kvasir.kernels.GgmlType;
-import dev.kvasir.kernels.WeightTensor;
 import dev.kvasir.models.Backends;
 import dev.kvasir.models.ForwardBatch;
 import dev.kvasir.models.LlamaConfig;
@@ -10,9 +8,7 @@ import dev.kvasir.models.LlamaModel;
 import dev.kvasir.models.SequenceChunk;
 import dev.kvasir.models.loader.LoadedModel;
 import dev.kvasir.models.loader.ModelLoader;
-import dev.kvasir.models.loader.RandomModelMaker;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -74,7 +70,7 @@ public final class GpuDecodeBench {
             System.err.println("gpu decode bench: " + e.getMessage());
             System.exit(3);
         }
-        Path file = model != null ? model : ensureModel(modelsDir, shape, type);
+        Path file = model != null ? model : DecodeBenchSupport.ensureModel(modelsDir, shape, type, "gpu decode bench");
         String name = model != null ? file.getFileName().toString().replaceFirst("\\.gguf$", "") : shape + " " + type;
         try (LoadedModel loaded = ModelLoader.load(file);
              Backend backend = Backends.create(device, 0)) {
@@ -83,7 +79,7 @@ public final class GpuDecodeBench {
                 throw new IllegalArgumentException("prompt + decode = " + (promptLen + decodeLen) + " exceeds the context length "
                         + c.contextLength());
             }
-            double weightBytes = weightBytesPerStep(loaded, c);
+            double weightBytes = DecodeBenchSupport.weightBytesPerStep(loaded, c);
             System.out.printf(Locale.ROOT, "backend: %s; %s, prompt %d, decode %d tokens per sequence, best of %d runs%n",
                     backend.name(), name, promptLen, decodeLen, runs);
             int perSeq = (promptLen + decodeLen + BLOCK - 1) / BLOCK;
@@ -122,7 +118,7 @@ public final class GpuDecodeBench {
             int steps = run == 0 ? Math.min(decodeLen, 8) : decodeLen;
             for (int step = 0; step < steps; step++) {
                 chunks.clear();
-                for (int s = 0; s < batch; s++) chunks.add(chunk(s, new int[] {argmax(logits[s])}, promptLen + step, tables[s]));
+                for (int s = 0; s < batch; s++) chunks.add(chunk(s, new int[] {DecodeBenchSupport.argmax(logits[s])}, promptLen + step, tables[s]));
                 logits = model.forward(new ForwardBatch(chunks));
             }
             long t2 = System.nanoTime();
@@ -140,41 +136,5 @@ public final class GpuDecodeBench {
             slots[i] = table[pos / BLOCK] * BLOCK + pos % BLOCK;
         }
         return new SequenceChunk(seq, tokens, start, slots, table, true);
-    }
-
-    private static int argmax(float[] x) {
-        int best = 0;
-        for (int i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
-        return best;
-    }
-
-    /** Bytes of every matrix a decode step reads: the block matrices and the classifier. */
-    private static double weightBytesPerStep(LoadedModel m, LlamaConfig c) {
-        double bytes = 0;
-        for (String n : m.weights().names()) {
-            WeightTensor t = m.weights().tensor(n);
-            if (n.startsWith("blk.") && t.shape().length == 2) bytes += t.data().byteSize();
-        }
-        WeightTensor out = m.weights().find("output.weight");
-        if (c.tiedEmbeddings() || out == null) out = m.weights().tensor("token_embd.weight");
-        return bytes + out.data().byteSize();
-    }
-
-    private static Path ensureModel(Path dir, String shape, String type) {
-        Path file = dir.resolve(shape + "-" + type + ".gguf");
-        if (Files.isRegularFile(file)) return file;
-        RandomModelMaker.Shape s = RandomModelMaker.SHAPES.get(shape);
-        if (s == null) throw new IllegalArgumentException("unknown shape " + shape + " (one of " + RandomModelMaker.SHAPES.keySet() + ")");
-        GgmlType t = GgmlType.valueOf(type.toUpperCase(Locale.ROOT));
-        try {
-            Files.createDirectories(dir);
-            System.err.println("gpu decode bench: writing " + file);
-            Path tmp = dir.resolve(file.getFileName() + ".tmp");
-            RandomModelMaker.make(s, t, 42, tmp);
-            Files.move(tmp, file);
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException("cannot write " + file, e);
-        }
-        return file;
     }
 }

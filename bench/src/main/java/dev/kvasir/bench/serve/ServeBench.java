@@ -29,26 +29,35 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * {@code scripts/bench serve [--model FILE] [--clients 1,4,8,16] [--tokens 64] [--rounds 2] [--threads N]}:
+ * {@code scripts/bench serve [--model FILE] [--clients 1,4,8,16] [--tokens 64] [--requests 16] [--warmup 1] [--threads N]}:
  * starts the server in process on a random-weight smol135 Q8_0 model (made once under
- * bench/results/) and drives it with concurrent streaming clients. Each client sends {@code rounds}
- * requests one after the other, each with a distinct prompt and exactly {@code tokens} new tokens
- * (ignore_eos). Reports total generated tokens per second, time to first token and the gap
- * between streamed chunks (inter-token latency), and errors.
+ * bench/results/) and drives it with concurrent streaming clients, each sending requests one after
+ * the other, each with a distinct prompt and exactly {@code tokens} new tokens (ignore_eos).
+ * <p>
+ * Method: first {@code warmup} unmeasured passes over every level (the Vector API kernels need
+ * several hundred steps of every batch shape before C2 has compiled them; a short warm-up measures
+ * the interpreter). Then each level runs a bounded count of requests: at least {@code requests},
+ * and at least two per client. Reported per level: total generated tokens per second (wall time of
+ * the level), time to first token, time per output token (TPOT: the request's time after its
+ * first token over the tokens after the first; the per-token latency, because an event can carry
+ * several tokens when one holds back part of a character or a possible stop string), the longest
+ * gap between two events per request (stalls), and errors.
  */
 public final class ServeBench {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    record RequestResult(boolean ok, int tokens, double ttftSeconds, List<Double> gaps, String error) {}
+    record RequestResult(boolean ok, int tokens, double ttftSeconds, double tpotSeconds, double maxGapSeconds, String error) {}
 
-    record Level(int clients, int requests, long tokens, double seconds, double[] ttft, double[] itl, int errors) {}
+    record Level(int clients, int requests, long tokens, double seconds, double[] ttft, double[] tpot, double[] maxGap,
+                 int errors) {}
 
     public static void main(String[] args) throws Exception {
         Path model = null;
         int[] levels = {1, 4, 8, 16};
         int tokens = 64;
-        int rounds = 2;
+        int requests = 16;
+        int warmup = 1;
         int threads = 0;
         for (int i = 0; i < args.length; i++) {
             String v = i + 1 < args.length ? args[i + 1] : null;
@@ -56,10 +65,12 @@ public final class ServeBench {
                 case "--model" -> { model = Path.of(v); i++; }
                 case "--clients" -> { levels = Arrays.stream(v.split(",")).mapToInt(Integer::parseInt).toArray(); i++; }
                 case "--tokens" -> { tokens = Integer.parseInt(v); i++; }
-                case "--rounds" -> { rounds = Integer.parseInt(v); i++; }
+                case "--requests" -> { requests = Integer.parseInt(v); i++; }
+                case "--warmup" -> { warmup = Integer.parseInt(v); i++; }
                 case "--threads" -> { threads = Integer.parseInt(v); i++; }
                 default -> {
-                    System.err.println("usage: scripts/bench serve [--model FILE] [--clients 1,4,8,16] [--tokens 64] [--rounds 2] [--threads N]");
+                    System.err.println("usage: scripts/bench serve [--model FILE] [--clients 1,4,8,16] [--tokens 64] [--requests 16]"
+                            + " [--warmup 1] [--threads N]");
                     System.exit(2);
                 }
             }
@@ -69,21 +80,32 @@ public final class ServeBench {
         // Loopback, free port, 1 GiB of KV (max-model-len 2048 keeps the per-sequence minimum small).
         ServerConfig config = new ServerConfig(model, "bench", "127.0.0.1", 0, null, 2048, 16, null, 1L << 30,
                 Math.max(16, maxClients), 2048, true, 0, EngineConfig.PreemptionMode.RECOMPUTE, threads, 1024, 600, 8 << 20);
-        System.out.println("serve benchmark: " + model + ", " + tokens + " new tokens per request, " + rounds
-                + " requests per client, " + Runtime.getRuntime().availableProcessors() + " cores");
+        String setup = "serve benchmark: " + model + ", " + tokens + " new tokens per request, at least " + requests
+                + " requests (2 per client) per level after " + warmup + " warm-up pass(es), "
+                + Runtime.getRuntime().availableProcessors() + " cores";
+        System.out.println(setup);
         List<Level> results = new ArrayList<>();
         try (KvasirServer server = KvasirServer.start(config)) {
             HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                     .connectTimeout(Duration.ofSeconds(10)).build();
             AtomicInteger promptId = new AtomicInteger();
-            run(http, server.baseUrl(), 1, 1, 8, promptId); // warm-up: JIT and page-in of the weights
-            for (int clients : levels) { dev.kvasir.server.engine.Engine.dbgDump(); results.add(run(http, server.baseUrl(), clients, rounds, tokens, promptId)); System.out.println("level " + clients); dev.kvasir.server.engine.Engine.dbgDump(); }
+            // Warm-up: page-in of the weights and JIT compilation of every batch shape the levels make.
+            for (int pass = 0; pass < warmup; pass++) {
+                for (int clients : levels) {
+                    Level w = run(http, server.baseUrl(), clients, 1, tokens, promptId);
+                    if (w.errors() > 0) throw new IllegalStateException(w.errors() + " warm-up request(s) failed");
+                }
+            }
+            for (int clients : levels) {
+                int rounds = Math.max(2, (requests + clients - 1) / clients);
+                results.add(run(http, server.baseUrl(), clients, rounds, tokens, promptId));
+            }
         }
         String table = table(results);
         System.out.print(table);
         Path out = Path.of("bench", "results", "serve-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + ".txt");
         Files.createDirectories(out.getParent());
-        Files.writeString(out, "model: " + model + "\n" + table);
+        Files.writeString(out, setup + "\n" + table);
         System.out.println("written to " + out);
     }
 
@@ -117,7 +139,8 @@ public final class ServeBench {
         long generated = 0;
         int errors = 0;
         List<Double> ttft = new ArrayList<>();
-        List<Double> itl = new ArrayList<>();
+        List<Double> tpot = new ArrayList<>();
+        List<Double> maxGap = new ArrayList<>();
         for (RequestResult r : all) {
             if (!r.ok()) {
                 errors++;
@@ -126,9 +149,10 @@ public final class ServeBench {
             }
             generated += r.tokens();
             ttft.add(r.ttftSeconds());
-            itl.addAll(r.gaps());
+            tpot.add(r.tpotSeconds());
+            maxGap.add(r.maxGapSeconds());
         }
-        return new Level(clients, all.size(), generated, seconds, sorted(ttft), sorted(itl), errors);
+        return new Level(clients, all.size(), generated, seconds, sorted(ttft), sorted(tpot), sorted(maxGap), errors);
     }
 
     private static RequestResult request(HttpClient http, String base, int tokens, int id) {
@@ -142,28 +166,27 @@ public final class ServeBench {
         try {
             HttpResponse<java.util.stream.Stream<String>> response = http.send(request, HttpResponse.BodyHandlers.ofLines());
             if (response.statusCode() != 200) {
-                return new RequestResult(false, 0, 0, List.of(), "HTTP " + response.statusCode());
+                return new RequestResult(false, 0, 0, 0, 0, "HTTP " + response.statusCode());
             }
-            double ttft = -1;
-            long last = 0;
+            long first = 0, last = 0, maxGap = 0;
             int usageTokens = -1;
-            List<Double> gaps = new ArrayList<>();
             for (Iterator<String> it = response.body().iterator(); it.hasNext(); ) {
                 String line = it.next();
                 if (!line.startsWith("data: ") || line.equals("data: [DONE]")) continue;
                 long now = System.nanoTime();
                 JsonNode event = JSON.readTree(line.substring(6));
-                if (event.has("error")) return new RequestResult(false, 0, 0, List.of(), event.get("error").toString());
+                if (event.has("error")) return new RequestResult(false, 0, 0, 0, 0, event.get("error").toString());
                 if (event.path("usage").has("completion_tokens")) usageTokens = event.get("usage").get("completion_tokens").asInt();
                 if (event.path("choices").isEmpty()) continue;
-                if (ttft < 0) ttft = (now - start) / 1e9;
-                else gaps.add((now - last) / 1e9);
+                if (first == 0) first = now;
+                else maxGap = Math.max(maxGap, now - last);
                 last = now;
             }
-            if (usageTokens != tokens) return new RequestResult(false, 0, 0, List.of(), "got " + usageTokens + " tokens");
-            return new RequestResult(true, usageTokens, ttft, gaps, null);
+            if (usageTokens != tokens) return new RequestResult(false, 0, 0, 0, 0, "got " + usageTokens + " tokens");
+            double tpot = usageTokens > 1 ? (last - first) / 1e9 / (usageTokens - 1) : 0;
+            return new RequestResult(true, usageTokens, (first - start) / 1e9, tpot, maxGap / 1e9, null);
         } catch (IOException | InterruptedException e) {
-            return new RequestResult(false, 0, 0, List.of(), e.toString());
+            return new RequestResult(false, 0, 0, 0, 0, e.toString());
         }
     }
 
@@ -180,12 +203,13 @@ public final class ServeBench {
 
     private static String table(List<Level> levels) {
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format("%8s %9s %8s %8s %9s %10s %10s %9s %9s %7s%n", "clients", "requests", "tokens", "seconds",
-                "tok/s", "TTFT p50", "TTFT p95", "ITL p50", "ITL p95", "errors"));
+        sb.append(String.format("%8s %9s %8s %8s %9s %10s %10s %9s %9s %9s %7s%n", "clients", "requests", "tokens", "seconds",
+                "tok/s", "TTFT p50", "TTFT p95", "TPOT p50", "TPOT p95", "gap p95", "errors"));
         for (Level l : levels) {
-            sb.append(String.format("%8d %9d %8d %8.2f %9.1f %8.0fms %8.0fms %7.1fms %7.1fms %7d%n", l.clients(), l.requests(),
-                    l.tokens(), l.seconds(), l.tokens() / l.seconds(), pct(l.ttft(), 0.5) * 1e3, pct(l.ttft(), 0.95) * 1e3,
-                    pct(l.itl(), 0.5) * 1e3, pct(l.itl(), 0.95) * 1e3, l.errors()));
+            sb.append(String.format("%8d %9d %8d %8.2f %9.1f %8.0fms %8.0fms %7.1fms %7.1fms %7.0fms %7d%n", l.clients(),
+                    l.requests(), l.tokens(), l.seconds(), l.tokens() / l.seconds(), pct(l.ttft(), 0.5) * 1e3,
+                    pct(l.ttft(), 0.95) * 1e3, pct(l.tpot(), 0.5) * 1e3, pct(l.tpot(), 0.95) * 1e3,
+                    pct(l.maxGap(), 0.95) * 1e3, l.errors()));
         }
         return sb.toString();
     }

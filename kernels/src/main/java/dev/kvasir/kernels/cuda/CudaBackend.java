@@ -191,7 +191,7 @@ public final class CudaBackend implements Backend {
                 Cuda.check(cudart.cuMemcpyHtoD(ptr, Cuda.at(weight.data().address(), bytes), bytes),
                         "cuMemcpyHtoD(" + weight.name() + ")");
                 weightBytes += bytes;
-                yield new CudaMatrix(weight.name(), type, type, weight.rows(), weight.cols(), ptr, bytes);
+                yield new CudaMatrix(weight.name(), type, type, weight.rows(), weight.cols(), ptr);
             }
             case Q4_K, Q6_K -> {
                 float[] values = Quant.dequantize(weight);
@@ -202,7 +202,7 @@ public final class CudaBackend implements Backend {
                     Cuda.check(cudart.cuMemcpyHtoD(ptr, host, bytes), "cuMemcpyHtoD(" + weight.name() + ")");
                 }
                 weightBytes += bytes;
-                yield new CudaMatrix(weight.name(), type, GgmlType.F16, weight.rows(), weight.cols(), ptr, bytes);
+                yield new CudaMatrix(weight.name(), type, GgmlType.F16, weight.rows(), weight.cols(), ptr);
             }
         };
     }
@@ -340,16 +340,16 @@ public final class CudaBackend implements Backend {
     public void embed(DeviceMatrix table, int[] tokens, int n, DeviceTensor out) {
         enter();
         CudaMatrix m = CudaMatrix.of(table);
-        CudaTensor o = CudaTensor.of(out).require((long) n * m.cols, "embed output");
+        CudaTensor o = CudaTensor.of(out).require((long) n * m.cols(), "embed output");
         for (int t = 0; t < n; t++) {
-            if (tokens[t] < 0 || tokens[t] >= m.rows) {
-                throw new IllegalArgumentException("token id " + tokens[t] + " is outside the vocabulary of " + m.rows);
+            if (tokens[t] < 0 || tokens[t] >= m.rows()) {
+                throw new IllegalArgumentException("token id " + tokens[t] + " is outside the vocabulary of " + m.rows());
             }
         }
         long ids = uploadInts(ints, tokens, n);
-        String kernel = "kvasir_embedding_" + storageName(m.stored) + "_f32";
-        module.launch(kernel, n, 1, 1, threadsFor(m.cols), 0, stream,
-                args.reset().ptr(o.ptr).ptr(m.ptr).ptr(ids).i32(n).i32(m.rows).i32(m.cols));
+        String kernel = "kvasir_embedding_" + storageName(m.stored()) + "_f32";
+        module.launch(kernel, n, 1, 1, threadsFor(m.cols()), 0, stream,
+                args.reset().ptr(o.ptr).ptr(m.ptr()).ptr(ids).i32(n).i32(m.rows()).i32(m.cols()));
     }
 
     private static String storageName(GgmlType t) {
@@ -367,24 +367,24 @@ public final class CudaBackend implements Backend {
     public void matmul(DeviceMatrix w, DeviceTensor x, int n, DeviceTensor out) {
         enter();
         CudaMatrix m = CudaMatrix.of(w);
-        CudaTensor xt = CudaTensor.of(x).require((long) n * m.cols, "matmul input of " + m.name);
-        CudaTensor ot = CudaTensor.of(out).require((long) n * m.rows, "matmul output of " + m.name);
+        CudaTensor xt = CudaTensor.of(x).require((long) n * m.cols(), "matmul input of " + m.name());
+        CudaTensor ot = CudaTensor.of(out).require((long) n * m.rows(), "matmul output of " + m.name());
         if (n == 0) return;
-        switch (m.stored) {
-            case F32 -> cublas.gemm(m.ptr, xt.ptr, cudart.CUDA_R_32F, m.rows, m.cols, n, ot.ptr);
+        switch (m.stored()) {
+            case F32 -> cublas.gemm(m.ptr(), xt.ptr, cudart.CUDA_R_32F, m.rows(), m.cols(), n, ot.ptr);
             case F16, BF16 -> {
-                boolean f16 = m.stored == GgmlType.F16;
-                long count = (long) n * m.cols;
+                boolean f16 = m.stored() == GgmlType.F16;
+                long count = (long) n * m.cols();
                 long x16ptr = x16.ensure(count * 2);
                 module.launch(f16 ? "kvasir_cast_f32_f16" : "kvasir_cast_f32_bf16", gridFor(count), 1, 1, 256, 0, stream,
                         args.reset().ptr(x16ptr).ptr(xt.ptr).i64(count));
-                cublas.gemm(m.ptr, x16ptr, f16 ? cudart.CUDA_R_16F : cudart.CUDA_R_16BF, m.rows, m.cols, n, ot.ptr);
+                cublas.gemm(m.ptr(), x16ptr, f16 ? cudart.CUDA_R_16F : cudart.CUDA_R_16BF, m.rows(), m.cols(), n, ot.ptr);
             }
             case Q8_0, Q4_0 -> {
                 // The GEMV re-reads the weights once per 8 tokens: right for decode, slow for long prefills.
-                String kernel = m.stored == GgmlType.Q8_0 ? "kvasir_gemv_q8_0_f32" : "kvasir_gemv_q4_0_f32";
-                module.launch(kernel, (m.rows + 3) / 4, (n + 7) / 8, 1, 128, 0, stream,
-                        args.reset().ptr(ot.ptr).ptr(m.ptr).ptr(xt.ptr).i32(m.rows).i32(m.cols).i32(n).i32(m.cols).i32(m.rows));
+                String kernel = m.stored() == GgmlType.Q8_0 ? "kvasir_gemv_q8_0_f32" : "kvasir_gemv_q4_0_f32";
+                module.launch(kernel, (m.rows() + 3) / 4, (n + 7) / 8, 1, 128, 0, stream,
+                        args.reset().ptr(ot.ptr).ptr(m.ptr()).ptr(xt.ptr).i32(m.rows()).i32(m.cols()).i32(n).i32(m.cols()).i32(m.rows()));
             }
             default -> throw new IllegalStateException("matrix " + m + " has no CUDA matmul");
         }

@@ -17,7 +17,7 @@ final class CudaKvCache implements KvCache {
     final boolean host;
     final long[] k;
     final long[] v;
-    long cachePtrs;
+    final long cachePtrs;
     private final Runnable release;
     private boolean closed;
 
@@ -42,11 +42,6 @@ final class CudaKvCache implements KvCache {
 
     long blockBytes() {
         return layout.blockFloats() * dtype.bytes();
-    }
-
-    /** Bytes of one K or V allocation of one layer. */
-    long layerBytes() {
-        return layout.numBlocks() * blockBytes();
     }
 
     @Override

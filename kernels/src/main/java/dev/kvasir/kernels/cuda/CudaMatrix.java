@@ -4,49 +4,11 @@ import dev.kvasir.kernels.DeviceMatrix;
 import dev.kvasir.kernels.GgmlType;
 
 /**
- * A weight matrix in device memory. {@code type} is the file's type; {@code stored} how the
- * device holds it: the file's bytes for f32, f16, bf16, Q8_0 and Q4_0 (which our kernels and
- * cuBLAS read directly), and f16 for the K-quants, dequantised once at load.
+ * A weight matrix in device memory at {@code ptr}. {@code type} is the file's type; {@code stored}
+ * how the device holds it: the file's bytes for f32, f16, bf16, Q8_0 and Q4_0 (which our kernels
+ * and cuBLAS read directly), and f16 for the K-quants, dequantised once at load.
  */
-final class CudaMatrix implements DeviceMatrix {
-
-    final String name;
-    final GgmlType type;
-    final GgmlType stored;
-    final int rows;
-    final int cols;
-    final long ptr;
-    final long bytes;
-
-    CudaMatrix(String name, GgmlType type, GgmlType stored, int rows, int cols, long ptr, long bytes) {
-        this.name = name;
-        this.type = type;
-        this.stored = stored;
-        this.rows = rows;
-        this.cols = cols;
-        this.ptr = ptr;
-        this.bytes = bytes;
-    }
-
-    @Override
-    public int rows() {
-        return rows;
-    }
-
-    @Override
-    public int cols() {
-        return cols;
-    }
-
-    @Override
-    public GgmlType type() {
-        return type;
-    }
-
-    @Override
-    public String name() {
-        return name;
-    }
+record CudaMatrix(String name, GgmlType type, GgmlType stored, int rows, int cols, long ptr) implements DeviceMatrix {
 
     static CudaMatrix of(DeviceMatrix m) {
         if (m instanceof CudaMatrix c) return c;

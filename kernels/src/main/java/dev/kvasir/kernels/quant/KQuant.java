@@ -24,7 +24,7 @@ public final class KQuant {
      * 32 bytes are the first 32 values, their high nibbles the next 32.
      */
     public static void dequantizeQ4_K(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
-        requireBlocks(GgmlType.Q4_K, n);
+        Quant.requireBlocks(GgmlType.Q4_K, n);
         for (int b = 0; b < n / QK_K; b++) {
             long block = srcOff + (long) b * GgmlType.Q4_K.typeSize;
             float d = Quant.f16ToF32(src.get(I16, block));
@@ -60,7 +60,7 @@ public final class KQuant {
      * per 16 values), f16 d; {@code y = d * scale * (q - 32)} with q six bits.
      */
     public static void dequantizeQ6_K(MemorySegment src, long srcOff, float[] dst, int dstOff, int n) {
-        requireBlocks(GgmlType.Q6_K, n);
+        Quant.requireBlocks(GgmlType.Q6_K, n);
         for (int b = 0; b < n / QK_K; b++) {
             long block = srcOff + (long) b * GgmlType.Q6_K.typeSize;
             long ql = block, qh = block + 128, sc = block + 192;
@@ -89,11 +89,5 @@ public final class KQuant {
 
     private static int s8(MemorySegment src, long offset) {
         return src.get(ValueLayout.JAVA_BYTE, offset);
-    }
-
-    private static void requireBlocks(GgmlType type, int n) {
-        if (n % type.blockSize != 0) {
-            throw new IllegalArgumentException(type + " needs a multiple of " + type.blockSize + " values, got " + n);
-        }
     }
 }

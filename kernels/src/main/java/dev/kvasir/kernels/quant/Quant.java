@@ -9,7 +9,7 @@ import java.nio.ByteOrder;
 
 /**
  * Reference (scalar) conversions between f32 and the stored weight types, bit-exact with ggml's
- * {@code quantize_row_*_ref} / {@code dequantize_row_*}. Writers and tests use these; fast kernels
+ * {@code quantize_row_*_ref} / {@code dequantize_row_*} (K-quants: read only, through {@link KQuant}). Writers and tests use these; fast kernels
  * are checked against them.
  *
  * <p>Block formats (little-endian): Q8_0 = f16 scale d, then 32 int8 q; x = d·q. Q4_0 = f16 scale d,
@@ -68,7 +68,8 @@ public final class Quant {
             case Q4_0 -> {
                 for (int b = 0; b < n / QK; b++) quantizeBlockQ4_0(src, srcOffset + b * QK, dst, dstOffset + (long) b * type.typeSize);
             }
-            default -> throw new UnsupportedOperationException("quantizing to " + type + " is not implemented");
+            case Q4_K, Q6_K -> throw new UnsupportedOperationException("cannot quantize to " + type
+                    + ": Kvasir writes F32, F16, BF16, Q8_0 and Q4_0 (K-quants are read only)");
         }
     }
 
@@ -141,7 +142,8 @@ public final class Quant {
                     }
                 }
             }
-            default -> throw new UnsupportedOperationException("dequantizing " + type + " is not implemented");
+            case Q4_K -> KQuant.dequantizeQ4_K(src, srcOffset, dst, dstOffset, n);
+            case Q6_K -> KQuant.dequantizeQ6_K(src, srcOffset, dst, dstOffset, n);
         }
     }
 
@@ -152,7 +154,7 @@ public final class Quant {
         return out;
     }
 
-    private static void requireBlocks(GgmlType type, int n) {
+    static void requireBlocks(GgmlType type, int n) {
         if (n % type.blockSize != 0) {
             throw new IllegalArgumentException(type + " needs a multiple of " + type.blockSize + " values, got " + n);
         }

@@ -61,4 +61,21 @@ class KQuantTest {
             }
         }
     }
+
+    /** {@code Quant.dequantize} is what the CUDA backend calls to expand K-quant weights to f16 at load. */
+    @Test
+    void quantDequantizeRoutesKQuantsHere() {
+        try (Arena arena = Arena.ofConfined()) {
+            for (GgmlType type : new GgmlType[] {GgmlType.Q4_K, GgmlType.Q6_K}) {
+                MemorySegment b = arena.allocate(type.typeSize);
+                for (int i = 0; i < type.typeSize; i++) b.set(ValueLayout.JAVA_BYTE, i, (byte) (i * 37 + 11));
+                b.set(I16, type == GgmlType.Q4_K ? 0 : 208, Quant.f32ToF16(0.5f));
+                float[] direct = new float[256], routed = new float[256];
+                if (type == GgmlType.Q4_K) KQuant.dequantizeQ4_K(b, 0, direct, 0, 256);
+                else KQuant.dequantizeQ6_K(b, 0, direct, 0, 256);
+                Quant.dequantize(type, b, 0, routed, 0, 256);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(direct, routed, type.toString());
+            }
+        }
+    }
 }

@@ -3,12 +3,9 @@ package dev.kvasir.models.loader;
 import dev.kvasir.kernels.GgmlType;
 import dev.kvasir.kernels.WeightTensor;
 
-import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.channels.FileChannel;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -57,21 +54,7 @@ public final class GgufFile implements AutoCloseable {
 
     /** Maps and parses {@code path}; a malformed file throws {@link ModelFormatException}. */
     public static GgufFile open(Path path) {
-        Arena arena = Arena.ofShared();
-        try {
-            MemorySegment segment;
-            try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
-                segment = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size(), arena);
-            }
-            GgufFile gguf = parse(path, arena, segment);
-            return gguf;
-        } catch (IOException e) {
-            arena.close();
-            throw new ModelFormatException(path, "cannot read: " + e, e);
-        } catch (RuntimeException e) {
-            arena.close();
-            throw e;
-        }
+        return MappedFile.open(path, GgufFile::parse);
     }
 
     private static GgufFile parse(Path path, Arena arena, MemorySegment segment) {
@@ -227,11 +210,6 @@ public final class GgufFile implements AutoCloseable {
     /** Absolute file offset where tensor data begins. */
     public long dataOffset() {
         return dataOffset;
-    }
-
-    /** Size of the mapped file in bytes. */
-    public long fileSize() {
-        return file.byteSize();
     }
 
     /** The tensor, a slice of the mapping; throws naming the file when there is no such tensor. */

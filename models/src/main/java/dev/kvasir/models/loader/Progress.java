@@ -19,14 +19,10 @@ final class Progress {
     private int shownPercent = -1;
 
     Progress(String label, long totalBytes) {
-        this(System.err, label, totalBytes, totalBytes >= THRESHOLD);
-    }
-
-    Progress(PrintStream out, String label, long totalBytes, boolean enabled) {
-        this.out = out;
+        this.out = System.err;
         this.label = label;
         this.total = Math.max(1, totalBytes);
-        this.enabled = enabled;
+        this.enabled = totalBytes >= THRESHOLD;
     }
 
     void advance(long bytes) {

@@ -38,30 +38,31 @@ final class SegmentReader {
     }
 
     /** Fails unless {@code n} more bytes are available. */
-    void need(long n, String what) {
+    private void need(long n, String what) {
         if (n < 0 || n > remaining()) {
             throw new ModelFormatException(file, "truncated " + section + ": " + what + " needs " + n
                     + " bytes at offset " + position + " but the file has " + Math.max(0, remaining()) + " left");
         }
     }
 
+    /** Checks that {@code n} bytes are available, moves past them and returns where they start. */
+    private long take(int n, String what) {
+        need(n, what);
+        long at = position;
+        position += n;
+        return at;
+    }
+
     int u8(String what) {
-        need(1, what);
-        return Byte.toUnsignedInt(segment.get(ValueLayout.JAVA_BYTE, position++));
+        return Byte.toUnsignedInt(segment.get(ValueLayout.JAVA_BYTE, take(1, what)));
     }
 
     int u16(String what) {
-        need(2, what);
-        int v = Short.toUnsignedInt(segment.get(U16, position));
-        position += 2;
-        return v;
+        return Short.toUnsignedInt(segment.get(U16, take(2, what)));
     }
 
     int i32(String what) {
-        need(4, what);
-        int v = segment.get(U32, position);
-        position += 4;
-        return v;
+        return segment.get(U32, take(4, what));
     }
 
     long u32(String what) {
@@ -69,24 +70,15 @@ final class SegmentReader {
     }
 
     long i64(String what) {
-        need(8, what);
-        long v = segment.get(U64, position);
-        position += 8;
-        return v;
+        return segment.get(U64, take(8, what));
     }
 
     float f32(String what) {
-        need(4, what);
-        float v = segment.get(F32, position);
-        position += 4;
-        return v;
+        return segment.get(F32, take(4, what));
     }
 
     double f64(String what) {
-        need(8, what);
-        double v = segment.get(F64, position);
-        position += 8;
-        return v;
+        return segment.get(F64, take(8, what));
     }
 
     /** A GGUF string: u64 byte length, then UTF-8 bytes. */

@@ -1,5 +1,9 @@
 package dev.kvasir.models.sampling;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 import java.util.Arrays;
 import java.util.SplittableRandom;
 
@@ -11,6 +15,9 @@ import java.util.SplittableRandom;
  */
 public final class Sampler {
 
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    /** Vectors summed in float lanes before the partial sum moves into the double total. */
+    private static final int SUM_SPAN = 64 * F.length();
     private static final int[] NO_IDS = new int[0];
     private static final float[] NO_LOGPROBS = new float[0];
 
@@ -90,15 +97,7 @@ public final class Sampler {
     /** Temperature, then top-k / top-p / min-p over the tokens sorted by probability, then one draw. */
     private int draw(float[] x) {
         int vocab = x.length;
-        float max = Float.NEGATIVE_INFINITY;
-        for (float v : x) max = Math.max(max, v);
-        float invT = 1f / p.temperature();
-        double total = 0;
-        for (int i = 0; i < vocab; i++) {
-            float e = (float) Math.exp((x[i] - max) * invT);
-            x[i] = e;
-            total += e;
-        }
+        double total = softmaxWeights(x, 1f / p.temperature());
         boolean filtered = (p.topK() > 0 && p.topK() < vocab) || p.topP() < 1f || p.minP() > 0f;
         if (!filtered) return drawFrom(x, total);
         // Sort by probability, descending; ties by token id so the order is reproducible.
@@ -125,6 +124,37 @@ public final class Sampler {
             if (r < 0) return id(order[i]);
         }
         return id(order[k - 1]);
+    }
+
+    /**
+     * {@code x[i] = exp((x[i] - max) * invT)}, the unnormalized probabilities, and their sum. On the
+     * whole vocabulary every step, so in vectors: the max, the exponentials and the sum (float lanes
+     * over short spans, then into a double total).
+     */
+    static double softmaxWeights(float[] x, float invT) {
+        int n = x.length, bound = F.loopBound(n);
+        FloatVector mv = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        for (int i = 0; i < bound; i += F.length()) mv = mv.max(FloatVector.fromArray(F, x, i));
+        float max = mv.reduceLanes(VectorOperators.MAX);
+        for (int i = bound; i < n; i++) max = Math.max(max, x[i]);
+        FloatVector vmax = FloatVector.broadcast(F, max);
+        double total = 0;
+        for (int span = 0; span < bound; span += SUM_SPAN) {
+            int end = Math.min(bound, span + SUM_SPAN);
+            FloatVector acc = FloatVector.zero(F);
+            for (int i = span; i < end; i += F.length()) {
+                FloatVector e = FloatVector.fromArray(F, x, i).sub(vmax).mul(invT).lanewise(VectorOperators.EXP);
+                e.intoArray(x, i);
+                acc = acc.add(e);
+            }
+            total += acc.reduceLanes(VectorOperators.ADD);
+        }
+        for (int i = bound; i < n; i++) {
+            float e = (float) Math.exp((x[i] - max) * invT);
+            x[i] = e;
+            total += e;
+        }
+        return total;
     }
 
     private int drawFrom(float[] probs, double total) {

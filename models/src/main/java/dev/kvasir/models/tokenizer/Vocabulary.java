@@ -67,12 +67,12 @@ public record Vocabulary(
         int n = tokens.length;
         float[] scores = optional(metadata, "scores", float[].class, new float[n]);
         int[] typeCodes = optional(metadata, "token_type", int[].class, null);
-        TokenType[] types = new TokenType[n];
-        for (int i = 0; i < n; i++) types[i] = typeCodes == null ? TokenType.NORMAL : TokenType.of(typeCodes[i]);
         if (scores.length != n || (typeCodes != null && typeCodes.length != n)) {
             throw new IllegalArgumentException("tokenizer.ggml.scores/token_type lengths (" + scores.length + ", "
                     + (typeCodes == null ? "none" : typeCodes.length) + ") differ from tokenizer.ggml.tokens (" + n + ")");
         }
+        TokenType[] types = new TokenType[n];
+        for (int i = 0; i < n; i++) types[i] = typeCodes == null ? TokenType.NORMAL : TokenType.of(typeCodes[i]);
         String[] merges = optional(metadata, "merges", String[].class, new String[0]);
         boolean llama = model.equals("llama");
         int bos = id(metadata, "bos_token_id", llama ? 1 : -1, n);
@@ -110,7 +110,7 @@ public record Vocabulary(
         return type.cast(value);
     }
 
-    /** A token id key; absent, out of range or the "none" value 0xFFFFFFFF all mean {@code fallback}. */
+    /** A token id key: {@code fallback} when absent; -1 when out of range (which includes GGUF's "none", 0xFFFFFFFF). */
     private static int id(Map<String, Object> metadata, String key, int fallback, int vocabSize) {
         Object value = metadata.get(KEY_PREFIX + key);
         if (!(value instanceof Number number)) return fallback;

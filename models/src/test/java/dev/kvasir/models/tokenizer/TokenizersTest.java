@@ -87,4 +87,14 @@ class TokenizersTest {
                         "tokenizer.ggml.tokens", "not an array"), file));
         assertTrue(wrongType.getMessage().contains("tokenizer.ggml.tokens"), wrongType.getMessage());
     }
+
+    @Test
+    void tokenTypesOfTheWrongLengthAreNamedNotAnIndexError() {
+        Map<String, Object> metadata = Map.of(
+                "tokenizer.ggml.model", "llama",
+                "tokenizer.ggml.tokens", new String[] {"<unk>", "<s>", "</s>"},
+                "tokenizer.ggml.token_type", new int[] {2, 3});
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Vocabulary.fromGgufMetadata(metadata));
+        assertTrue(e.getMessage().contains("token_type"), e.getMessage());
+    }
 }

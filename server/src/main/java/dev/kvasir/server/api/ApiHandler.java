@@ -56,11 +56,8 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         }
         try {
             HttpMethod method = request.method();
-            HttpMethod expected = switch (path) {
-                case "/health", "/metrics", "/v1/models" -> HttpMethod.GET;
-                case "/v1/chat/completions", "/v1/completions", "/tokenize", "/detokenize" -> HttpMethod.POST;
-                default -> throw ApiException.notFound(null, "route_not_found", "No route for " + request.method() + " " + path);
-            };
+            HttpMethod expected = routeMethod(path);
+            if (expected == null) throw ApiException.notFound(null, "route_not_found", "No route for " + method + " " + path);
             if (!method.equals(expected)) throw ApiException.methodNotAllowed(method.name(), path);
             if (!path.equals("/health")) service.authorize(request.headers().get(HttpHeaderNames.AUTHORIZATION));
             switch (path) {
@@ -109,10 +106,18 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         ctx.close();
     }
 
+    /** The method a route answers, or null when there is no such route. */
+    static HttpMethod routeMethod(String path) {
+        return switch (path) {
+            case "/health", "/metrics", "/v1/models" -> HttpMethod.GET;
+            case "/v1/chat/completions", "/v1/completions", "/tokenize", "/detokenize" -> HttpMethod.POST;
+            default -> null;
+        };
+    }
+
     static String pathOf(String uri) {
         int q = uri.indexOf('?');
         String path = q < 0 ? uri : uri.substring(0, q);
         return path.length() > 1 && path.endsWith("/") ? path.substring(0, path.length() - 1) : path;
     }
-
 }

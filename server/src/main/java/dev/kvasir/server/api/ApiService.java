@@ -201,7 +201,7 @@ public final class ApiService {
         checkModel(Json.optString(o, "model"));
         JsonNode tokens = o.get("tokens");
         if (tokens == null || !tokens.isArray()) throw ApiException.badRequest("tokens", "'tokens' must be a list of token ids");
-        int[] ids = checkTokenIds(RequestParser.tokenIds(tokens), "tokens");
+        int[] ids = checkTokenIds(RequestParser.tokenIds(tokens, "tokens"), "tokens");
         ex.sendJson(HttpResponseStatus.OK, Json.MAPPER.createObjectNode().put("prompt", model.tokenizer().decode(ids)));
     }
 

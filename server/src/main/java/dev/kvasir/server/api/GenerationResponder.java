@@ -133,7 +133,6 @@ final class GenerationResponder {
             ObjectNode c = choices.addObject().put("index", i);
             if (chat) c.putObject("message").put("role", "assistant").put("content", texts[i].toString());
             else c.put("text", texts[i].toString());
-            textOffsets[i] = 0;
             c.set("logprobs", spec.logprobs() ? logprobsJson(i, logprobs.get(i)) : null);
             c.put("finish_reason", finishReasons[i]);
         }

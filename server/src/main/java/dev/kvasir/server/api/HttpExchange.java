@@ -10,7 +10,7 @@ import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
@@ -31,6 +31,7 @@ public final class HttpExchange {
 
     private static final Logger ACCESS = LoggerFactory.getLogger("kvasir.access");
     private static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] DATA = "data: ".getBytes(StandardCharsets.US_ASCII);
 
     private final ChannelHandlerContext ctx;
     private final String method;
@@ -123,8 +124,8 @@ public final class HttpExchange {
     /** Writes {@code data: JSON} and flushes it; the caller is on the event loop. */
     public void event(byte[] json) {
         if (ended || !streaming) return;
-        ByteBuf buf = ctx.alloc().buffer(json.length + 8);
-        buf.writeBytes("data: ".getBytes(StandardCharsets.US_ASCII)).writeBytes(json).writeByte('\n').writeByte('\n');
+        ByteBuf buf = ctx.alloc().buffer(DATA.length + json.length + 2);
+        buf.writeBytes(DATA).writeBytes(json).writeByte('\n').writeByte('\n');
         ctx.writeAndFlush(new DefaultHttpContent(buf)).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
     }
 
@@ -162,7 +163,7 @@ public final class HttpExchange {
     public boolean isCancelled() { return cancelled; }
 
     private String allowed() {
-        return path.equals("/health") || path.equals("/metrics") || path.equals("/v1/models") ? "GET" : "POST";
+        return ApiHandler.routeMethod(path) == HttpMethod.GET ? "GET" : "POST";
     }
 
     /** The request's one access-log line; client-supplied text is cut short and its control characters escaped. */

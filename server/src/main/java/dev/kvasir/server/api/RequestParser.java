@@ -209,11 +209,11 @@ public final class RequestParser {
         if (p.isTextual()) {
             out.add(new CompletionRequest.Prompt(p.textValue(), null));
         } else if (p.isArray() && !p.isEmpty() && p.get(0).isNumber()) {
-            out.add(new CompletionRequest.Prompt(null, tokenIds(p)));
+            out.add(new CompletionRequest.Prompt(null, tokenIds(p, "prompt")));
         } else if (p.isArray() && !p.isEmpty()) {
             for (JsonNode item : p) {
                 if (item.isTextual()) out.add(new CompletionRequest.Prompt(item.textValue(), null));
-                else if (item.isArray() && !item.isEmpty()) out.add(new CompletionRequest.Prompt(null, tokenIds(item)));
+                else if (item.isArray() && !item.isEmpty()) out.add(new CompletionRequest.Prompt(null, tokenIds(item, "prompt")));
                 else throw ApiException.badRequest("prompt", wrong);
             }
         } else {
@@ -222,13 +222,13 @@ public final class RequestParser {
         return out;
     }
 
-    /** Token ids as ints; the vocabulary range is checked later, where the tokenizer is known. */
-    public static int[] tokenIds(JsonNode array) {
+    /** Token ids as ints, refusals naming {@code param}; the vocabulary range is checked later, where the tokenizer is known. */
+    public static int[] tokenIds(JsonNode array, String param) {
         int[] ids = new int[array.size()];
         for (int i = 0; i < ids.length; i++) {
             JsonNode t = array.get(i);
             if (!t.isIntegralNumber() || !t.canConvertToInt()) {
-                throw ApiException.badRequest("prompt", "token ids must be integers, got " + Json.abbreviate(t));
+                throw ApiException.badRequest(param, "token ids must be integers, got " + Json.abbreviate(t));
             }
             ids[i] = t.intValue();
         }

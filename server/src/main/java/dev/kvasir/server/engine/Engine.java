@@ -214,13 +214,9 @@ public final class Engine implements AutoCloseable {
             failUnschedulable();
             return;
         }
-        long dbgT0 = System.nanoTime();
         float[][] logits = runner.run(step);
         steps++;
         long now = System.nanoTime();
-        int dbgTok = 0; for (ScheduledStep.Chunk c : step.chunks()) dbgTok += c.length();
-        int dbgB = Math.min(dbgTok, 63);
-        DBG[dbgB][0]++; DBG[dbgB][1] += now - dbgT0; DBG[dbgB][3] += dbgT0 - dbgLast;
         List<RequestState> touched = new ArrayList<>();
         int row = 0;
         for (ScheduledStep.Chunk c : step.chunks()) {
@@ -243,14 +239,6 @@ public final class Engine implements AutoCloseable {
             }
         }
         for (RequestState r : touched) emit(r, now);
-        dbgLast = System.nanoTime();
-        DBG[dbgB][2] += dbgLast - now;
-    }
-    static final long[][] DBG = new long[64][4];
-    long dbgLast = System.nanoTime();
-    public static void dbgDump() {
-        for (int i = 0; i < 64; i++) if (DBG[i][0] > 0) System.out.printf("DBG tokens %2d: steps %5d fwd %.2f ms post %.3f ms gap %.3f ms%n", i, DBG[i][0], DBG[i][1] / 1e6 / DBG[i][0], DBG[i][2] / 1e6 / DBG[i][0], DBG[i][3] / 1e6 / DBG[i][0]);
-        for (long[] d : DBG) java.util.Arrays.fill(d, 0);
     }
 
     /** n > 1: after the prompt's prefill, the other choices share its blocks (copy-on-write). */
