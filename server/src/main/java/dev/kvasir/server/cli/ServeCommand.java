@@ -103,8 +103,12 @@ public final class ServeCommand implements Callable<Integer> {
         EngineConfig.PreemptionMode mode = switch (preemptionMode.toLowerCase(Locale.ROOT)) {
             case "recompute" -> EngineConfig.PreemptionMode.RECOMPUTE;
             case "swap" -> EngineConfig.PreemptionMode.SWAP;
-            default -> throw new IllegalArgumentException("--preemption-mode must be recompute or swap, got " + preemptionMode);
+            default -> null;
         };
+        if (mode == null) {
+            System.err.println("serve: --preemption-mode must be recompute or swap, got " + preemptionMode);
+            return 2;
+        }
         if (mode == EngineConfig.PreemptionMode.SWAP && swapSpace == 0) swapSpace = 1L << 30;
         Path modelPath = model != null ? model : DefaultModel.locate(System.err);
         String key = apiKey != null ? apiKey : System.getenv("KVASIR_API_KEY");

@@ -59,7 +59,7 @@ public final class ServerMetrics {
         ttft = histogram("vllm:time_to_first_token_seconds", "Time to first token", TTFT_BUCKETS);
         itl = histogram("vllm:inter_token_latency_seconds", "Time between consecutive tokens of a choice", ITL_BUCKETS);
         e2e = histogram("vllm:e2e_request_latency_seconds", "Time from arrival to the last token", E2E_BUCKETS);
-        rejected = Counter.builder("kvasir:requests_rejected").description("Requests refused with 503 (waiting queue full)").register(registry);
+        rejected = Counter.builder("kvasir:requests_rejected").description("Requests refused with 503 (waiting queue full, workers busy or engine down)").register(registry);
         clientErrors = Counter.builder("kvasir:client_errors").description("Requests answered with a 4xx status").register(registry);
         aborted = Counter.builder("kvasir:requests_aborted").description("Requests cancelled by a disconnect or a deadline").register(registry);
     }
