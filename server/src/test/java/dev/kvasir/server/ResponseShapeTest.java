@@ -188,6 +188,29 @@ class ResponseShapeTest {
         assertEquals("stop", completion.get("choices").get(0).get("finish_reason").asText());
     }
 
+    /**
+     * The length limit hits while a stop that started earlier is still open and a later-starting
+     * one has completed: the text is cut at the completed stop, and that is a "stop" finish.
+     */
+    @Test
+    void stopFoundBeforeTheLengthLimitFinishesAsStopEvenWhileAnEarlierStopIsOpen() {
+        String body = "{\"prompt\":\"Once upon a time\",\"temperature\":0,\"ignore_eos\":true";
+        String full = ok(Http.post(server, "/v1/completions", body + ",\"max_tokens\":12}"))
+                .get("choices").get(0).get("text").asText();
+        String[] words = full.trim().split("\\s+");
+        assertTrue(words.length > 6, full);
+        // The open stop is the whole text from the third word on plus a tail that is never generated.
+        int openAt = full.indexOf(words[2], 1);
+        String open = full.substring(openAt) + "\u2603never";
+        String completed = words[4];
+        int cutAt = full.indexOf(completed, openAt + words[2].length());
+        assertTrue(cutAt > openAt, full);
+        JsonNode c = ok(Http.post(server, "/v1/completions", body + ",\"max_tokens\":12,\"stop\":["
+                + Http.quote(open) + "," + Http.quote(completed) + "]}"));
+        assertEquals(full.substring(0, cutAt), c.get("choices").get(0).get("text").asText());
+        assertEquals("stop", c.get("choices").get(0).get("finish_reason").asText());
+    }
+
     @Test
     void completionPromptAsStringTokensAndListsOfEither() {
         String prompt = "Once upon a time";

@@ -279,8 +279,9 @@ public final class Engine implements AutoCloseable {
         if (finish != null && !seq.stopMatcher.stopped()) {
             // Bytes of an unfinished character and text held for a possible stop string go out now.
             text += seq.stopMatcher.push(seq.detokenizer.flush());
+            if (!seq.stopMatcher.stopped()) text += seq.stopMatcher.flush();
+            // Either push found a stop, or flush cut at one found while an earlier-starting stop was still open.
             if (seq.stopMatcher.stopped()) finish = "stop";
-            else text += seq.stopMatcher.flush();
         }
         List<RequestOutput.TokenLogprob> logprobs = req.logprobs() ? List.of(logprob(t)) : null;
         r.pending.add(new RequestOutput.Choice(seq.index, text, logprobs, finish));
