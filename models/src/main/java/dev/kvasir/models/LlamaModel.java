@@ -34,6 +34,10 @@ public final class LlamaModel implements AutoCloseable {
     private int[] logitRows = new int[16];
     private DeviceTensor logitsIn, logits;
     private int logitsCapacity;
+    /** Host logits rows, {@code vocabSize} floats each, reused by every step; grown, never shrunk. */
+    private float[][] hostLogits = new float[0][];
+    /** {@code logitsViews[m]}: the first m host rows, the array {@link #forward} returns for m rows. */
+    private float[][][] logitsViews = new float[1][][];
 
     private LlamaModel(LlamaConfig config, ModelWeights weights, Backend backend, KvLayout layout, int swapBlocks) {
         this.config = config;
@@ -99,7 +103,13 @@ public final class LlamaModel implements AutoCloseable {
         return backend;
     }
 
-    /** One logits row ({@code vocabSize} floats) per chunk that wants logits, in chunk order. */
+    /**
+     * Runs one step. Returns one logits row ({@code vocabSize} floats) per chunk that wants logits,
+     * in chunk order. The rows, and the array holding them, are buffers owned by this model and
+     * reused by every step (a steady-state step allocates nothing): they are valid only until the
+     * next call of {@code forward}, which overwrites them. Read them (sample, compute logprobs)
+     * before the next step, or copy what must outlive it.
+     */
     public float[][] forward(ForwardBatch batch) {
         List<SequenceChunk> chunks = batch.chunks();
         int n = prepare(chunks);
@@ -187,7 +197,7 @@ public final class LlamaModel implements AutoCloseable {
             if (m == logitRows.length) logitRows = Arrays.copyOf(logitRows, m * 2);
             logitRows[m++] = row - 1;
         }
-        float[][] result = new float[m][];
+        float[][] result = hostRows(m);
         if (m == 0) return result;
         if (m > logitsCapacity) {
             if (logitsIn != null) {
@@ -202,10 +212,24 @@ public final class LlamaModel implements AutoCloseable {
         backend.rmsNorm(logitsIn, outputNorm, m, config.dim(), config.rmsEps(), logitsIn);
         backend.matmul(output, logitsIn, m, logits);
         for (int i = 0; i < m; i++) {
-            result[i] = new float[config.vocabSize()];
             backend.download(logits, (long) i * config.vocabSize(), result[i], 0, config.vocabSize());
         }
         return result;
+    }
+
+    /** The reused array of the first {@code m} host logits rows, growing the rows the first time m is reached. */
+    private float[][] hostRows(int m) {
+        if (m >= logitsViews.length) logitsViews = Arrays.copyOf(logitsViews, Math.max(m + 1, 2 * logitsViews.length));
+        float[][] view = logitsViews[m];
+        if (view != null) return view;
+        if (m > hostLogits.length) {
+            int old = hostLogits.length;
+            hostLogits = Arrays.copyOf(hostLogits, m);
+            for (int i = old; i < m; i++) hostLogits[i] = new float[config.vocabSize()];
+        }
+        view = Arrays.copyOf(hostLogits, m);
+        logitsViews[m] = view;
+        return view;
     }
 
     /** Copies blocks from the backend's cache to host swap space (preemption by swapping). */

@@ -17,11 +17,14 @@ final class Steps {
         return s;
     }
 
-    /** Feeds {@code tokens} at {@code startPos..} in one step; the logits after the last. */
+    /**
+     * Feeds {@code tokens} at {@code startPos..} in one step; a copy of the logits after the last (the
+     * model's own row is overwritten by its next step, and tests keep and compare results).
+     */
     static float[] run(LlamaModel m, int[] tokens, int startPos, int[] blockTable, int blockSize) {
         SequenceChunk c = new SequenceChunk(0, tokens, startPos, slots(blockTable, blockSize, startPos, tokens.length),
                 blockTable, true);
-        return m.forward(new ForwardBatch(List.of(c)))[0];
+        return m.forward(new ForwardBatch(List.of(c)))[0].clone();
     }
 
     static int[] identity(int n) {

@@ -40,6 +40,8 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class KvasirServer implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(KvasirServer.class);
+    /** The start-up warm-up ends after this many seconds even with steps left. */
+    public static final int WARMUP_SECONDS = 5;
 
     private final LoadedModel loaded;
     private final Backend backend;
@@ -80,6 +82,11 @@ public final class KvasirServer implements AutoCloseable {
             metrics = new ServerMetrics(served.name(), () -> engineRef.get().stats());
             engine = new Engine(model, ec, served.tokenizer(), metrics, served.name().hashCode());
             engineRef.set(engine);
+            if (c.warmupSteps() > 0) {
+                long t0 = System.nanoTime();
+                int steps = engine.warmUp(c.warmupSteps(), TimeUnit.SECONDS.toNanos(WARMUP_SECONDS));
+                LOG.info("warm-up: {} forward steps in {} ms", steps, (System.nanoTime() - t0) / 1_000_000);
+            }
             engine.start();
             ThreadPoolExecutor workers = new ThreadPoolExecutor(2, 2, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(1024),
                     Thread.ofPlatform().name("kvasir-api-", 0).daemon(true).factory());

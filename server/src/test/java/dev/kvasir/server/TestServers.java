@@ -22,10 +22,13 @@ public final class TestServers {
         return ModelLocator.testModel("stories260K.gguf");
     }
 
-    /** Small pool (so pressure is reachable), two CPU workers (the CI machine has two cores). */
+    /**
+     * Small pool (so pressure is reachable), two CPU workers (the CI machine has two cores), no
+     * start-up warm-up (tests that count steps or blocks start from nothing).
+     */
     public static ServerConfig config() {
         return ServerConfig.defaults(model()).withKv(512, 0, dev.kvasir.server.engine.EngineConfig.PreemptionMode.RECOMPUTE)
-                .withThreads(2);
+                .withThreads(2).withWarmupSteps(0);
     }
 
     public static KvasirServer start(ServerConfig config) {

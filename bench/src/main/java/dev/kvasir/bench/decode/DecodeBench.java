@@ -9,6 +9,7 @@ import dev.kvasir.models.loader.LoadedModel;
 import dev.kvasir.models.loader.ModelLoader;
 
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
@@ -23,7 +24,9 @@ import java.util.SplittableRandom;
  * models shaped like SmolLM2-135M and TinyLlama-1.1B, and decode as a percentage of the memory
  * bandwidth floor (weight bytes read per token over the copy bandwidth measured in the same run,
  * before and after the models; the better of the two). Each figure is the best of {@code --runs}
- * runs after a warm-up run, because the machine is shared.
+ * runs after a warm-up run, because the machine is shared. Also the heap bytes the calling thread
+ * allocates per decode step (the least over the runs; it includes the bench's own per-step batch
+ * objects, a few hundred bytes), a check that the forward pass allocates no per-token arrays.
  * <pre>
  * scripts/bench decode [--shapes smol135,tiny1b] [--types f32,f16,q8_0] [--threads 2]
  *                      [--prompt 128] [--decode 64] [--runs 2] [--models-dir bench/models] [--model FILE]
@@ -32,7 +35,8 @@ import java.util.SplittableRandom;
  */
 public final class DecodeBench {
 
-    private record Row(String model, String type, int threads, double promptTps, double decodeTps, double weightBytes) {}
+    private record Row(String model, String type, int threads, double promptTps, double decodeTps, double weightBytes,
+                       long allocPerStep) {}
 
     public static void main(String[] args) throws Exception {
         List<String> shapes = List.of("smol135", "tiny1b");
@@ -74,8 +78,9 @@ public final class DecodeBench {
             for (Path file : files) {
                 Row r = measure(file, backend, threads, promptLen, decodeLen, runs);
                 rows.add(r);
-                System.out.printf(Locale.ROOT, "%-16s %-5s prompt %7.1f tok/s  decode %6.1f tok/s  (%.0f MB of weights per token)%n",
-                        r.model, r.type, r.promptTps, r.decodeTps, r.weightBytes / 1e6);
+                System.out.printf(Locale.ROOT, "%-16s %-5s prompt %7.1f tok/s  decode %6.1f tok/s  (%.0f MB of weights per token,"
+                        + " %d bytes allocated per decode step)%n", r.model, r.type, r.promptTps, r.decodeTps, r.weightBytes / 1e6,
+                        r.allocPerStep);
             }
         }
         // Bandwidth again at the end: the machine is shared, so the floor uses the better of the two.
@@ -102,34 +107,42 @@ public final class DecodeBench {
             int[] prompt = new SplittableRandom(7).ints(promptLen, 3, c.vocabSize()).toArray();
             if (c.bosId() >= 0) prompt[0] = c.bosId();
             double bestPrompt = 0, bestDecode = 0;
+            long leastAlloc = Long.MAX_VALUE;
             try (LlamaModel model = LlamaModel.create(c, loaded.weights(), backend, blocks, blockSize, 0)) {
                 // Warm-up (JIT): the same prefill and a few decode steps.
-                generate(model, prompt, 8, table, blockSize, new long[2]);
+                generate(model, prompt, 8, table, blockSize, new long[3]);
                 for (int run = 0; run < runs; run++) {
-                    long[] nanos = new long[2];
+                    long[] nanos = new long[3];
                     generate(model, prompt, decodeLen, table, blockSize, nanos);
                     bestPrompt = Math.max(bestPrompt, promptLen * 1e9 / nanos[0]);
                     bestDecode = Math.max(bestDecode, decodeLen * 1e9 / nanos[1]);
+                    leastAlloc = Math.min(leastAlloc, nanos[2] / Math.max(1, decodeLen));
                 }
             }
             double bytes = DecodeBenchSupport.weightBytesPerStep(loaded, c);
             String name = file.getFileName().toString().replaceFirst("\\.gguf$", "");
             String type = dominantType(loaded);
-            return new Row(name, type, threads, bestPrompt, bestDecode, bytes);
+            return new Row(name, type, threads, bestPrompt, bestDecode, bytes, leastAlloc);
         }
     }
 
-    /** Prefill {@code prompt} in one step, then {@code decode} greedy steps; nanos[0] prefill, nanos[1] decode. */
-    private static void generate(LlamaModel model, int[] prompt, int decode, int[] table, int blockSize, long[] nanos) {
+    /**
+     * Prefill {@code prompt} in one step, then {@code decode} greedy steps; out[0] prefill nanos,
+     * out[1] decode nanos, out[2] bytes the calling thread allocated while decoding.
+     */
+    private static void generate(LlamaModel model, int[] prompt, int decode, int[] table, int blockSize, long[] out) {
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         long t0 = System.nanoTime();
         float[] logits = step(model, prompt, 0, table, blockSize);
         long t1 = System.nanoTime();
+        long a1 = mx.getCurrentThreadAllocatedBytes();
         int pos = prompt.length;
         for (int i = 0; i < decode; i++) {
             logits = step(model, new int[] {DecodeBenchSupport.argmax(logits)}, pos++, table, blockSize);
         }
-        nanos[0] = t1 - t0;
-        nanos[1] = System.nanoTime() - t1;
+        out[1] = System.nanoTime() - t1;
+        out[2] = mx.getCurrentThreadAllocatedBytes() - a1;
+        out[0] = t1 - t0;
     }
 
     private static float[] step(LlamaModel model, int[] tokens, int start, int[] table, int blockSize) {
@@ -150,12 +163,13 @@ public final class DecodeBench {
         sb.append("# decode bench ").append(LocalDateTime.now().format(DateTimeFormatter.ISO_LOCAL_DATE_TIME)).append('\n');
         sb.append(String.format(Locale.ROOT, "# threads %d, prompt %d, decode %d, copy bandwidth %.1f / %.1f GB/s (start / end)%n",
                 threads, promptLen, decodeLen, before / 1e9, after / 1e9));
-        sb.append("model,type,threads,prompt_tok_s,decode_tok_s,weight_mb_per_token,floor_tok_s,decode_pct_of_floor\n");
+        sb.append("model,type,threads,prompt_tok_s,decode_tok_s,weight_mb_per_token,floor_tok_s,decode_pct_of_floor,"
+                + "decode_alloc_bytes_per_step\n");
         double bandwidth = Math.max(before, after);
         for (Row r : rows) {
             double floor = bandwidth / r.weightBytes;
-            sb.append(String.format(Locale.ROOT, "%s,%s,%d,%.1f,%.2f,%.1f,%.2f,%.1f%n", r.model, r.type, r.threads,
-                    r.promptTps, r.decodeTps, r.weightBytes / 1e6, floor, 100 * r.decodeTps / floor));
+            sb.append(String.format(Locale.ROOT, "%s,%s,%d,%.1f,%.2f,%.1f,%.2f,%.1f,%d%n", r.model, r.type, r.threads,
+                    r.promptTps, r.decodeTps, r.weightBytes / 1e6, floor, 100 * r.decodeTps / floor, r.allocPerStep));
         }
         Files.writeString(dir.resolve("decode.csv"), sb.toString());
     }

@@ -29,7 +29,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * {@code scripts/bench serve [--model FILE] [--clients 1,4,8,16] [--tokens 64] [--requests 16] [--warmup 1] [--threads N]}:
+ * {@code scripts/bench serve [--model FILE] [--clients 1,4,8,16] [--tokens 64] [--requests 16] [--warmup 1] [--threads N]
+ * [--warmup-steps 0]}:
  * starts the server in process on a random-weight smol135 Q8_0 model (made once under
  * bench/results/) and drives it with concurrent streaming clients, each sending requests one after
  * the other, each with a distinct prompt and exactly {@code tokens} new tokens (ignore_eos).
@@ -41,7 +42,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * the level), time to first token, time per output token (TPOT: the request's time after its
  * first token over the tokens after the first; the per-token latency, because an event can carry
  * several tokens when one holds back part of a character or a possible stop string), the longest
- * gap between two events per request (stalls), and errors.
+ * gap between two events per request (stalls), and errors. {@code --warmup-steps} is the server's own
+ * start-up warm-up ({@code kvasir serve --warmup-steps}; off by default here, so figures compare
+ * with earlier runs); {@code --warmup 0 --warmup-steps N} shows what it does for the first requests.
  */
 public final class ServeBench {
 
@@ -59,6 +62,7 @@ public final class ServeBench {
         int requests = 16;
         int warmup = 1;
         int threads = 0;
+        int warmupSteps = 0;
         for (int i = 0; i < args.length; i++) {
             String v = i + 1 < args.length ? args[i + 1] : null;
             switch (args[i]) {
@@ -68,9 +72,10 @@ public final class ServeBench {
                 case "--requests" -> { requests = Integer.parseInt(v); i++; }
                 case "--warmup" -> { warmup = Integer.parseInt(v); i++; }
                 case "--threads" -> { threads = Integer.parseInt(v); i++; }
+                case "--warmup-steps" -> { warmupSteps = Integer.parseInt(v); i++; }
                 default -> {
                     System.err.println("usage: scripts/bench serve [--model FILE] [--clients 1,4,8,16] [--tokens 64] [--requests 16]"
-                            + " [--warmup 1] [--threads N]");
+                            + " [--warmup 1] [--threads N] [--warmup-steps 0]");
                     System.exit(2);
                 }
             }
@@ -79,9 +84,11 @@ public final class ServeBench {
         int maxClients = Arrays.stream(levels).max().orElse(1);
         // Loopback, free port, 1 GiB of KV (max-model-len 2048 keeps the per-sequence minimum small).
         ServerConfig config = new ServerConfig(model, "bench", "127.0.0.1", 0, null, 2048, 16, null, 1L << 30,
-                Math.max(16, maxClients), 2048, true, 0, EngineConfig.PreemptionMode.RECOMPUTE, threads, 1024, 600, 8 << 20);
+                Math.max(16, maxClients), 2048, true, 0, EngineConfig.PreemptionMode.RECOMPUTE, threads, 1024, 600, 8 << 20)
+                .withWarmupSteps(warmupSteps);
         String setup = "serve benchmark: " + model + ", " + tokens + " new tokens per request, at least " + requests
-                + " requests (2 per client) per level after " + warmup + " warm-up pass(es), "
+                + " requests (2 per client) per level after " + warmup + " warm-up pass(es) and " + warmupSteps
+                + " server warm-up steps, "
                 + Runtime.getRuntime().availableProcessors() + " cores";
         System.out.println(setup);
         List<Level> results = new ArrayList<>();

@@ -2,10 +2,13 @@ package dev.kvasir.kernels.cpu;
 
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
 import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.locks.LockSupport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 class WorkerPoolTest {
 
@@ -41,5 +44,24 @@ class WorkerPoolTest {
             for (int i = 0; i < 200; i++) pool.run((chunk, worker) -> seen.incrementAndGet(worker), 64);
             assertEquals(200 * 64, seen.get(0) + seen.get(1));
         }
+    }
+
+    @Test
+    void parkedWorkersAndAParkedCallerAreWokenForEveryJob() {
+        // Chunks of 1 ms outlast the caller's spin (it parks until the last chunk's worker wakes it),
+        // and the pauses between jobs outlast the workers' spin (they park until the next job).
+        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+            try (WorkerPool pool = new WorkerPool(3)) {
+                for (int job = 0; job < 50; job++) {
+                    AtomicIntegerArray runs = new AtomicIntegerArray(6);
+                    pool.run((chunk, worker) -> {
+                        LockSupport.parkNanos(1_000_000);
+                        runs.incrementAndGet(chunk);
+                    }, 6);
+                    for (int c = 0; c < 6; c++) assertEquals(1, runs.get(c), "job " + job + " chunk " + c);
+                    LockSupport.parkNanos(20 * WorkerPool.WORKER_SPIN_NANOS);
+                }
+            }
+        });
     }
 }

@@ -33,9 +33,12 @@ final class GpuSteps {
         return new SequenceChunk(seqId, tokens, startPos, slots(table, blockSize, startPos, tokens.length), table, true);
     }
 
-    /** Feeds {@code tokens} at {@code startPos..} in one step; the logits after the last. */
+    /**
+     * Feeds {@code tokens} at {@code startPos..} in one step; a copy of the logits after the last (the
+     * model's own row is overwritten by its next step, and tests keep and compare results).
+     */
     static float[] run(LlamaModel m, int[] tokens, int startPos, int[] table, int blockSize) {
-        return m.forward(new ForwardBatch(List.of(chunk(0, tokens, startPos, table, blockSize))))[0];
+        return m.forward(new ForwardBatch(List.of(chunk(0, tokens, startPos, table, blockSize))))[0].clone();
     }
 
     /**

@@ -84,6 +84,11 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--request-timeout", defaultValue = "600", description = "seconds a generation may take (default: ${DEFAULT-VALUE})")
     double requestTimeout;
 
+    @Option(names = "--warmup-steps", defaultValue = "" + ServerConfig.DEFAULT_WARMUP_STEPS,
+            description = "forward steps at several batch sizes on scratch sequences before serving, so the JIT has"
+                    + " compiled the step (at most " + KvasirServer.WARMUP_SECONDS + " s; 0 disables; default: ${DEFAULT-VALUE})")
+    int warmupSteps;
+
     @Option(names = "--max-request-body", defaultValue = "8MiB", converter = Bytes.class,
             description = "larger request bodies get 413 (default: ${DEFAULT-VALUE})")
     long maxRequestBody;
@@ -110,12 +115,16 @@ public final class ServeCommand implements Callable<Integer> {
             return 2;
         }
         if (mode == EngineConfig.PreemptionMode.SWAP && swapSpace == 0) swapSpace = 1L << 30;
+        if (warmupSteps < 0) {
+            System.err.println("serve: --warmup-steps must be 0 or more, got " + warmupSteps);
+            return 2;
+        }
         Path modelPath = model != null ? model : DefaultModel.locate(System.err);
         String key = apiKey != null ? apiKey : System.getenv("KVASIR_API_KEY");
         ServerConfig config = new ServerConfig(modelPath, servedModelName, host, port, key, maxModelLen, blockSize,
                 numKvBlocks, kvCacheMemory, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpace, mode,
                 threads, maxWaitingRequests, requestTimeout, (int) Math.min(Integer.MAX_VALUE, maxRequestBody), device,
-                gpuMemoryUtilization);
+                gpuMemoryUtilization, warmupSteps);
         KvasirServer server = KvasirServer.start(config);
         Runtime.getRuntime().addShutdownHook(new Thread(server::close, "kvasir-shutdown"));
         String url = server.baseUrl();

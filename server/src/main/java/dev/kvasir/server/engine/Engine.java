@@ -28,6 +28,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class Engine implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
+    /** Batch sizes the start-up warm-up runs, each within the engine's budgets. */
+    private static final int[] WARMUP_BATCHES = {1, 2, 4, 8, 16};
+    /** Prompt tokens of each warm-up scratch sequence (one prefill step before the decodes). */
+    private static final int WARMUP_PROMPT = 32;
 
     private sealed interface Command permits Submit, Abort, Probe {}
     private record Submit(GenerationRequest request, long arrivalNanos) implements Command {}
@@ -42,6 +46,8 @@ public final class Engine implements AutoCloseable {
     private final ServerMetrics metrics;
     private final Scheduler scheduler;
     private final ModelRunner runner;
+    /** Prefix-cache key of the warm-up's scratch prompts: never the served model's. */
+    private final long warmupKey;
     private final LinkedBlockingQueue<Command> inbox = new LinkedBlockingQueue<>();
     private final Map<String, RequestState> live = new HashMap<>();
     /** Requests submitted and not yet admitted to a batch: the bounded waiting queue. */
@@ -53,6 +59,8 @@ public final class Engine implements AutoCloseable {
     private long steps;
     private long promptTokens;
     private long generationTokens;
+    /** Prefix-cache query tokens of the warm-up's scratch prompts, left out of the published counters. */
+    private long warmupQueryTokens;
 
     /**
      * @param extraKey mixed into the prefix-cache hashes, so blocks of another model never match
@@ -67,12 +75,100 @@ public final class Engine implements AutoCloseable {
                 config.watermark(), config.enablePrefixCaching());
         this.scheduler = new Scheduler(kv, config, extraKey);
         this.runner = new ModelRunner(model, kv);
+        this.warmupKey = ~extraKey;
         this.stats = EngineStats.empty(config.numKvBlocks());
         this.thread = Thread.ofPlatform().name("kvasir-engine").daemon(true).unstarted(this::loop);
     }
 
     public void start() {
         thread.start();
+    }
+
+    /**
+     * Warms the JIT up before the engine starts: up to {@code maxSteps} real forward steps (a
+     * prefill, then decodes) on scratch sequences through the model runner and a sampler, at batch
+     * sizes 1, 2, 4, 8 and 16 in turn (within max-num-seqs and max-num-batched-tokens), stopping
+     * early after {@code maxNanos}. The scratch prompts use their own prefix-cache key and never
+     * enter the cache (their KV is never marked computed); every block is free again afterwards
+     * and no counter the engine publishes changes. Call it before {@link #start}.
+     *
+     * @return the forward steps run
+     */
+    public int warmUp(int maxSteps, long maxNanos) {
+        if (thread.isAlive()) throw new IllegalStateException("warm-up runs before the engine thread starts");
+        long deadline = System.nanoTime() + Math.min(maxNanos, Long.MAX_VALUE / 4);
+        long queriesBefore = kv.prefixQueryTokens();
+        int sizes = 0;
+        while (sizes < WARMUP_BATCHES.length && WARMUP_BATCHES[sizes] <= config.maxNumSeqs()
+                && WARMUP_BATCHES[sizes] <= config.maxNumBatchedTokens()) sizes++;
+        int ran = 0;
+        for (int i = 0; i < sizes && ran < maxSteps && System.nanoTime() - deadline < 0; i++) {
+            int batch = WARMUP_BATCHES[i];
+            // An equal share of the steps still to run for each batch size still to come.
+            int share = Math.max(1, (maxSteps - ran) / (sizes - i));
+            int promptLen = Math.min(Math.min(WARMUP_PROMPT, config.maxModelLen() / 2), config.maxNumBatchedTokens() / batch);
+            int decodes = Math.min(share - 1, config.maxModelLen() - promptLen);
+            List<Sequence> seqs = new ArrayList<>(batch);
+            try {
+                if (!allocateWarmUp(seqs, batch, promptLen, decodes)) {
+                    LOG.warn("warm-up stopped at batch size {}: the KV pool cannot hold its scratch sequences", batch);
+                    break;
+                }
+                List<ScheduledStep.Chunk> prefill = new ArrayList<>(batch);
+                for (Sequence seq : seqs) {
+                    prefill.add(new ScheduledStep.Chunk(seq, 0, promptLen, kv.slotMapping(seq.id, 0, promptLen), true));
+                }
+                warmUpStep(prefill);
+                ran++;
+                for (int d = 0; d < decodes && System.nanoTime() - deadline < 0; d++) {
+                    List<ScheduledStep.Chunk> chunks = new ArrayList<>(batch);
+                    for (Sequence seq : seqs) {
+                        int slot = kv.appendToken(seq.id, seq.lastToken());
+                        if (slot < 0) break;
+                        chunks.add(new ScheduledStep.Chunk(seq, seq.numTokens() - 1, 1, new int[] {slot}, true));
+                    }
+                    if (chunks.size() < batch) break;
+                    warmUpStep(chunks);
+                    ran++;
+                }
+            } finally {
+                for (Sequence seq : seqs) kv.free(seq.id);
+            }
+        }
+        warmupQueryTokens += kv.prefixQueryTokens() - queriesBefore;
+        if (kv.numFreeBlocks() != kv.numTotalBlocks() || kv.numCachedBlocks() != 0 || kv.numSequences() != 0) {
+            throw new IllegalStateException("warm-up left " + kv.numUsedBlocks() + " blocks in use, " + kv.numCachedBlocks()
+                    + " cached and " + kv.numSequences() + " sequences");
+        }
+        publishStats();
+        return ran;
+    }
+
+    /** Scratch sequences with their prompts' blocks, into {@code seqs}; false when the pool cannot hold them. */
+    private boolean allocateWarmUp(List<Sequence> seqs, int batch, int promptLen, int decodes) {
+        int vocab = model.config().vocabSize();
+        for (int s = 0; s < batch; s++) {
+            int[] prompt = new int[promptLen];
+            for (int t = 0; t < promptLen; t++) prompt[t] = (int) ((31L * s + 7L * t + batch) % vocab);
+            GenerationRequest request = new GenerationRequest("warm-up-" + batch + "-" + s, prompt, 1, decodes + 1,
+                    List.of(), true, false, SamplingParams.temperature(0.8f, (long) s), Long.MAX_VALUE, out -> { });
+            Sequence seq = new Sequence(nextSeqId++, new RequestState(request, System.nanoTime()), 0,
+                    new Sampler(request.sampling()), new IncrementalDetokenizer(tokenizer));
+            if (!kv.canAllocatePrompt(prompt, warmupKey) || kv.allocatePrompt(seq.id, prompt, warmupKey) < 0) return false;
+            seqs.add(seq);
+        }
+        return true;
+    }
+
+    /** One warm-up forward step, sampled like a served one (the tokens feed the next step). */
+    private void warmUpStep(List<ScheduledStep.Chunk> chunks) {
+        float[][] logits = runner.run(new ScheduledStep(chunks, List.of(), List.of()));
+        for (int i = 0; i < chunks.size(); i++) {
+            Sequence seq = chunks.get(i).sequence();
+            int token = seq.sampler.sample(logits[i], seq.prompt, seq.generated(), seq.numGenerated()).tokenId();
+            seq.append(token);
+            seq.detokenizer.push(token);
+        }
     }
 
     public EngineConfig config() {
@@ -214,6 +310,7 @@ public final class Engine implements AutoCloseable {
             failUnschedulable();
             return;
         }
+        // The model's reused rows: everything below reads them (sampling, logprobs) before the next step.
         float[][] logits = runner.run(step);
         steps++;
         long now = System.nanoTime();
@@ -367,7 +464,7 @@ public final class Engine implements AutoCloseable {
     private void publishStats() {
         stats = new EngineStats(scheduler.numRunning(), scheduler.numWaiting(), scheduler.numSwapped(), kv.usage(),
                 kv.numFreeBlocks(), kv.numUsedBlocks(), kv.numCachedBlocks(), kv.numTotalBlocks(),
-                kv.prefixQueryTokens(), kv.prefixHitTokens(), scheduler.preemptions(), promptTokens,
+                kv.prefixQueryTokens() - warmupQueryTokens, kv.prefixHitTokens(), scheduler.preemptions(), promptTokens,
                 generationTokens, steps, kv.copyOnWriteCopies(), kv.evictions());
     }
 }

@@ -24,7 +24,10 @@ final class ModelRunner {
         this.kv = kv;
     }
 
-    /** Logits rows, one per chunk with {@code wantLogits}, in chunk order. */
+    /**
+     * Logits rows, one per chunk with {@code wantLogits}, in chunk order: the model's reused buffers,
+     * valid until the next run (the engine samples from them before it schedules again).
+     */
     float[][] run(ScheduledStep step) {
         // Swap-outs read blocks this step's allocations may reuse, so they go before anything writes.
         // The scheduler never preempts a sequence it already appended to in the same step, so no

@@ -1,0 +1,121 @@
+package dev.kvasir.models;
+
+import dev.kvasir.kernels.cpu.CpuBackend;
+import dev.kvasir.models.loader.LoadedModel;
+import dev.kvasir.models.loader.ModelLoader;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A decode step of a warmed model allocates (close to) nothing on the heap: no per-token logits
+ * array, nothing per op in the kernels. Measured with the JVM's per-thread allocation counters on
+ * the calling thread and the CPU backend's workers, around decode steps whose batches are built
+ * beforehand. On stories260K (vocab 512): one logits row per sequence would be 2 KiB, so four
+ * sequences per step would allocate 8 KiB and more per step, far above the bound.
+ */
+class DecodeAllocationTest {
+
+    private static final int BLOCK = 16;
+    private static final int SEQS = 4;
+    private static final int PROMPT = 8;
+    private static final int WARM_STEPS = 400;
+    private static final int MEASURED_STEPS = 100;
+    /** Bytes per step at most: room for the JIT's occasional deoptimization objects, never a logits row. */
+    private static final long BOUND_PER_STEP = 512;
+
+    private static LoadedModel loaded;
+    private static CpuBackend backend;
+    private static LlamaModel model;
+
+    @BeforeAll
+    static void load() {
+        loaded = ModelLoader.load(ModelLocator.testModel("stories260K.gguf"));
+        backend = new CpuBackend(2);
+        int blocksPerSeq = (PROMPT + WARM_STEPS + MEASURED_STEPS + BLOCK - 1) / BLOCK;
+        model = LlamaModel.create(loaded.config(), loaded.weights(), backend, SEQS * blocksPerSeq, BLOCK, 0);
+    }
+
+    @AfterAll
+    static void close() {
+        model.close();
+        backend.close();
+        loaded.close();
+    }
+
+    @Test
+    void aWarmDecodeStepAllocatesNothingPerToken() {
+        int vocab = loaded.config().vocabSize();
+        int steps = WARM_STEPS + MEASURED_STEPS;
+        assertTrue(PROMPT + steps <= loaded.config().contextLength(), "the test's sequences fit stories260K's context");
+        int blocksPerSeq = (PROMPT + steps + BLOCK - 1) / BLOCK;
+        int[][] tables = new int[SEQS][blocksPerSeq];
+        for (int s = 0; s < SEQS; s++) for (int b = 0; b < blocksPerSeq; b++) tables[s][b] = s * blocksPerSeq + b;
+
+        List<SequenceChunk> prefill = new ArrayList<>();
+        for (int s = 0; s < SEQS; s++) {
+            int[] prompt = new int[PROMPT];
+            for (int i = 0; i < PROMPT; i++) prompt[i] = i == 0 ? 1 : 3 + (s * 37 + i * 11) % (vocab - 3);
+            prefill.add(new SequenceChunk(s, prompt, 0, Steps.slots(tables[s], BLOCK, 0, PROMPT), tables[s], true));
+        }
+        // Every decode step's batch is built before anything is measured: only forward itself is counted.
+        ForwardBatch[] decode = new ForwardBatch[steps];
+        for (int step = 0; step < steps; step++) {
+            List<SequenceChunk> chunks = new ArrayList<>(SEQS);
+            int pos = PROMPT + step;
+            for (int s = 0; s < SEQS; s++) {
+                int token = 3 + (s * 101 + step * 7) % (vocab - 3);
+                chunks.add(new SequenceChunk(s, new int[] {token}, pos, Steps.slots(tables[s], BLOCK, pos, 1), tables[s], true));
+            }
+            decode[step] = new ForwardBatch(chunks);
+        }
+
+        model.forward(new ForwardBatch(prefill));
+        float[][] previous = null;
+        for (int step = 0; step < WARM_STEPS; step++) {
+            float[][] logits = model.forward(decode[step]);
+            assertEquals(SEQS, logits.length);
+            assertEquals(vocab, logits[0].length);
+            if (previous != null) assertSame(previous[0], logits[0], "the logits rows are the model's reused buffers");
+            previous = logits;
+        }
+
+        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        long[] ids = computeThreadIds();
+        long before = total(threads.getThreadAllocatedBytes(ids));
+        for (int step = WARM_STEPS; step < steps; step++) model.forward(decode[step]);
+        long after = total(threads.getThreadAllocatedBytes(ids));
+
+        long perStep = (after - before) / MEASURED_STEPS;
+        assertTrue(perStep <= BOUND_PER_STEP, () -> "a warm decode step of " + SEQS + " sequences allocated " + perStep
+                + " bytes on average (bound " + BOUND_PER_STEP + "; one logits row is " + 4L * vocab + " bytes)");
+    }
+
+    /** This thread and the CPU backend's workers: every thread a forward step runs on. */
+    private static long[] computeThreadIds() {
+        List<Long> ids = new ArrayList<>();
+        ids.add(Thread.currentThread().threadId());
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.getName().startsWith("kvasir-cpu-")) ids.add(t.threadId());
+        }
+        assertEquals(backend.threads(), ids.size(), "the caller and every CPU worker are counted");
+        return ids.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    private static long total(long[] bytes) {
+        long sum = 0;
+        for (long b : bytes) {
+            assertTrue(b >= 0, "per-thread allocation counting is supported by this JVM");
+            sum += b;
+        }
+        return sum;
+    }
+}
