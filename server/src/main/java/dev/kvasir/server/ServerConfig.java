@@ -53,61 +53,125 @@ public record ServerConfig(
         if (warmupSteps < 0) throw new IllegalArgumentException("--warmup-steps must be 0 or more: " + warmupSteps);
     }
 
-    /** On the CPU (the configuration before the device could be chosen), without a start-up warm-up. */
-    public ServerConfig(Path model, String servedModelName, String host, int port, String apiKey, Integer maxModelLen,
-                        int blockSize, Integer numKvBlocks, long kvCacheMemoryBytes, int maxNumSeqs, int maxNumBatchedTokens,
-                        boolean enablePrefixCaching, long swapSpaceBytes, EngineConfig.PreemptionMode preemptionMode,
-                        int threads, int maxWaitingRequests, double requestTimeoutSeconds, int maxBodyBytes) {
-        this(model, servedModelName, host, port, apiKey, maxModelLen, blockSize, numKvBlocks, kvCacheMemoryBytes, maxNumSeqs,
-                maxNumBatchedTokens, enablePrefixCaching, swapSpaceBytes, preemptionMode, threads, maxWaitingRequests,
-                requestTimeoutSeconds, maxBodyBytes, "cpu", 0.90, 0);
-    }
-
     /** Defaults of {@code kvasir serve} for {@code model}, on a free loopback port. */
     public static ServerConfig defaults(Path model) {
-        return new ServerConfig(model, null, "127.0.0.1", 0, null, null, 16, null, 512L << 20, 256, 2048, true,
-                0, EngineConfig.PreemptionMode.RECOMPUTE, 0, 1024, 600, 8 << 20).withWarmupSteps(DEFAULT_WARMUP_STEPS);
+        return builder(model).build();
+    }
+
+    /** A builder holding {@code kvasir serve}'s defaults for {@code model}, on a free loopback port. */
+    public static Builder builder(Path model) {
+        return new Builder(model);
+    }
+
+    /** A builder holding this configuration, to change a few settings. */
+    public Builder toBuilder() {
+        Builder b = new Builder(model);
+        b.servedModelName = servedModelName;
+        b.host = host;
+        b.port = port;
+        b.apiKey = apiKey;
+        b.maxModelLen = maxModelLen;
+        b.blockSize = blockSize;
+        b.numKvBlocks = numKvBlocks;
+        b.kvCacheMemoryBytes = kvCacheMemoryBytes;
+        b.maxNumSeqs = maxNumSeqs;
+        b.maxNumBatchedTokens = maxNumBatchedTokens;
+        b.enablePrefixCaching = enablePrefixCaching;
+        b.swapSpaceBytes = swapSpaceBytes;
+        b.preemptionMode = preemptionMode;
+        b.threads = threads;
+        b.maxWaitingRequests = maxWaitingRequests;
+        b.requestTimeoutSeconds = requestTimeoutSeconds;
+        b.maxBodyBytes = maxBodyBytes;
+        b.device = device;
+        b.gpuMemoryUtilization = gpuMemoryUtilization;
+        b.warmupSteps = warmupSteps;
+        return b;
     }
 
     public ServerConfig withPort(int port) {
-        return new ServerConfig(model, servedModelName, host, port, apiKey, maxModelLen, blockSize, numKvBlocks,
-                kvCacheMemoryBytes, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpaceBytes, preemptionMode,
-                threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes, device, gpuMemoryUtilization, warmupSteps);
+        return toBuilder().port(port).build();
     }
 
     public ServerConfig withApiKey(String key) {
-        return new ServerConfig(model, servedModelName, host, port, key, maxModelLen, blockSize, numKvBlocks,
-                kvCacheMemoryBytes, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpaceBytes, preemptionMode,
-                threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes, device, gpuMemoryUtilization, warmupSteps);
+        return toBuilder().apiKey(key).build();
     }
 
     public ServerConfig withKv(int numKvBlocks, long swapSpaceBytes, EngineConfig.PreemptionMode mode) {
-        return new ServerConfig(model, servedModelName, host, port, apiKey, maxModelLen, blockSize, numKvBlocks,
-                kvCacheMemoryBytes, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpaceBytes, mode,
-                threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes, device, gpuMemoryUtilization, warmupSteps);
+        return toBuilder().numKvBlocks(numKvBlocks).swapSpaceBytes(swapSpaceBytes).preemptionMode(mode).build();
     }
 
     public ServerConfig withLimits(int maxNumSeqs, int maxNumBatchedTokens, int maxWaitingRequests, double requestTimeoutSeconds) {
-        return new ServerConfig(model, servedModelName, host, port, apiKey, maxModelLen, blockSize, numKvBlocks,
-                kvCacheMemoryBytes, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpaceBytes, preemptionMode,
-                threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes, device, gpuMemoryUtilization, warmupSteps);
+        return toBuilder().maxNumSeqs(maxNumSeqs).maxNumBatchedTokens(maxNumBatchedTokens)
+                .maxWaitingRequests(maxWaitingRequests).requestTimeoutSeconds(requestTimeoutSeconds).build();
     }
 
     public ServerConfig withThreads(int threads) {
-        return new ServerConfig(model, servedModelName, host, port, apiKey, maxModelLen, blockSize, numKvBlocks,
-                kvCacheMemoryBytes, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpaceBytes, preemptionMode,
-                threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes, device, gpuMemoryUtilization, warmupSteps);
+        return toBuilder().threads(threads).build();
     }
 
     public ServerConfig withDevice(String device, double gpuMemoryUtilization) {
-        return new ServerConfig(model, servedModelName, host, port, apiKey, maxModelLen, blockSize, numKvBlocks,
-                kvCacheMemoryBytes, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpaceBytes, preemptionMode,
-                threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes, device, gpuMemoryUtilization, warmupSteps);
+        return toBuilder().device(device).gpuMemoryUtilization(gpuMemoryUtilization).build();
     }
 
     public ServerConfig withWarmupSteps(int warmupSteps) {
-        return new ServerConfig(model, servedModelName, host, port, apiKey, maxModelLen, blockSize, numKvBlocks,
-                kvCacheMemoryBytes, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpaceBytes, preemptionMode,
-                threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes, device, gpuMemoryUtilization, warmupSteps);
+        return toBuilder().warmupSteps(warmupSteps).build();
+    }
+
+    /** Settings one by one, starting from {@code kvasir serve}'s defaults. */
+    public static final class Builder {
+        private final Path model;
+        private String servedModelName;
+        private String host = "127.0.0.1";
+        private int port;
+        private String apiKey;
+        private Integer maxModelLen;
+        private int blockSize = 16;
+        private Integer numKvBlocks;
+        private long kvCacheMemoryBytes = 512L << 20;
+        private int maxNumSeqs = 256;
+        private int maxNumBatchedTokens = 2048;
+        private boolean enablePrefixCaching = true;
+        private long swapSpaceBytes;
+        private EngineConfig.PreemptionMode preemptionMode = EngineConfig.PreemptionMode.RECOMPUTE;
+        private int threads;
+        private int maxWaitingRequests = 1024;
+        private double requestTimeoutSeconds = 600;
+        private int maxBodyBytes = 8 << 20;
+        private String device = "cpu";
+        private double gpuMemoryUtilization = 0.90;
+        private int warmupSteps = DEFAULT_WARMUP_STEPS;
+
+        private Builder(Path model) {
+            this.model = model;
+        }
+
+        public Builder servedModelName(String v) { servedModelName = v; return this; }
+        public Builder host(String v) { host = v; return this; }
+        public Builder port(int v) { port = v; return this; }
+        public Builder apiKey(String v) { apiKey = v; return this; }
+        public Builder maxModelLen(Integer v) { maxModelLen = v; return this; }
+        public Builder blockSize(int v) { blockSize = v; return this; }
+        public Builder numKvBlocks(Integer v) { numKvBlocks = v; return this; }
+        public Builder kvCacheMemoryBytes(long v) { kvCacheMemoryBytes = v; return this; }
+        public Builder maxNumSeqs(int v) { maxNumSeqs = v; return this; }
+        public Builder maxNumBatchedTokens(int v) { maxNumBatchedTokens = v; return this; }
+        public Builder enablePrefixCaching(boolean v) { enablePrefixCaching = v; return this; }
+        public Builder swapSpaceBytes(long v) { swapSpaceBytes = v; return this; }
+        public Builder preemptionMode(EngineConfig.PreemptionMode v) { preemptionMode = v; return this; }
+        public Builder threads(int v) { threads = v; return this; }
+        public Builder maxWaitingRequests(int v) { maxWaitingRequests = v; return this; }
+        public Builder requestTimeoutSeconds(double v) { requestTimeoutSeconds = v; return this; }
+        public Builder maxBodyBytes(int v) { maxBodyBytes = v; return this; }
+        public Builder device(String v) { device = v; return this; }
+        public Builder gpuMemoryUtilization(double v) { gpuMemoryUtilization = v; return this; }
+        public Builder warmupSteps(int v) { warmupSteps = v; return this; }
+
+        public ServerConfig build() {
+            return new ServerConfig(model, servedModelName, host, port, apiKey, maxModelLen, blockSize, numKvBlocks,
+                    kvCacheMemoryBytes, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpaceBytes,
+                    preemptionMode, threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes, device,
+                    gpuMemoryUtilization, warmupSteps);
+        }
     }
 }

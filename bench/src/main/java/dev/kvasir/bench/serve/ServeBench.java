@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kvasir.models.loader.RandomModelMaker;
 import dev.kvasir.server.KvasirServer;
 import dev.kvasir.server.ServerConfig;
-import dev.kvasir.server.engine.EngineConfig;
 
 import java.io.IOException;
 import java.net.URI;
@@ -83,9 +82,9 @@ public final class ServeBench {
         if (model == null) model = randomSmol135();
         int maxClients = Arrays.stream(levels).max().orElse(1);
         // Loopback, free port, 1 GiB of KV (max-model-len 2048 keeps the per-sequence minimum small).
-        ServerConfig config = new ServerConfig(model, "bench", "127.0.0.1", 0, null, 2048, 16, null, 1L << 30,
-                Math.max(16, maxClients), 2048, true, 0, EngineConfig.PreemptionMode.RECOMPUTE, threads, 1024, 600, 8 << 20)
-                .withWarmupSteps(warmupSteps);
+        ServerConfig config = ServerConfig.builder(model).servedModelName("bench").maxModelLen(2048)
+                .kvCacheMemoryBytes(1L << 30).maxNumSeqs(Math.max(16, maxClients)).threads(threads)
+                .warmupSteps(warmupSteps).build();
         String setup = "serve benchmark: " + model + ", " + tokens + " new tokens per request, at least " + requests
                 + " requests (2 per client) per level after " + warmup + " warm-up pass(es) and " + warmupSteps
                 + " server warm-up steps, "

@@ -44,8 +44,10 @@ class PreemptionTest {
     void preemptedSequencesGenerateWhatTheyGenerateAlone(EngineConfig.PreemptionMode mode) throws Exception {
         ServerConfig d = TestServers.config();
         // 24 blocks of 16 tokens; 6 sequences of ~150 tokens need ~60: preemption is certain.
-        ServerConfig small = new ServerConfig(d.model(), null, "127.0.0.1", 0, null, 256, 16, 24, 0, 8, 64, true,
-                mode == EngineConfig.PreemptionMode.SWAP ? 64L * 20480 : 0, mode, 2, 64, 120, 1 << 20);
+        ServerConfig small = ServerConfig.builder(d.model()).maxModelLen(256).numKvBlocks(24).kvCacheMemoryBytes(0)
+                .maxNumSeqs(8).maxNumBatchedTokens(64)
+                .swapSpaceBytes(mode == EngineConfig.PreemptionMode.SWAP ? 64L * 20480 : 0).preemptionMode(mode)
+                .threads(2).maxWaitingRequests(64).requestTimeoutSeconds(120).maxBodyBytes(1 << 20).warmupSteps(0).build();
         try (KvasirServer server = TestServers.start(small)) {
             Engine engine = server.engine();
             List<int[]> prompts = new ArrayList<>();
