@@ -31,6 +31,13 @@ final class GgufConfig {
         int context = intKey(gguf, p + "context_length", 2048);
         float eps = (float) gguf.getDouble(p + "attention.layer_norm_rms_epsilon", 1e-5);
         float theta = (float) gguf.getDouble(p + "rope.freq_base", 10000);
+        // Partial rotary embeddings (only the first rope.dimension_count dims of each head rotated)
+        // would run as full RoPE and give silently wrong logits: refuse them instead.
+        int ropeDims = intKey(gguf, p + "rope.dimension_count", headDim);
+        if (ropeDims != headDim) {
+            throw new ModelFormatException(gguf.path(), "metadata " + p + "rope.dimension_count = " + ropeDims
+                    + " rotates part of each " + headDim + "-dim head; Kvasir supports full-head RoPE only");
+        }
 
         String[] tokens = gguf.metadata().get("tokenizer.ggml.tokens") instanceof String[] t ? t : null;
         int vocab = intKey(gguf, p + "vocab_size", -1);

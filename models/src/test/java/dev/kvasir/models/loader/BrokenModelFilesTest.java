@@ -133,6 +133,16 @@ class BrokenModelFilesTest {
         Path noArch = dir.resolve("noarch.gguf");
         new GgufWriter().put("general.architecture", "mamba").write(noArch);
         assertFails(noArch, "unsupported architecture \"mamba\"");
+        Path partialRope = dir.resolve("partial-rope.gguf");
+        new GgufWriter().put("general.architecture", "llama")
+                .put("llama.embedding_length", GgufValueType.UINT32, 64)
+                .put("llama.block_count", GgufValueType.UINT32, 1)
+                .put("llama.attention.head_count", GgufValueType.UINT32, 4)
+                .put("llama.feed_forward_length", GgufValueType.UINT32, 64)
+                .put("llama.vocab_size", GgufValueType.UINT32, 10)
+                .put("llama.rope.dimension_count", GgufValueType.UINT32, 8)
+                .write(partialRope);
+        assertFails(partialRope, "rope.dimension_count = 8", "16-dim head");
     }
 
     private Path hfDir(String name, Map<String, Object> config) throws IOException {
