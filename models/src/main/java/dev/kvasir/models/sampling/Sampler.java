@@ -94,29 +94,55 @@ public final class Sampler {
         return best;
     }
 
-    /** Temperature, then top-k / top-p / min-p over the tokens sorted by probability, then one draw. */
+    /**
+     * Temperature, then top-k / top-p / min-p over the tokens sorted by probability, then one draw.
+     *
+     * <p>Only tokens at or above a threshold are sorted: those above any threshold are a prefix of
+     * the whole vocabulary's sorted order, so when the walk that applies the filters stops inside
+     * that prefix, the draw is exactly the one a full sort would give. The threshold starts at
+     * 1/16 of the top probability (or at min-p's cut-off, below which nothing is kept) and drops
+     * 16-fold until the walk stops inside; a peaked distribution sorts a few dozen tokens instead
+     * of the whole vocabulary.
+     */
     private int draw(float[] x) {
         int vocab = x.length;
         double total = softmaxWeights(x, 1f / p.temperature());
         boolean filtered = (p.topK() > 0 && p.topK() < vocab) || p.topP() < 1f || p.minP() > 0f;
         if (!filtered) return drawFrom(x, total);
-        // Sort by probability, descending; ties by token id so the order is reproducible.
         if (order.length != vocab) order = new long[vocab];
-        for (int i = 0; i < vocab; i++) {
-            // Probabilities are non-negative, so their bit patterns order like the values.
-            order[i] = (long) (Integer.MAX_VALUE - Float.floatToRawIntBits(x[i])) << 32 | i;
-        }
-        Arrays.sort(order);
         int keep = p.topK() > 0 ? Math.min(p.topK(), vocab) : vocab;
-        double topMass = 0, cut = p.topP() * total;
-        float minProb = p.minP() * x[id(order[0])];
-        int k = 0;
-        while (k < keep) {
-            float pr = x[id(order[k])];
-            if (k > 0 && pr < minProb) break;
-            topMass += pr;
-            k++;
-            if (topMass >= cut) break;
+        double cut = p.topP() * total;
+        float minProb = p.minP(); // times the top probability, which softmaxWeights made exp(0) = 1
+        float threshold = Math.max(1f / 16, minProb);
+        double topMass;
+        int k;
+        while (true) {
+            int n = 0;
+            for (int i = 0; i < vocab; i++) {
+                // Probabilities are non-negative, so their bit patterns order like the values;
+                // ties go by token id so the order is reproducible.
+                if (x[i] >= threshold) order[n++] = (long) (Integer.MAX_VALUE - Float.floatToRawIntBits(x[i])) << 32 | i;
+            }
+            Arrays.sort(order, 0, n);
+            topMass = 0;
+            k = 0;
+            boolean stopped = false;
+            while (k < Math.min(keep, n)) {
+                float pr = x[id(order[k])];
+                if (k > 0 && pr < minProb) {
+                    stopped = true;
+                    break;
+                }
+                topMass += pr;
+                k++;
+                if (topMass >= cut) {
+                    stopped = true;
+                    break;
+                }
+            }
+            // Everything below the threshold is also below min-p's cut-off: nothing more can be kept.
+            if (stopped || k == keep || n == vocab || threshold <= minProb) break;
+            threshold = threshold / 16 > 1e-30f ? Math.max(threshold / 16, minProb) : minProb;
         }
         double r = random.nextDouble() * topMass;
         for (int i = 0; i < k; i++) {

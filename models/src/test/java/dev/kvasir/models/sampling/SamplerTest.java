@@ -2,7 +2,10 @@ package dev.kvasir.models.sampling;
 
 import org.junit.jupiter.api.Test;
 
+import java.util.Arrays;
 import java.util.HashSet;
+import java.util.Random;
+import java.util.SplittableRandom;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -110,5 +113,68 @@ class SamplerTest {
         SampledToken none = new Sampler(SamplingParams.greedy()).sample(LOGITS, NONE, NONE, 0);
         assertTrue(Float.isNaN(none.logprob()));
         assertEquals(0, none.topIds().length);
+    }
+
+    /**
+     * The draw sorts only the tokens above a threshold; it must pick exactly what sorting the whole
+     * vocabulary would (the reference below), on peaked, flat and tied distributions alike.
+     */
+    @Test
+    void thresholdedSortDrawsExactlyWhatAFullSortDraws() {
+        Random rnd = new Random(7);
+        float[] topPs = {0.05f, 0.5f, 0.9f, 0.99f, 1f};
+        int[] topKs = {-1, 1, 3, 40, 1000};
+        float[] minPs = {0f, 0f, 0.001f, 0.05f, 0.3f};
+        float[] temps = {0.2f, 0.7f, 1f, 1.5f};
+        int checked = 0;
+        for (int c = 0; c < 3000; c++) {
+            int vocab = 1 + rnd.nextInt(c % 10 == 0 ? 40000 : 600);
+            float[] logits = new float[vocab];
+            float scale = new float[] {0.05f, 1f, 4f, 15f}[rnd.nextInt(4)];
+            boolean ties = rnd.nextInt(4) == 0;
+            for (int i = 0; i < vocab; i++) {
+                logits[i] = (float) rnd.nextGaussian() * scale;
+                if (ties) logits[i] = Math.round(logits[i]);
+            }
+            float topP = topPs[rnd.nextInt(topPs.length)];
+            int topK = topKs[rnd.nextInt(topKs.length)];
+            float minP = minPs[rnd.nextInt(minPs.length)];
+            boolean topKFilters = topK > 0 && topK < vocab;
+            if (topP == 1f && !topKFilters && minP == 0f) minP = 0.01f; // the unfiltered path has no sort
+            float t = temps[rnd.nextInt(temps.length)];
+            long seed = rnd.nextLong();
+            SamplingParams p = params(t, topP, topK, minP, seed, 1f, 0f, 0f, -1);
+            int got = new Sampler(p).sample(logits, NONE, NONE, 0).tokenId();
+            assertEquals(fullSortDraw(logits, p, seed), got, "case " + c + ": vocab " + vocab + ", " + p);
+            checked++;
+        }
+        assertEquals(3000, checked);
+    }
+
+    /** The draw with the whole vocabulary sorted: the algorithm before the threshold was added. */
+    private static int fullSortDraw(float[] logits, SamplingParams p, long seed) {
+        float[] x = logits.clone();
+        int vocab = x.length;
+        double total = Sampler.softmaxWeights(x, 1f / p.temperature());
+        long[] order = new long[vocab];
+        for (int i = 0; i < vocab; i++) order[i] = (long) (Integer.MAX_VALUE - Float.floatToRawIntBits(x[i])) << 32 | i;
+        Arrays.sort(order);
+        int keep = p.topK() > 0 ? Math.min(p.topK(), vocab) : vocab;
+        double topMass = 0, cut = p.topP() * total;
+        float minProb = p.minP() * x[(int) order[0]];
+        int k = 0;
+        while (k < keep) {
+            float pr = x[(int) order[k]];
+            if (k > 0 && pr < minProb) break;
+            topMass += pr;
+            k++;
+            if (topMass >= cut) break;
+        }
+        double r = new SplittableRandom(seed).nextDouble() * topMass;
+        for (int i = 0; i < k; i++) {
+            r -= x[(int) order[i]];
+            if (r < 0) return (int) order[i];
+        }
+        return (int) order[k - 1];
     }
 }
