@@ -38,7 +38,7 @@ __device__ void paged_attention_decode(
     const int* __restrict__ block_tables, int max_blocks_per_seq, const int* __restrict__ context_lens,
     int num_blocks, int block_size, int num_heads, int num_kv_heads, int head_dim, int heads_per_block,
     float scale, int partition_size) {
-  extern __shared__ __align__(16) unsigned char smem[];
+  KVASIR_DYNAMIC_SMEM(smem);
   if (!attention_launch_ok(num_heads, num_kv_heads, head_dim, block_size) || heads_per_block <= 0 ||
       heads_per_block * head_dim > kMaxOutputsPerThread * kAttnThreads || partition_size <= 0) {
     return;  // the backend validates shapes first; this keeps a bad launch from dividing by zero
@@ -222,7 +222,7 @@ __device__ void paged_attention_reduce(T* __restrict__ out, const float* __restr
                                        const float* __restrict__ max_logits, const float* __restrict__ exp_sums,
                                        const int* __restrict__ context_lens, int max_blocks_per_seq, int block_size,
                                        int num_heads, int head_dim, int max_partitions, int partition_size) {
-  extern __shared__ __align__(16) unsigned char smem[];
+  KVASIR_DYNAMIC_SMEM(smem);
   __shared__ float scratch[kWarpSize];
   float* weights = reinterpret_cast<float*>(smem);
   const int head = blockIdx.x;

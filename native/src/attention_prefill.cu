@@ -40,7 +40,7 @@ __device__ void paged_attention_prefill(
     const C* __restrict__ v_cache, const int* __restrict__ block_tables, int max_blocks_per_seq,
     const int* __restrict__ query_start_loc, const int* __restrict__ context_lens, int num_blocks, int block_size,
     int num_heads, int num_kv_heads, int head_dim, float scale) {
-  extern __shared__ __align__(16) unsigned char smem[];
+  KVASIR_DYNAMIC_SMEM(smem);
   if (!attention_launch_ok(num_heads, num_kv_heads, head_dim, block_size)) return;  // validated by the backend
 
   const int kv_head = blockIdx.y;

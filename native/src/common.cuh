@@ -14,6 +14,15 @@
 #include <cuda_fp16.h>
 #include <stdint.h>
 
+// Declares `name`, the block's dynamic shared memory (the launch's sharedMemBytes), as an array
+// of bytes 16-byte aligned. Under the CPU simulator (native/sim, KVASIR_SIM) it is the
+// simulator's per-launch buffer, filled with 0xff bytes at the start of every block.
+#ifdef KVASIR_SIM
+#define KVASIR_DYNAMIC_SMEM(name) unsigned char* const name = kvsim_dynamic_smem()
+#else
+#define KVASIR_DYNAMIC_SMEM(name) extern __shared__ __align__(16) unsigned char name[]
+#endif
+
 namespace kvasir {
 
 constexpr int kWarpSize = 32;

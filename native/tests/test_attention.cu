@@ -35,9 +35,22 @@ template <typename T> struct PagedCache {
         block_tables[seq * max_blocks_per_seq + b] = ids[next++];
       }
     }
+    // A sequence of three or more blocks gets an out-of-range id for its second block (past the
+    // end for even sequences, negative for odd ones): the kernels must treat those 16 tokens as
+    // absent (score -inf, value 0) rather than read outside the cache.
+    for (size_t seq = 0; seq < context_lens.size(); ++seq) {
+      if ((context_lens[seq] + kBlockSize - 1) / kBlockSize >= 3) {
+        block_tables[seq * max_blocks_per_seq + 1] = seq % 2 == 0 ? num_blocks + static_cast<int>(seq) : -2;
+      }
+    }
     const size_t elems = size_t(num_blocks) * kBlockSize * s.num_kv_heads * s.head_dim;
     k = random_tensor<T>(elems);
     v = random_tensor<T>(elems);
+  }
+
+  bool present(int seq, int pos) const {
+    const int block = block_tables[size_t(seq) * max_blocks_per_seq + pos / kBlockSize];
+    return block >= 0 && block < num_blocks;
   }
 
   const float* row(const std::vector<float>& cache, int seq, int pos, int kv_head, const Shape& s) const {
@@ -46,22 +59,30 @@ template <typename T> struct PagedCache {
     return cache.data() + (slot * s.num_kv_heads + kv_head) * s.head_dim;
   }
 
-  // Attention of one query vector over positions 0..last of `seq`, into out[head_dim].
+  // Attention of one query vector over the present positions among 0..last of `seq`, into
+  // out[head_dim]; zeros when none is present.
   void attend(const float* q, int seq, int last, int kv_head, const Shape& s, float scale, float* out) const {
-    std::vector<double> p(last + 1);
+    std::vector<double> p(last + 1, -INFINITY);
     double m = -INFINITY;
     for (int t = 0; t <= last; ++t) {
+      if (!present(seq, t)) continue;
       const float* kr = row(k.values, seq, t, kv_head, s);
       double dot = 0;
       for (int d = 0; d < s.head_dim; ++d) dot += double(q[d]) * kr[d];
       p[t] = dot * scale;
       m = std::max(m, p[t]);
     }
+    if (m == -INFINITY) {
+      for (int d = 0; d < s.head_dim; ++d) out[d] = 0.f;
+      return;
+    }
     double sum = 0;
-    for (double& x : p) sum += (x = std::exp(x - m));
+    for (double& x : p) sum += (x = x == -INFINITY ? 0.0 : std::exp(x - m));
     for (int d = 0; d < s.head_dim; ++d) {
       double a = 0;
-      for (int t = 0; t <= last; ++t) a += p[t] * row(v.values, seq, t, kv_head, s)[d];
+      for (int t = 0; t <= last; ++t) {
+        if (p[t] != 0.0) a += p[t] * row(v.values, seq, t, kv_head, s)[d];
+      }
       out[d] = float(a / sum);
     }
   }

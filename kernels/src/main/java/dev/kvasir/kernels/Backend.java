@@ -32,6 +32,14 @@ public interface Backend extends AutoCloseable {
     /** A paged K/V cache; {@code host} asks for host memory (swap space) on a device backend. */
     KvCache allocateKvCache(KvLayout layout, boolean host);
 
+    /**
+     * Bytes of one K or V element in this backend's caches, device and swap alike: f32 on the CPU
+     * (exact against the reference forward), f16 or bf16 on CUDA. Sizes pools from a byte budget.
+     */
+    default int kvElementBytes() {
+        return Float.BYTES;
+    }
+
     // ---- dense ops ----
 
     /** {@code out[t] = table row tokens[t]} (dequantized), for t < n. */

@@ -90,9 +90,9 @@ public final class LlamaModel implements AutoCloseable {
         return kv == null ? 0 : kv.layout().numBlocks();
     }
 
-    /** Bytes of K and V, all layers, for one block of {@code blockSize} tokens (f32). */
-    public static long kvBytesPerBlock(LlamaConfig c, int blockSize) {
-        return 2L * c.numLayers() * blockSize * c.kvDim() * Float.BYTES;
+    /** Bytes of K and V, all layers, for one block of {@code blockSize} tokens of {@code elementBytes} each. */
+    public static long kvBytesPerBlock(LlamaConfig c, int blockSize, int elementBytes) {
+        return 2L * c.numLayers() * blockSize * c.kvDim() * elementBytes;
     }
 
     public LlamaConfig config() {

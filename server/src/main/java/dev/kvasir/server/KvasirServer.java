@@ -58,9 +58,11 @@ public final class KvasirServer implements AutoCloseable {
         Backend created = null;
         try {
             served = ServedModel.of(loaded, c.servedModelName(), c.maxModelLen());
-            int cpuBlocks = (int) (c.swapSpaceBytes() / LlamaModel.kvBytesPerBlock(loaded.config(), c.blockSize()));
             created = Backends.create(c.device(), c.threads());
             backend = created;
+            // Swap blocks hold the backend's KV element type (f16 on CUDA): a budget fits twice the f32 count there.
+            int cpuBlocks = (int) Math.min(Integer.MAX_VALUE, c.swapSpaceBytes()
+                    / LlamaModel.kvBytesPerBlock(loaded.config(), c.blockSize(), backend.kvElementBytes()));
             int blocks;
             if (backend instanceof CudaBackend cuda && c.numKvBlocks() == null) {
                 // Weights, then a profiling forward at the largest step, then the KV pool from what is left.
@@ -73,7 +75,8 @@ public final class KvasirServer implements AutoCloseable {
                 blocks = sized.numBlocks();
             } else {
                 blocks = c.numKvBlocks() != null ? c.numKvBlocks()
-                        : kvBlocksFor(c.kvCacheMemoryBytes(), loaded, c.blockSize(), served.maxModelLen(), c.maxNumSeqs());
+                        : kvBlocksFor(c.kvCacheMemoryBytes(), loaded, c.blockSize(), backend.kvElementBytes(),
+                                served.maxModelLen(), c.maxNumSeqs());
                 model = LlamaModel.create(loaded.config(), loaded.weights(), backend, blocks, c.blockSize(), cpuBlocks);
             }
             EngineConfig ec = new EngineConfig(c.maxNumSeqs(), c.maxNumBatchedTokens(), served.maxModelLen(), c.blockSize(),
@@ -118,8 +121,9 @@ public final class KvasirServer implements AutoCloseable {
      * Blocks for the KV pool: the memory budget divided by one block's bytes, but no more than every
      * sequence at full length needs, and never fewer than one full-length sequence needs.
      */
-    static int kvBlocksFor(long memoryBytes, LoadedModel loaded, int blockSize, int maxModelLen, int maxNumSeqs) {
-        long perBlock = LlamaModel.kvBytesPerBlock(loaded.config(), blockSize);
+    static int kvBlocksFor(long memoryBytes, LoadedModel loaded, int blockSize, int elementBytes, int maxModelLen,
+                           int maxNumSeqs) {
+        long perBlock = LlamaModel.kvBytesPerBlock(loaded.config(), blockSize, elementBytes);
         long perSeq = (maxModelLen + blockSize - 1) / blockSize;
         long blocks = Math.min(memoryBytes / perBlock, perSeq * maxNumSeqs);
         long minimum = (long) Math.ceil(perSeq / 0.99) + 1;

@@ -57,6 +57,8 @@ public final class CudaBackend implements Backend {
     private final Cublas cublas;
     private final KernelArgs args = new KernelArgs();
     private final List<CudaKvCache> caches = new ArrayList<>();
+    /** Every device allocation of this backend not yet freed: close() frees what callers left (weights above all). */
+    private final java.util.Set<Long> live = new java.util.HashSet<>();
 
     // Grow-only scratch on the device, reused step after step.
     private final Scratch x16 = new Scratch("f16 GEMM input");
@@ -107,8 +109,17 @@ public final class CudaBackend implements Backend {
             throw e;
         }
         module = m;
+        if (device.simulator()) {
+            LOG.log(System.Logger.Level.WARNING, "CUDA backend on {0}: the fake CUDA libraries of the CPU simulator are on the"
+                    + " library path; this runs our kernels on the CPU, slowly, for tests, and is not a GPU", device);
+        }
         LOG.log(System.Logger.Level.INFO, "CUDA backend on {0} (rank {1} of {2}), KV cache {3}",
                 device, parallel.rank(), parallel.worldSize(), kvDtype);
+    }
+
+    @Override
+    public int kvElementBytes() {
+        return kvDtype.bytes();
     }
 
     @Override
@@ -131,14 +142,19 @@ public final class CudaBackend implements Backend {
         long[] ptr = new long[1];
         int status = cudart.cuMemAlloc(ptr, Math.max(bytes, 1));
         if (status != cudart.CUDA_SUCCESS) {
-            throw new CudaException("out of GPU memory allocating " + bytes + " bytes for " + what + " on " + device
+            // Only CUDA_ERROR_OUT_OF_MEMORY is a lack of memory; anything else (an earlier kernel's sticky
+            // error, a lost context) must not send the user off to lower --gpu-memory-utilization.
+            String why = status == cudart.CUDA_ERROR_OUT_OF_MEMORY ? "out of GPU memory allocating " : "cuMemAlloc failed allocating ";
+            throw new CudaException(why + bytes + " bytes for " + what + " on " + device
                     + " (weights " + weightBytes + ", workspace " + workspaceBytes + ", KV " + kvBytes + " bytes): "
                     + Cuda.errorName(status));
         }
+        live.add(ptr[0]);
         return ptr[0];
     }
 
     private void deviceFree(long ptr) {
+        live.remove(ptr);
         Cuda.check(cudart.cuMemFree(ptr), "cuMemFree");
     }
 
@@ -549,7 +565,8 @@ public final class CudaBackend implements Backend {
             long partRows = (long) seqs * numHeads * partitions;
             long tmp = partitions > 1 ? partials.ensure(partRows * headDim * 4) : 0;
             long stats = partitions > 1 ? partialStats.ensure(partRows * 2 * 4) : 0;
-            long maxLogits = stats, expSums = stats + partRows * 4;
+            // Null when there is one partition: the kernel then writes the output directly.
+            long maxLogits = stats, expSums = partitions > 1 ? stats + partRows * 4 : 0;
             module.launch("kvasir_paged_attention_decode_" + suffix, kvHeads * chunks, seqs, partitions, 256, smem, stream,
                     args.reset().ptr(ot.ptr).ptr(tmp).ptr(maxLogits).ptr(expSums).ptr(qt.ptr).i32(width)
                             .ptr(c.k[layer]).ptr(c.v[layer]).ptr(tablePtr).i32(maxBlocks).ptr(contextPtr)
@@ -695,19 +712,41 @@ public final class CudaBackend implements Backend {
     public void close() {
         if (closed) return;
         enter();
-        Cuda.check(cudart.cuStreamSynchronize(stream), "cuStreamSynchronize");
-        for (CudaKvCache c : new ArrayList<>(caches)) c.close();
+        // Every step is attempted even when an earlier one fails (after a kernel fault every call returns
+        // the context's sticky error): the primary context must still be released, or the fault would
+        // outlive this backend. The first failure is thrown at the end.
+        List<RuntimeException> failures = new ArrayList<>();
+        attempt(failures, () -> Cuda.check(cudart.cuStreamSynchronize(stream), "cuStreamSynchronize"));
+        for (CudaKvCache c : new ArrayList<>(caches)) attempt(failures, c::close);
         for (Scratch s : new Scratch[] {x16, ints, tables, seqInts, queryStarts, partials, partialStats, pairs, argmaxOut}) {
-            s.release();
+            attempt(failures, s::release);
         }
-        cublas.close();
-        module.close();
-        Cuda.check(cudart.cuStreamDestroy(stream), "cuStreamDestroy");
+        // Weights (there is no call to free a matrix) and tensors the caller did not free: they belong to
+        // this backend, and another backend may keep the device's primary context, and so them, alive.
+        for (long p : new ArrayList<>(live)) attempt(failures, () -> deviceFree(p));
+        attempt(failures, cublas::close);
+        attempt(failures, module::close);
+        attempt(failures, () -> Cuda.check(cudart.cuStreamDestroy(stream), "cuStreamDestroy"));
         args.close();
         hostInts.close();
         closed = true;
-        int[] dev = new int[1];
-        Cuda.check(cudart.cuDeviceGet(dev, parallel.rank()), "cuDeviceGet");
-        Cuda.check(cudart.cuDevicePrimaryCtxRelease(dev[0]), "cuDevicePrimaryCtxRelease");
+        attempt(failures, () -> {
+            int[] dev = new int[1];
+            Cuda.check(cudart.cuDeviceGet(dev, parallel.rank()), "cuDeviceGet");
+            Cuda.check(cudart.cuDevicePrimaryCtxRelease(dev[0]), "cuDevicePrimaryCtxRelease");
+        });
+        if (!failures.isEmpty()) {
+            RuntimeException first = failures.get(0);
+            for (int i = 1; i < failures.size(); i++) first.addSuppressed(failures.get(i));
+            throw first;
+        }
+    }
+
+    private static void attempt(List<RuntimeException> failures, Runnable step) {
+        try {
+            step.run();
+        } catch (RuntimeException e) {
+            failures.add(e);
+        }
     }
 }

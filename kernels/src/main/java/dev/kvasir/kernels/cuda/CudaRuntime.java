@@ -19,11 +19,19 @@ import java.io.InputStream;
  * {@code nvidia-cublas} Python wheels' {@code lib} folders). JavaCPP finds them through the
  * system loader, so their folders must be on {@code LD_LIBRARY_PATH} (or in ld.so.conf);
  * {@code scripts/gpu-check} sets that up from the CUDA install it finds.
+ *
+ * <p>In CI the same tests also run against the CPU simulator's fake {@code libcuda.so.1} and
+ * {@code libcublas.so.13} (native/sim, built into native/target/sim/lib; the cuda-sim Surefire
+ * executions put that folder on {@code LD_LIBRARY_PATH}). Its device calls itself
+ * {@value #SIMULATOR_NAME}; a backend on it logs a warning, since it is no GPU.
  */
 public final class CudaRuntime {
 
     /** Classpath location of the kernels fatbin that native/ builds. */
     public static final String FATBIN_RESOURCE = "/dev/kvasir/native/kvasir_kernels.fatbin";
+
+    /** The device name of the CPU simulator's fake driver (native/sim/driver.cpp). */
+    public static final String SIMULATOR_NAME = "Kvasir CPU simulator (not a GPU)";
 
     private static final int MIN_MAJOR = 8;
 
@@ -33,6 +41,11 @@ public final class CudaRuntime {
 
     /** The device the backend would use (ordinal 0 unless told otherwise). */
     public record DeviceInfo(int ordinal, String name, int major, int minor, long totalBytes, int driverVersion) {
+        /** True for the CPU simulator's fake device: results on it say nothing about a GPU. */
+        public boolean simulator() {
+            return SIMULATOR_NAME.equals(name);
+        }
+
         @Override
         public String toString() {
             return name + " (sm_" + major + minor + ", " + totalBytes / (1 << 20) + " MiB, driver API "

@@ -23,11 +23,11 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Every {@link CudaBackend} operation against the CPU backend, the reference, on random inputs.
- * Skips with the probe's reason where there is no usable GPU.
+ * Skips with the probe's reason where there is no usable GPU; runs on the CPU simulator in the
+ * cuda-sim execution ({@link CudaTestSupport}).
  */
 class CudaBackendTest {
 
@@ -39,7 +39,7 @@ class CudaBackendTest {
     /** Per test, so that each one reports itself skipped with the reason. */
     @BeforeEach
     void start() {
-        assumeTrue(CudaRuntime.available(), CudaRuntime.unavailableReason());
+        CudaTestSupport.requireCuda();
         if (gpu == null) {
             gpu = new CudaBackend();
             cpu = new CpuBackend(2);
@@ -72,8 +72,12 @@ class CudaBackendTest {
     }
 
     private Pair tensor(float[] values) {
-        DeviceTensor g = gpu.allocate(values.length), c = cpu.allocate(values.length);
-        gpu.upload(values, 0, g, 0, values.length);
+        return tensor(gpu, values);
+    }
+
+    private static Pair tensor(CudaBackend on, float[] values) {
+        DeviceTensor g = on.allocate(values.length), c = cpu.allocate(values.length);
+        on.upload(values, 0, g, 0, values.length);
         cpu.upload(values, 0, c, 0, values.length);
         return new Pair(g, c, values.length);
     }
@@ -84,8 +88,12 @@ class CudaBackendTest {
 
     /** max |gpu - cpu| / max |cpu|, over the first n values. */
     private static double relativeError(Pair p, int n) {
+        return relativeError(gpu, p, n);
+    }
+
+    private static double relativeError(CudaBackend on, Pair p, int n) {
         float[] g = new float[n], c = new float[n];
-        gpu.download(p.g, 0, g, 0, n);
+        on.download(p.g, 0, g, 0, n);
         cpu.download(p.c, 0, c, 0, n);
         double worst = 0, scale = 1e-30;
         for (int i = 0; i < n; i++) {
@@ -184,13 +192,28 @@ class CudaBackendTest {
         try (KvCache gk = gpu.allocateKvCache(layout, false); KvCache ck = cpu.allocateKvCache(layout, false)) {
             // Decode (one partition and split ones), then a prefill batch with cached prefixes.
             int[][] shapes = {{1, 1}, {40, 1}, {700, 1}, {1500, 1}};
-            check(gk, ck, shapes, heads, kvHeads, headDim, blockSize);
-            check(gk, ck, new int[][] {{100, 100}, {300, 37}, {33, 1}}, heads, kvHeads, headDim, blockSize);
+            check(gpu, gk, ck, shapes, heads, kvHeads, headDim, blockSize, 5e-3);
+            check(gpu, gk, ck, new int[][] {{100, 100}, {300, 37}, {33, 1}}, heads, kvHeads, headDim, blockSize, 5e-3);
+        }
+    }
+
+    /** The same with a bf16 cache, on a second backend sharing the device (and its primary context). */
+    @Test
+    void pagedAttentionOverABf16CacheMatchesTheCpu() {
+        int heads = 8, kvHeads = 2, headDim = 64, blockSize = 16, blocks = 200;
+        KvLayout layout = new KvLayout(2, blocks, blockSize, kvHeads, headDim);
+        try (CudaBackend bf16 = new CudaBackend(TensorParallel.SINGLE, KvDtype.BF16);
+             KvCache gk = bf16.allocateKvCache(layout, false); KvCache ck = cpu.allocateKvCache(layout, false)) {
+            assertTrue(bf16.name().contains("kv BF16"), bf16.name());
+            assertEquals(2, bf16.kvElementBytes(), "swap and KV budgets are sized in bf16 elements");
+            check(bf16, gk, ck, new int[][] {{1, 1}, {700, 1}}, heads, kvHeads, headDim, blockSize, 2e-2);
+            check(bf16, gk, ck, new int[][] {{100, 100}, {300, 37}}, heads, kvHeads, headDim, blockSize, 2e-2);
         }
     }
 
     /** shapes[s] = {context length after this step, query rows of this step}. */
-    private void check(KvCache gk, KvCache ck, int[][] shapes, int heads, int kvHeads, int headDim, int blockSize) {
+    private void check(CudaBackend gpu, KvCache gk, KvCache ck, int[][] shapes, int heads, int kvHeads, int headDim,
+                       int blockSize, double tolerance) {
         int width = kvHeads * headDim, qWidth = heads * headDim;
         AttentionBatch batch = new AttentionBatch();
         // Distinct blocks in a random order: no two sequences share one, and tables are scattered.
@@ -210,15 +233,16 @@ class CudaBackendTest {
             batch.add(rows, s[1], s[0] - s[1], table);
             rows += s[1];
         }
-        Pair k = tensor(randoms(totalContext * width, 1f)), v = tensor(randoms(totalContext * width, 1f));
+        Pair k = tensor(gpu, randoms(totalContext * width, 1f)), v = tensor(gpu, randoms(totalContext * width, 1f));
         gpu.writeKv(gk, 1, k.g, v.g, slots, totalContext);
         cpu.writeKv(ck, 1, k.c, v.c, slots, totalContext);
-        Pair q = tensor(randoms(rows * qWidth, 1f)), out = empty(rows * qWidth);
+        Pair q = tensor(gpu, randoms(rows * qWidth, 1f));
+        Pair out = new Pair(gpu.allocate(rows * qWidth), cpu.allocate(rows * qWidth), rows * qWidth);
         gpu.attention(q.g, gk, 1, batch, heads, out.g);
         cpu.attention(q.c, ck, 1, batch, heads, out.c);
-        // K and V are f16 on the GPU.
-        double err = relativeError(out, rows * qWidth);
-        assertTrue(err < 5e-3, "relative error " + err);
+        // K and V are f16 or bf16 on the GPU.
+        double err = relativeError(gpu, out, rows * qWidth);
+        assertTrue(err < tolerance, "relative error " + err);
     }
 
     @Test
@@ -252,9 +276,26 @@ class CudaBackendTest {
         }
     }
 
+    /** A kernel name the fatbin lacks is the driver's CUDA_ERROR_NOT_FOUND, named in the exception. */
+    @Test
+    void unknownKernelIsReportedByName() {
+        try (CudaModule m = new CudaModule(CudaRuntime.fatbin())) {
+            CudaException e = org.junit.jupiter.api.Assertions.assertThrows(CudaException.class,
+                    () -> m.function("kvasir_no_such_kernel"));
+            assertTrue(e.getMessage().contains("kvasir_no_such_kernel") && e.getMessage().contains("CUDA_ERROR_NOT_FOUND"),
+                    e.getMessage());
+            m.function("kvasir_add_f32"); // and a real one is found
+        }
+    }
+
     @Test
     void backendNamesItsDevice() {
         Backend b = gpu;
         assertTrue(b.name().startsWith("cuda "), b.name());
+        assertEquals(2, b.kvElementBytes(), "the default KV cache is f16");
+        assertEquals(Float.BYTES, cpu.kvElementBytes(), "the CPU keeps f32 KV");
+        // Which device this ran on, in the report: the simulator says so in its name.
+        System.out.println("CudaBackendTest ran on " + b.name());
+        assertEquals(CudaTestSupport.simulated(), b.name().contains(CudaTestSupport.SIMULATOR_NAME), b.name());
     }
 }

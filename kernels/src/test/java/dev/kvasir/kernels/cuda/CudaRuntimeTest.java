@@ -1,5 +1,6 @@
 package dev.kvasir.kernels.cuda;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.io.File;
@@ -33,9 +34,24 @@ class CudaRuntimeTest {
         }
     }
 
+    /** In the cuda-sim execution: the fake driver's device, as the probe describes it. */
     @Test
+    @Tag("cuda-sim-only") // gpu-check on a real GPU excludes it, so that nothing there may skip
+    void simulatorReportsItselfAsOne() {
+        assumeTrue(CudaTestSupport.simulated(), "not the cuda-sim execution");
+        CudaRuntime.DeviceInfo d = CudaTestSupport.requireCuda();
+        assertEquals(CudaTestSupport.SIMULATOR_NAME, d.name());
+        assertEquals(9, d.major());
+        assertEquals(0, d.minor());
+        assertEquals(13000, d.driverVersion());
+        assertTrue(d.totalBytes() > 0);
+        assertTrue(d.toString().contains("not a GPU"), d::toString);
+    }
+
+    @Test
+    @Tag("without-cuda") // gpu-check excludes it: where CUDA works this path cannot be reached
     void backendRefusesToStartWithTheReason() {
-        assumeTrue(!CudaRuntime.available(), "a GPU is present: the refusal path is not reachable here");
+        assumeTrue(!CudaRuntime.available(), "CUDA is usable here (a GPU, or the CPU simulator in cuda-sim): the refusal path is not reachable");
         IllegalStateException e = assertThrows(IllegalStateException.class, CudaBackend::new);
         assertTrue(e.getMessage().startsWith("--device cuda: "), e.getMessage());
         assertTrue(e.getMessage().contains(CudaRuntime.unavailableReason()));
