@@ -179,6 +179,7 @@ public final class CpuBackend implements Backend {
             int r1 = Math.min(mi.rows, r0 + rowsPerChunk[i]);
             float[] s = scratch(worker, Matmul.ROW_BLOCK * mi.cols);
             if (n == 1) Matmul.oneToken(mi, x, 0, out[i], 0, r0, r1, s);
+            else if (n <= Matmul.FEW_TOKENS && Matmul.fewTokensFit(mi)) Matmul.fewTokens(mi, x, n, out[i], r0, r1);
             else Matmul.manyTokens(mi, x, n, out[i], r0, r1, s);
         }
     }

@@ -1,5 +1,6 @@
 package dev.kvasir.kernels.cpu;
 
+import dev.kvasir.kernels.GgmlType;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -90,6 +91,100 @@ final class Matmul {
                 }
             }
         }
+    }
+
+    /** Most tokens {@link #fewTokens} takes: 4 rows x 4 tokens of accumulator chains, all in registers. */
+    static final int FEW_TOKENS = 4;
+
+    /**
+     * Whether {@link #fewTokens} handles this matrix: a type it dequantizes in registers, whole
+     * 32-value blocks per row. Not Q4_0: the same loop over its nibbles ran 3-4x slower than
+     * {@link #manyTokens} (measured; the JIT does not keep its vectors in registers there).
+     */
+    static boolean fewTokensFit(CpuMatrix m) {
+        return m.cols % 32 == 0 && 32 % L == 0 && switch (m.type) {
+            case F32, F16, BF16, Q8_0 -> true;
+            default -> false;
+        };
+    }
+
+    /**
+     * Rows {@code [r0, r1)} for 2 to {@link #FEW_TOKENS} tokens, laid out as in {@link #manyTokens}.
+     * Each weight vector is dequantized in registers once and used for every token, so a small
+     * decode batch streams the matrix once, as one token does, instead of expanding rows into
+     * scratch and reading them back. Four rows a quarter of the range apart go together (as in
+     * {@link #q8Rows4}): 16 independent accumulator chains hide the FMA latency that one row's
+     * chains would wait on. Each (row, token) sum runs in {@link #dot}'s order.
+     */
+    static void fewTokens(CpuMatrix m, float[] x, int n, float[] out, int r0, int r1) {
+        int quarter = (r1 - r0) / ROW_TILE;
+        for (int i = 0; i < quarter; i++) fewTokensRows4(m, r0 + i, quarter, x, n, out);
+        // The last rows: each one four times over, the copies' sums dropped.
+        for (int r = r0 + ROW_TILE * quarter; r < r1; r++) fewTokensRows4(m, r, 0, x, n, out);
+    }
+
+    private static void fewTokensRows4(CpuMatrix m, int r, int stride, float[] x, int n, float[] out) {
+        // Tokens past n repeat the last one; their sums are computed and dropped, which keeps one
+        // loop body for 2, 3 and 4 tokens.
+        int cols = m.cols, rows = m.rows;
+        int x1 = Math.min(1, n - 1) * cols, x2 = Math.min(2, n - 1) * cols, x3 = Math.min(3, n - 1) * cols;
+        MemorySegment seg = m.data;
+        GgmlType type = m.type;
+        long step = stride * m.rowBytes;
+        long b0 = r * m.rowBytes, b1 = b0 + step, b2 = b1 + step, b3 = b2 + step;
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        for (int blk = 0; blk < cols / 32; blk++) {
+            FloatVector d0 = blockScale(type, seg, b0, blk), d1 = blockScale(type, seg, b1, blk);
+            FloatVector d2 = blockScale(type, seg, b2, blk), d3 = blockScale(type, seg, b3, blk);
+            for (int p = 0; p < 32; p += L) {
+                FloatVector w0 = weights(type, seg, b0, blk, p, d0), w1 = weights(type, seg, b1, blk, p, d1);
+                FloatVector w2 = weights(type, seg, b2, blk, p, d2), w3 = weights(type, seg, b3, blk, p, d3);
+                int i = 32 * blk + p;
+                FloatVector v = FloatVector.fromArray(F, x, i);
+                a00 = w0.fma(v, a00); a10 = w1.fma(v, a10); a20 = w2.fma(v, a20); a30 = w3.fma(v, a30);
+                v = FloatVector.fromArray(F, x, x1 + i);
+                a01 = w0.fma(v, a01); a11 = w1.fma(v, a11); a21 = w2.fma(v, a21); a31 = w3.fma(v, a31);
+                v = FloatVector.fromArray(F, x, x2 + i);
+                a02 = w0.fma(v, a02); a12 = w1.fma(v, a12); a22 = w2.fma(v, a22); a32 = w3.fma(v, a32);
+                v = FloatVector.fromArray(F, x, x3 + i);
+                a03 = w0.fma(v, a03); a13 = w1.fma(v, a13); a23 = w2.fma(v, a23); a33 = w3.fma(v, a33);
+            }
+        }
+        // Rows r + k * stride; with stride 0 all four are row r and the same sums land four times.
+        out[r] = sum(a00); out[r + stride] = sum(a10); out[r + 2 * stride] = sum(a20); out[r + 3 * stride] = sum(a30);
+        int o = rows + r;
+        out[o] = sum(a01); out[o + stride] = sum(a11); out[o + 2 * stride] = sum(a21); out[o + 3 * stride] = sum(a31);
+        if (n > 2) {
+            o += rows;
+            out[o] = sum(a02); out[o + stride] = sum(a12); out[o + 2 * stride] = sum(a22); out[o + 3 * stride] = sum(a32);
+        }
+        if (n > 3) {
+            o += rows;
+            out[o] = sum(a03); out[o + stride] = sum(a13); out[o + 2 * stride] = sum(a23); out[o + 3 * stride] = sum(a33);
+        }
+    }
+
+    private static final FloatVector ONE = FloatVector.broadcast(F, 1f);
+
+    /** The scale of 32-value block {@code blk} of a row (1 for the float types). */
+    private static FloatVector blockScale(GgmlType type, MemorySegment seg, long rowBase, int blk) {
+        return switch (type) {
+            case Q8_0 -> FloatVector.broadcast(F, WeightLoads.scale(seg, rowBase + 34L * blk));
+            default -> ONE;
+        };
+    }
+
+    /** Values {@code p .. p + L} of 32-value block {@code blk} of a row, as floats. */
+    private static FloatVector weights(GgmlType type, MemorySegment seg, long rowBase, int blk, int p, FloatVector d) {
+        return switch (type) {
+            case Q8_0 -> WeightLoads.q8(seg, rowBase + 34L * blk + 2 + p, d);
+            case F16 -> WeightLoads.f16(seg, rowBase + 2L * (32 * blk + p));
+            case BF16 -> WeightLoads.bf16(seg, rowBase + 2L * (32 * blk + p));
+            default -> WeightLoads.f32(seg, rowBase + 4L * (32 * blk + p));
+        };
     }
 
     /** The reference dot product every path reproduces exactly. */

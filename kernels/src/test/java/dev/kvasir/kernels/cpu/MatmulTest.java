@@ -45,7 +45,7 @@ class MatmulTest {
             WeightTensor t = new WeightTensor("w", type, new long[] {cols, rows}, data);
             float[] stored = Quant.dequantize(t);
             DeviceMatrix m = backend.matrix(t);
-            for (int n : new int[] {1, 3, 9}) {
+            for (int n : new int[] {1, 2, 3, 4, 9}) {
                 float[] x = new float[n * cols];
                 for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
                 DeviceTensor xt = backend.allocate(x.length), out = backend.allocate((long) n * rows);
@@ -65,15 +65,17 @@ class MatmulTest {
                         assertTrue(err <= 1e-5 * scale + 1e-6, () -> type + " n=" + n + " token " + tk + " row " + rw + ": error " + err);
                     }
                 }
-                // The same token alone gives the same outputs (one summation order on every path).
+                // Each token alone gives the same outputs (one summation order on every path).
                 if (n > 1) {
                     DeviceTensor one = backend.allocate(cols), oneOut = backend.allocate(rows);
-                    backend.upload(x, (n - 1) * cols, one, 0, cols);
-                    backend.matmul(m, one, 1, oneOut);
                     float[] alone = new float[rows];
-                    backend.download(oneOut, 0, alone, 0, rows);
-                    for (int row = 0; row < rows; row++) {
-                        assertEquals(got[(n - 1) * rows + row], alone[row], 1e-6f * Math.max(1f, Math.abs(alone[row])));
+                    for (int tok = 0; tok < n; tok++) {
+                        backend.upload(x, tok * cols, one, 0, cols);
+                        backend.matmul(m, one, 1, oneOut);
+                        backend.download(oneOut, 0, alone, 0, rows);
+                        for (int row = 0; row < rows; row++) {
+                            assertEquals(alone[row], got[tok * rows + row], 1e-6f * Math.max(1f, Math.abs(alone[row])));
+                        }
                     }
                 }
             }
