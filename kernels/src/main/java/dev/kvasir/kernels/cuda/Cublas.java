@@ -28,9 +28,17 @@ final class Cublas implements AutoCloseable {
      * {@code out (rows x n) = w^T(stored cols x rows)^T * x (cols x n)}: op(A) = T, op(B) = N.
      */
     void gemm(long w, long x, int inType, int rows, int cols, int n, long out) {
+        gemm(w, x, inType, rows, cols, n, out, rows);
+    }
+
+    /**
+     * The same with out's rows {@code outStride} floats apart ({@code >= rows}): a block of
+     * {@code rows} output columns of a wider {@code [n][outStride]} result, for row-chunked weights.
+     */
+    void gemm(long w, long x, int inType, int rows, int cols, int n, long out, int outStride) {
         Cuda.checkCublas(cublas.cublasGemmEx(handle, cublas.CUBLAS_OP_T, cublas.CUBLAS_OP_N, rows, n, cols, one,
                         Cuda.at(w, 0), inType, cols, Cuda.at(x, 0), inType, cols, zero,
-                        Cuda.at(out, 0), cudart.CUDA_R_32F, rows, cublas.CUBLAS_COMPUTE_32F, cublas.CUBLAS_GEMM_DEFAULT),
+                        Cuda.at(out, 0), cudart.CUDA_R_32F, outStride, cublas.CUBLAS_COMPUTE_32F, cublas.CUBLAS_GEMM_DEFAULT),
                 "cublasGemmEx(" + rows + "x" + cols + " . " + n + ")");
     }
 

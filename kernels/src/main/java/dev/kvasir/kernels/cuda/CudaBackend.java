@@ -27,8 +27,9 @@ import java.util.List;
  * The CUDA backend: one instance per device rank. Activations are f32 in device memory (the
  * {@link Backend} contract's type, so results compare directly with the CPU reference); weights
  * keep their file type where cuBLAS or our kernels read it (f32, f16, bf16 through cuBLAS; Q8_0
- * and Q4_0 through our dequantising GEMV) and K-quants become f16 at load; K and V are f16 or
- * bf16 pages. Our kernels come from {@code kvasir_kernels.fatbin} (native/).
+ * and Q4_0 through our dequantising GEMV, or above {@link #DEQUANT_GEMM_ABOVE_TOKENS} tokens
+ * dequantised to f16 in bounded row chunks for cuBLAS) and K-quants become f16 at load; K and V
+ * are f16 or bf16 pages. Our kernels come from {@code kvasir_kernels.fatbin} (native/).
  *
  * <p>All work goes to one stream. Host to device copies of per-step metadata are synchronous
  * copies from pageable memory, which the driver orders after the stream's earlier work (a
@@ -47,6 +48,17 @@ public final class CudaBackend implements Backend {
     private static final int PREFILL_KEYS = 16;
     private static final int MAX_HEAD_DIM = 256;
     private static final int MAX_DECODE_OUTPUTS = 8 * 256;
+    /**
+     * Q8_0/Q4_0 matmuls of more tokens than this dequantise the weight to f16 and run cuBLAS; fewer
+     * keep the GEMV, which re-reads the quantised weight once per 8 tokens. By bytes moved per weight,
+     * GEMV ~ n/8 x (1.06 Q8_0, 0.56 Q4_0) against 1.06 or 0.56 + 2 (f16 write) + 2 (cuBLAS read):
+     * even at about n = 38 (Q8_0) and 65 (Q4_0); the GEMV's f32 FMAs on CUDA cores grow with n too,
+     * so it falls behind sooner. 32 keeps decode batches of up to 32 sequences on the GEMV. An
+     * estimate, not a measurement: to be tuned on a GPU.
+     */
+    static final int DEQUANT_GEMM_ABOVE_TOKENS = 32;
+    /** Default bound of the dequantised weight workspace: a matrix is dequantised and multiplied in row chunks this big. */
+    static final long DEQUANT_WORKSPACE_BYTES = 64L << 20;
 
     private final CudaRuntime.DeviceInfo device;
     private final TensorParallel parallel;
@@ -70,6 +82,11 @@ public final class CudaBackend implements Backend {
     private final Scratch partialStats = new Scratch("attention partial max/sum");
     private final Scratch pairs = new Scratch("block copy pairs");
     private final Scratch argmaxOut = new Scratch("argmax");
+    /** f16 rows of a Q8_0/Q4_0 weight for the prefill GEMM: allocated once, at the largest chunk any loaded matrix needs. */
+    private final Scratch dequantRows = new Scratch("dequantised weight rows");
+    private final long dequantChunkBytes;
+    /** Bytes of dequantRows that the loaded quantised matrices need (counted by the memory plan before it exists). */
+    private long dequantNeed;
     // Host staging for those uploads (pageable: the copies are synchronous).
     private IntPointer hostInts = new IntPointer(1024);
 
@@ -86,6 +103,13 @@ public final class CudaBackend implements Backend {
 
     /** A backend for {@code parallel.rank()}, which is also its device ordinal. */
     public CudaBackend(TensorParallel parallel, KvDtype kvDtype) {
+        this(parallel, kvDtype, DEQUANT_WORKSPACE_BYTES);
+    }
+
+    /** ... with the dequantised weight workspace bounded by {@code dequantChunkBytes} (tests force several chunks). */
+    CudaBackend(TensorParallel parallel, KvDtype kvDtype, long dequantChunkBytes) {
+        if (dequantChunkBytes < 1) throw new IllegalArgumentException("dequantChunkBytes must be positive");
+        this.dequantChunkBytes = dequantChunkBytes;
         if (!CudaRuntime.available()) {
             throw new IllegalStateException("--device cuda: " + CudaRuntime.unavailableReason());
         }
@@ -207,6 +231,9 @@ public final class CudaBackend implements Backend {
                 Cuda.check(cudart.cuMemcpyHtoD(ptr, Cuda.at(weight.data().address(), bytes), bytes),
                         "cuMemcpyHtoD(" + weight.name() + ")");
                 weightBytes += bytes;
+                if (type == GgmlType.Q8_0 || type == GgmlType.Q4_0) {
+                    dequantNeed = Math.max(dequantNeed, 2L * dequantChunkRows(weight.rows(), weight.cols()) * weight.cols());
+                }
                 yield new CudaMatrix(weight.name(), type, type, weight.rows(), weight.cols(), ptr);
             }
             case Q4_K, Q6_K -> {
@@ -335,15 +362,18 @@ public final class CudaBackend implements Backend {
         long ours = weightBytes + workspaceBytes + kvBytes + scratchBytes();
         long others = Math.max(0, total - free - ours);
         long bytesPerBlock = 2L * numLayers * blockSize * numKvHeads * headDim * kvDtype.bytes();
-        MemoryPlan plan = new MemoryPlan(total, others, weightBytes, peakWorkspaceBytes + scratchBytes(), utilization,
-                bytesPerBlock, blockSize);
+        // The dequantised weight workspace counts even before its first use (a profile of at most
+        // DEQUANT_GEMM_ABOVE_TOKENS tokens never allocates it, while serving may).
+        long dequantPending = Math.max(0, dequantNeed - dequantRows.bytes);
+        MemoryPlan plan = new MemoryPlan(total, others, weightBytes, peakWorkspaceBytes + scratchBytes() + dequantPending,
+                utilization, bytesPerBlock, blockSize);
         LOG.log(System.Logger.Level.INFO, plan.toString());
         return plan.requireBlocks(minBlocks);
     }
 
     private long scratchBytes() {
         return x16.bytes + ints.bytes + tables.bytes + seqInts.bytes + queryStarts.bytes + partials.bytes
-                + partialStats.bytes + pairs.bytes + argmaxOut.bytes;
+                + partialStats.bytes + pairs.bytes + argmaxOut.bytes + dequantRows.bytes;
     }
 
     // ---- dense ops ----
@@ -397,6 +427,11 @@ public final class CudaBackend implements Backend {
                 cublas.gemm(m.ptr(), x16ptr, f16 ? cudart.CUDA_R_16F : cudart.CUDA_R_16BF, m.rows(), m.cols(), n, ot.ptr);
             }
             case Q8_0, Q4_0 -> {
+                if (m.cols() % 32 != 0) throw new IllegalArgumentException(m + ": rows of whole 32-value blocks expected");
+                if (n > DEQUANT_GEMM_ABOVE_TOKENS) {
+                    dequantMatmul(m, xt, n, ot);
+                    return;
+                }
                 // The GEMV re-reads the weights once per 8 tokens: right for decode, slow for long prefills.
                 String kernel = m.stored() == GgmlType.Q8_0 ? "kvasir_gemv_q8_0_f32" : "kvasir_gemv_q4_0_f32";
                 module.launch(kernel, (m.rows() + 3) / 4, (n + 7) / 8, 1, 128, 0, stream,
@@ -404,6 +439,47 @@ public final class CudaBackend implements Backend {
             }
             default -> throw new IllegalStateException("matrix " + m + " has no CUDA matmul");
         }
+    }
+
+    /** Rows of {@code rows x cols} f16 that fit the workspace bound: all, or a multiple of 64 (256-byte aligned output columns) when that many fit. */
+    private int dequantChunkRows(int rows, int cols) {
+        long fit = Math.max(1, dequantChunkBytes / (2L * cols));
+        if (fit >= rows) return rows;
+        return (int) (fit >= 64 ? fit - fit % 64 : fit);
+    }
+
+    /**
+     * A prefill matmul on a Q8_0/Q4_0 weight, llama.cpp's and vLLM's way for large batches: x cast to
+     * f16 once, then per chunk of rows the weight dequantised to f16 into the workspace and one cuBLAS
+     * GEMM writing those output columns. The stream orders each chunk's dequantisation after the
+     * previous chunk's GEMM, so one workspace serves them all.
+     */
+    private void dequantMatmul(CudaMatrix m, CudaTensor xt, int n, CudaTensor ot) {
+        int rows = m.rows(), cols = m.cols();
+        boolean q8 = m.stored() == GgmlType.Q8_0;
+        if (dequantRows.ptr != 0 && dequantRows.bytes < dequantNeed) {
+            // A matrix loaded after the first prefill needs more: reallocate at exactly that size.
+            Cuda.check(cudart.cuStreamSynchronize(stream), "cuStreamSynchronize");
+            dequantRows.release();
+        }
+        long ws = dequantRows.ensure(dequantNeed);
+        int chunk = dequantChunkRows(rows, cols);
+        long count = (long) n * cols;
+        long x16ptr = x16.ensure(count * 2);
+        module.launch("kvasir_cast_f32_f16", gridFor(count), 1, 1, 256, 0, stream, args.reset().ptr(x16ptr).ptr(xt.ptr).i64(count));
+        String kernel = q8 ? "kvasir_dequant_q8_0_f16" : "kvasir_dequant_q4_0_f16";
+        long rowBytes = (long) (cols / 32) * (q8 ? 34 : 18);
+        for (int r0 = 0; r0 < rows; r0 += chunk) {
+            int r = Math.min(chunk, rows - r0);
+            module.launch(kernel, gridFor((long) r * cols / 8), 1, 1, 256, 0, stream,
+                    args.reset().ptr(ws).ptr(m.ptr() + r0 * rowBytes).i32(r).i32(cols));
+            cublas.gemm(ws, x16ptr, cudart.CUDA_R_16F, r, cols, n, ot.ptr + 4L * r0, rows);
+        }
+    }
+
+    /** Bytes of the dequantised weight workspace now allocated (tests). */
+    long dequantWorkspaceBytes() {
+        return dequantRows.bytes;
     }
 
     /** One GEMM per weight: on a GPU each already fills the device, so there is nothing to fuse here. */
@@ -718,7 +794,7 @@ public final class CudaBackend implements Backend {
         List<RuntimeException> failures = new ArrayList<>();
         attempt(failures, () -> Cuda.check(cudart.cuStreamSynchronize(stream), "cuStreamSynchronize"));
         for (CudaKvCache c : new ArrayList<>(caches)) attempt(failures, c::close);
-        for (Scratch s : new Scratch[] {x16, ints, tables, seqInts, queryStarts, partials, partialStats, pairs, argmaxOut}) {
+        for (Scratch s : new Scratch[] {x16, ints, tables, seqInts, queryStarts, partials, partialStats, pairs, argmaxOut, dequantRows}) {
             attempt(failures, s::release);
         }
         // Weights (there is no call to free a matrix) and tensors the caller did not free: they belong to

@@ -125,6 +125,37 @@ class CudaBackendTest {
         }
     }
 
+    /**
+     * Above {@link CudaBackend#DEQUANT_GEMM_ABOVE_TOKENS} tokens a Q8_0/Q4_0 weight is dequantised to f16
+     * in row chunks for cuBLAS: the result matches the CPU (f32 dequantised weights) within the f16
+     * matmul tolerance over a matrix of three chunks, the last one short; the workspace is one chunk,
+     * allocated at the first such matmul (not by the GEMV at the threshold), and the memory plan
+     * counts it before then.
+     */
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0"})
+    void prefillMatmulDequantisesQuantisedWeightsInChunks(GgmlType type) {
+        int rows = 150, cols = 64, chunkRows = 64;
+        long chunkBytes = 2L * chunkRows * cols;
+        try (CudaBackend small = new CudaBackend(TensorParallel.SINGLE, KvDtype.F16, chunkBytes)) {
+            WeightTensor w = weight(type, rows, cols, 0.5f);
+            DeviceMatrix gw = small.matrix(w), cw = cpu.matrix(w);
+            MemoryPlan plan = small.planKvCache(1, 1, 8, 16, 1.0, 0);
+            assertEquals(chunkBytes, plan.workspaceBytes(), "the plan counts the workspace before its first use: " + plan);
+            int threshold = CudaBackend.DEQUANT_GEMM_ABOVE_TOKENS;
+            for (int n : new int[] {threshold, threshold + 1, 70}) {
+                Pair x = tensor(small, randoms(n * cols, 1f));
+                Pair out = new Pair(small.allocate((long) n * rows), cpu.allocate((long) n * rows), n * rows);
+                small.matmul(gw, x.g(), n, out.g());
+                cpu.matmul(cw, x.c(), n, out.c());
+                assertEquals(n > threshold ? chunkBytes : 0, small.dequantWorkspaceBytes(), "n=" + n);
+                double err = relativeError(small, out, n * rows);
+                assertTrue(err <= 3e-3, type + " n=" + n + ": relative error " + err);
+            }
+            assertTrue(small.planKvCache(1, 1, 8, 16, 1.0, 0).workspaceBytes() >= chunkBytes);
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(value = GgmlType.class, names = {"F32", "F16", "BF16", "Q8_0", "Q4_0"})
     void embeddingMatchesTheCpu(GgmlType type) {
