@@ -26,13 +26,7 @@ mkdir -p "$sim_dir/gen" "$sim_dir/obj-asan" "$sim_dir/obj-pic"
 sim_dir="$(cd "$sim_dir" && pwd)"
 trap 'rm -f "$sim_dir"/gen/*.$$.tmp "$sim_dir"/obj-*/*.$$.tmp "$sim_dir"/*.$$.tmp "$sim_dir"/.started.$$.*' EXIT
 
-newer_than() {
-  local out="$1"; shift
-  [ -f "$out" ] || return 1
-  local f
-  for f in "$@"; do [ "$f" -nt "$out" ] && return 1; done
-  return 0
-}
+source "$here/scripts/lib.sh"
 
 script="$here/scripts/build-sim.sh"
 sources=("$here"/src/*.cu)

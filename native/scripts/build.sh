@@ -25,14 +25,7 @@ mkdir -p "$fatbin_dir" "$work_dir"
 trap 'rm -f "$work_dir/.fatbin-started.$$" "$work_dir/.harness-started.$$" "$work_dir/kvasir_kernels_all.$$.cu" \
   "$fatbin.$$.tmp" "$harness.$$.tmp"' EXIT
 
-# newer_than OUT FILES...: true when OUT exists and is newer than every file given.
-newer_than() {
-  local out="$1"; shift
-  [ -f "$out" ] || return 1
-  local f
-  for f in "$@"; do [ "$f" -nt "$out" ] && return 1; done
-  return 0
-}
+source "$here/scripts/lib.sh"
 
 sources=("$here"/src/*.cu)
 headers=("$here"/src/*.cuh)

@@ -1,55 +1,24 @@
 package dev.kvasir.models.cuda;
 
-import dev.kvasir.kernels.cuda.CudaRuntime;
+import dev.kvasir.kernels.cuda.CudaTestSupport;
 import dev.kvasir.models.ForwardBatch;
 import dev.kvasir.models.LlamaModel;
 import dev.kvasir.models.SequenceChunk;
 
 import java.util.List;
 
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
 /** Shorthand for the model-level GPU tests: one sequence's steps through its block table, and comparisons. */
 final class GpuSteps {
 
     private GpuSteps() {}
 
-    /** True in the cuda-sim Surefire execution: the tests run on the CPU simulator, not a GPU. */
-    static boolean simulated() {
-        return Boolean.getBoolean("kvasir.cuda.sim");
-    }
-
     /**
-     * Skips the calling test, with the probe's reason, where CUDA cannot run. In the cuda-sim
-     * execution ({@code -Dkvasir.cuda.sim=true}) it fails instead, and the device must be the CPU
-     * simulator; elsewhere it must not be, so that a simulator pass is never taken for a GPU's.
+     * Skips the calling test, with the probe's reason, where CUDA cannot run; in the cuda-sim
+     * execution fails instead and checks that the device is the simulator (see {@link CudaTestSupport}).
      */
     static void requireGpu() {
-        if (simulated()) {
-            assertTrue(CudaRuntime.available(), () -> "kvasir.cuda.sim=true, so the CUDA tests must run on the CPU simulator,"
-                    + " but CUDA is not usable: " + CudaRuntime.unavailableReason());
-        }
-        assumeTrue(CudaRuntime.available(), CudaRuntime::unavailableReason);
-        CudaRuntime.DeviceInfo device = CudaRuntime.device();
-        boolean isSimulator = device.simulator();
-        if (simulated()) {
-            assertTrue(isSimulator, () -> "kvasir.cuda.sim=true but the device is " + device + ", not the simulator");
-        } else {
-            assertFalse(isSimulator, () -> "the CPU simulator's fake CUDA libraries are on LD_LIBRARY_PATH outside the"
-                    + " cuda-sim execution: these results would not be a GPU's");
-        }
-        if (!announced) {
-            announced = true;
-            System.out.println("CUDA model tests run on " + device + (isSimulator ? " -- the CPU SIMULATOR, NOT A GPU" : ""));
-        }
+        CudaTestSupport.requireCuda();
     }
-
-    /** What the fake driver (native/sim/driver.cpp) calls its device. */
-    static final String SIMULATOR_NAME = CudaRuntime.SIMULATOR_NAME;
-
-    private static volatile boolean announced;
 
     /** Slots of positions {@code from .. from + n - 1} under a block table. */
     static int[] slots(int[] blockTable, int blockSize, int from, int n) {

@@ -2,7 +2,7 @@ package dev.kvasir.server.engine;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.kvasir.kernels.cuda.CudaRuntime;
+import dev.kvasir.kernels.cuda.CudaTestSupport;
 import dev.kvasir.server.KvasirServer;
 import dev.kvasir.server.ServerConfig;
 import dev.kvasir.server.TestServers;
@@ -11,13 +11,11 @@ import org.junit.jupiter.api.Test;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * {@code serve --device cuda} end to end: the same engine, block manager and HTTP API over the CUDA
@@ -28,15 +26,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class CudaServeTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-
-    /** Skips without CUDA, fails in cuda-sim when the simulator does not start, and never mixes the two up. */
-    static void requireCuda() {
-        boolean sim = Boolean.getBoolean("kvasir.cuda.sim");
-        if (sim) assertTrue(CudaRuntime.available(), () -> "kvasir.cuda.sim=true but CUDA is unusable: " + CudaRuntime.unavailableReason());
-        assumeTrue(CudaRuntime.available(), CudaRuntime::unavailableReason);
-        assertEquals(sim, CudaRuntime.device().simulator(), () -> "kvasir.cuda.sim=" + sim + " on " + CudaRuntime.device());
-        System.out.println("CudaServeTest runs on " + CudaRuntime.device());
-    }
 
     private static ServerConfig gpuConfig() {
         // No --num-kv-blocks: the memory plan sizes the pool (capped at what 8 sequences of 256 need).
@@ -54,7 +43,7 @@ class CudaServeTest {
 
     @Test
     void gpuServerAnswersWhatTheCpuServerAnswers() throws Exception {
-        requireCuda();
+        CudaTestSupport.requireCuda();
         String[] prompts = {"Once upon a time", "The little dog ran to the park and", "Lily had a red ball. One day"};
         List<String> cpuText = new ArrayList<>();
         try (KvasirServer cpu = TestServers.start(TestServers.config())) {
@@ -88,30 +77,11 @@ class CudaServeTest {
 
     @Test
     void swapPreemptionMovesBlocksThroughHostMemory() throws Exception {
-        requireCuda();
+        CudaTestSupport.requireCuda();
         // 24 device blocks; 6 sequences of ~150 tokens need ~60: preemption is certain, by swap.
         ServerConfig small = ServerConfig.builder(TestServers.model()).device("cuda").maxModelLen(256).numKvBlocks(24)
                 .maxNumSeqs(8).maxNumBatchedTokens(64).swapSpaceBytes(1L << 20)
                 .preemptionMode(EngineConfig.PreemptionMode.SWAP).threads(2).warmupSteps(0).build();
-        try (KvasirServer server = TestServers.start(small)) {
-            Engine engine = server.engine();
-            List<int[]> prompts = new ArrayList<>();
-            for (int i = 0; i < 6; i++) prompts.add(server.model().encodeText("Once upon a time there was a " + "big ".repeat(i) + "dog"));
-            List<String> alone = new ArrayList<>();
-            for (int i = 0; i < prompts.size(); i++) {
-                alone.add(PreemptionTest.submit(engine, "alone-" + i, prompts.get(i), 140, 1).get(120, TimeUnit.SECONDS).text());
-            }
-            List<CompletableFuture<PreemptionTest.Result>> together = new ArrayList<>();
-            for (int i = 0; i < prompts.size(); i++) together.add(PreemptionTest.submit(engine, "together-" + i, prompts.get(i), 140, 1));
-            for (int i = 0; i < prompts.size(); i++) {
-                assertEquals(alone.get(i), together.get(i).get(120, TimeUnit.SECONDS).text(), "sequence " + i + " changed under swap");
-            }
-            assertTrue(engine.stats().preemptions() > 0, "the pool was small enough to preempt");
-            int used = engine.probe(kv -> {
-                kv.checkInvariants();
-                return kv.numUsedBlocks() + (kv.numTotalCpuBlocks() - kv.numFreeCpuBlocks());
-            }).get(10, TimeUnit.SECONDS);
-            assertEquals(0, used);
-        }
+        PreemptionTest.assertPreemptionKeepsEachText(small);
     }
 }

@@ -48,7 +48,15 @@ class PreemptionTest {
                 .maxNumSeqs(8).maxNumBatchedTokens(64)
                 .swapSpaceBytes(mode == EngineConfig.PreemptionMode.SWAP ? 64L * 20480 : 0).preemptionMode(mode)
                 .threads(2).maxWaitingRequests(64).requestTimeoutSeconds(120).maxBodyBytes(1 << 20).warmupSteps(0).build();
-        try (KvasirServer server = TestServers.start(small)) {
+        assertPreemptionKeepsEachText(small);
+    }
+
+    /**
+     * Six ~150-token sequences alone, then together in a pool far too small for them: each must
+     * produce the same text, at least one preemption must happen, and every block must come back.
+     */
+    static void assertPreemptionKeepsEachText(ServerConfig config) throws Exception {
+        try (KvasirServer server = TestServers.start(config)) {
             Engine engine = server.engine();
             List<int[]> prompts = new ArrayList<>();
             for (int i = 0; i < 6; i++) prompts.add(server.model().encodeText("Once upon a time there was a " + "big ".repeat(i) + "dog"));
@@ -60,7 +68,7 @@ class PreemptionTest {
             for (int i = 0; i < prompts.size(); i++) together.add(submit(engine, "together-" + i, prompts.get(i), 140, 1));
             for (int i = 0; i < prompts.size(); i++) {
                 Result r = together.get(i).get(60, TimeUnit.SECONDS);
-                assertEquals(alone.get(i), r.text(), "sequence " + i + " changed under preemption (" + mode + ")");
+                assertEquals(alone.get(i), r.text(), "sequence " + i + " changed under preemption (" + config.preemptionMode() + ")");
                 assertEquals(140, r.usage().completionTokens());
             }
             assertTrue(engine.stats().preemptions() > 0, "the pool was small enough to preempt");
