@@ -14,6 +14,11 @@
 //   * device memory: real host memory, 256-byte aligned, counted against a simulated device size
 //     (8 GiB, or env KVASIR_SIM_DEVICE_BYTES) -> CUDA_ERROR_OUT_OF_MEMORY beyond it; cuMemGetInfo
 //     reports what is allocated;
+//   * KVASIR_SIM_DEVICES=N (default 1, at most 16) devices, all named as above, each with its own
+//     primary context, memory accounting, modules and streams (one address space, as with unified
+//     addressing); a stream used while another device's context is current is
+//     CUDA_ERROR_INVALID_HANDLE. The fake NCCL (sim/nccl.cpp) checks its buffers against the
+//     devices' allocations through kvasir_sim_check_device_range_on;
 //   * every copy and memset checks that its device range lies inside ONE live allocation, and says
 //     on stderr why not (CUDA_ERROR_INVALID_VALUE): this is what catches size bugs on the Java side;
 //   * launch shapes (block <= 1024 threads, 1024 x 1024 x 64; grid y, z <= 65535; no zero
@@ -23,7 +28,8 @@
 //     CUDA_ERROR_LAUNCH_FAILED with the simulator's message on stderr, and the error is sticky:
 //     every later call in the context returns it, as on a real GPU.
 // What it does not model: asynchrony (streams run synchronously), timing, real memory protection
-// (an out-of-bounds access inside a kernel is not caught here), several devices, peer access.
+// (an out-of-bounds access inside a kernel is not caught here), peer access rules (any device's
+// memory is reachable from any context), concurrency between devices.
 #include <cuda.h>
 
 #include <algorithm>
@@ -47,15 +53,18 @@ constexpr size_t kAlign = 256;
 constexpr int kDefaultSmem = 48 * 1024;
 constexpr int kOptInSmem = 232448;
 constexpr int kStaticSmemPerFunction = 0;  // the simulator does not know a kernel's static shared memory
+constexpr int kMaxDevices = 16;
 
 struct Allocation {
   size_t size;
   bool host;  // pinned host memory from cuMemHostAlloc, else device memory
+  int device;  // the device whose context allocated it
 };
 
 struct Function;
 
 struct Module {
+  int device;
   std::map<std::string, Function*> functions;
 };
 
@@ -67,20 +76,22 @@ struct Function {
 
 struct Stream {
   unsigned flags;
+  int device;
 };
 
 struct Context {
   int refs = 0;
   bool alive = false;
   CUresult sticky = CUDA_SUCCESS;
+  int device = 0;
+  size_t used = 0;  // device memory allocated in it (rounded), against deviceBytes()
 };
 
 std::recursive_mutex mu;
 bool initialized = false;
-Context primary;  // the one device's primary context; its handle is &primary
+Context primaries[kMaxDevices];  // each device's primary context; its handle is &primaries[device]
 thread_local CUcontext current = nullptr;
-std::map<uintptr_t, Allocation> allocations;  // by start address
-size_t deviceUsed = 0;
+std::map<uintptr_t, Allocation> allocations;  // by start address, every device's
 std::set<Module*> modules;
 std::set<Function*> functions;
 std::set<Stream*> streams;
@@ -98,6 +109,26 @@ size_t deviceBytes() {
   }();
   return bytes;
 }
+
+// KVASIR_SIM_DEVICES: how many devices the driver reports (1 unless set).
+int deviceCount() {
+  static int count = [] {
+    const char* env = std::getenv("KVASIR_SIM_DEVICES");
+    if (env != nullptr && *env != 0) {
+      char* end = nullptr;
+      long v = std::strtol(env, &end, 10);
+      if (end != nullptr && *end == 0 && v >= 1 && v <= kMaxDevices) return static_cast<int>(v);
+      std::fprintf(stderr, "kvasir-sim: ignoring KVASIR_SIM_DEVICES=%s (not a device count from 1 to %d)\n", env,
+                   kMaxDevices);
+    }
+    return 1;
+  }();
+  return count;
+}
+
+bool validDevice(CUdevice dev) { return dev >= 0 && dev < deviceCount(); }
+
+Context* currentContext() { return reinterpret_cast<Context*>(current); }
 
 size_t rounded(size_t bytes) { return (bytes + kAlign - 1) / kAlign * kAlign; }
 
@@ -169,34 +200,63 @@ CUresult needContext() {
 
 CUresult needStream(CUstream s) {
   if (s == nullptr || s == CU_STREAM_LEGACY || s == CU_STREAM_PER_THREAD) return CUDA_SUCCESS;
-  if (streams.count(reinterpret_cast<Stream*>(s)) == 0) {
+  auto* st = reinterpret_cast<Stream*>(s);
+  if (streams.count(st) == 0) {
     std::fprintf(stderr, "kvasir-sim: unknown or destroyed stream %p\n", static_cast<void*>(s));
+    return CUDA_ERROR_INVALID_HANDLE;
+  }
+  if (current != nullptr && st->device != currentContext()->device) {
+    std::fprintf(stderr, "kvasir-sim: stream %p belongs to device %d's context, but device %d's is current\n",
+                 static_cast<void*>(s), st->device, currentContext()->device);
     return CUDA_ERROR_INVALID_HANDLE;
   }
   return CUDA_SUCCESS;
 }
 
-void destroyPrimary() {
-  if (!allocations.empty()) {
-    size_t device = 0, host = 0, bytes = 0;
-    for (auto& [p, a] : allocations) {
-      (a.host ? host : device)++;
-      bytes += a.size;
+void destroyPrimary(int dev) {
+  Context& primary = primaries[dev];
+  size_t device = 0, host = 0, bytes = 0;
+  for (auto it = allocations.begin(); it != allocations.end();) {
+    if (it->second.device != dev) {
+      ++it;
+      continue;
     }
-    std::fprintf(stderr,
-                 "kvasir-sim: the primary context was released with %zu device and %zu pinned host allocations "
-                 "(%zu bytes) still live; freeing them as the driver does\n",
-                 device, host, bytes);
-    for (auto& [p, a] : allocations) std::free(reinterpret_cast<void*>(p));
-    allocations.clear();
-    deviceUsed = 0;
+    (it->second.host ? host : device)++;
+    bytes += it->second.size;
+    std::free(reinterpret_cast<void*>(it->first));
+    it = allocations.erase(it);
   }
-  for (Function* f : functions) delete f;
-  functions.clear();
-  for (Module* m : modules) delete m;
-  modules.clear();
-  for (Stream* s : streams) delete s;
-  streams.clear();
+  if (device + host != 0) {
+    std::fprintf(stderr,
+                 "kvasir-sim: the primary context of device %d was released with %zu device and %zu pinned host "
+                 "allocations (%zu bytes) still live; freed them as the driver does\n",
+                 dev, device, host, bytes);
+  }
+  primary.used = 0;
+  for (auto it = functions.begin(); it != functions.end();) {
+    if ((*it)->module->device == dev) {
+      delete *it;
+      it = functions.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto it = modules.begin(); it != modules.end();) {
+    if ((*it)->device == dev) {
+      delete *it;
+      it = modules.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto it = streams.begin(); it != streams.end();) {
+    if ((*it)->device == dev) {
+      delete *it;
+      it = streams.erase(it);
+    } else {
+      ++it;
+    }
+  }
   primary.alive = false;
   primary.sticky = CUDA_SUCCESS;
 }
@@ -294,7 +354,27 @@ extern "C" int kvasir_sim_check_device_range(const char* call, const char* which
 
 extern "C" void kvasir_sim_fail_context(int error) {
   std::lock_guard<std::recursive_mutex> lock(mu);
-  if (primary.alive && primary.sticky == CUDA_SUCCESS) primary.sticky = static_cast<CUresult>(error);
+  Context* c = current != nullptr ? currentContext() : &primaries[0];
+  if (c->alive && c->sticky == CUDA_SUCCESS) c->sticky = static_cast<CUresult>(error);
+}
+
+// For the fake NCCL (sim/nccl.cpp): the number of devices, and a range check that also requires the
+// allocation to belong to the given device (a communicator's rank). Not part of the CUDA API.
+extern "C" int kvasir_sim_device_count(void) { return deviceCount(); }
+
+extern "C" int kvasir_sim_check_device_range_on(int device, const char* call, const char* which, const void* p,
+                                                size_t bytes) {
+  std::lock_guard<std::recursive_mutex> lock(mu);
+  auto at = reinterpret_cast<uintptr_t>(p);
+  if (!checkRange(call, which, at, bytes, false)) return 0;
+  if (bytes == 0) return 1;
+  int owner = containing(at)->second.device;
+  if (owner != device) {
+    std::fprintf(stderr, "kvasir-sim: %s: %s %p is memory of device %d, but the communicator's rank is on device %d\n",
+                 call, which, p, owner, device);
+    return 0;
+  }
+  return 1;
 }
 
 extern "C" {
@@ -316,6 +396,7 @@ CUresult CUDAAPI cuGetErrorString(CUresult error, const char** pStr) {
 CUresult CUDAAPI cuInit(unsigned int flags) {
   if (flags != 0) return CUDA_ERROR_INVALID_VALUE;
   std::lock_guard<std::recursive_mutex> lock(mu);
+  for (int d = 0; d < kMaxDevices; d++) primaries[d].device = d;
   initialized = true;
   return CUDA_SUCCESS;
 }
@@ -329,22 +410,22 @@ CUresult CUDAAPI cuDriverGetVersion(int* driverVersion) {
 CUresult CUDAAPI cuDeviceGetCount(int* count) {
   if (!initialized) return CUDA_ERROR_NOT_INITIALIZED;
   if (count == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  *count = 1;
+  *count = deviceCount();
   return CUDA_SUCCESS;
 }
 
 CUresult CUDAAPI cuDeviceGet(CUdevice* device, int ordinal) {
   if (!initialized) return CUDA_ERROR_NOT_INITIALIZED;
   if (device == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  if (ordinal != 0) return CUDA_ERROR_INVALID_DEVICE;
-  *device = 0;
+  if (!validDevice(ordinal)) return CUDA_ERROR_INVALID_DEVICE;
+  *device = ordinal;
   return CUDA_SUCCESS;
 }
 
 CUresult CUDAAPI cuDeviceGetName(char* name, int len, CUdevice dev) {
   if (!initialized) return CUDA_ERROR_NOT_INITIALIZED;
   if (name == nullptr || len <= 0) return CUDA_ERROR_INVALID_VALUE;
-  if (dev != 0) return CUDA_ERROR_INVALID_DEVICE;
+  if (!validDevice(dev)) return CUDA_ERROR_INVALID_DEVICE;
   std::strncpy(name, kDeviceName, static_cast<size_t>(len) - 1);
   name[len - 1] = 0;
   return CUDA_SUCCESS;
@@ -353,7 +434,7 @@ CUresult CUDAAPI cuDeviceGetName(char* name, int len, CUdevice dev) {
 CUresult CUDAAPI cuDeviceGetAttribute(int* pi, CUdevice_attribute attrib, CUdevice dev) {
   if (!initialized) return CUDA_ERROR_NOT_INITIALIZED;
   if (pi == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  if (dev != 0) return CUDA_ERROR_INVALID_DEVICE;
+  if (!validDevice(dev)) return CUDA_ERROR_INVALID_DEVICE;
   if (attrib <= 0 || attrib >= CU_DEVICE_ATTRIBUTE_MAX) return CUDA_ERROR_INVALID_VALUE;
   *pi = attribute(attrib);
   return CUDA_SUCCESS;
@@ -362,7 +443,7 @@ CUresult CUDAAPI cuDeviceGetAttribute(int* pi, CUdevice_attribute attrib, CUdevi
 CUresult CUDAAPI cuDeviceTotalMem(size_t* bytes, CUdevice dev) {
   if (!initialized) return CUDA_ERROR_NOT_INITIALIZED;
   if (bytes == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  if (dev != 0) return CUDA_ERROR_INVALID_DEVICE;
+  if (!validDevice(dev)) return CUDA_ERROR_INVALID_DEVICE;
   *bytes = deviceBytes();
   return CUDA_SUCCESS;
 }
@@ -370,8 +451,9 @@ CUresult CUDAAPI cuDeviceTotalMem(size_t* bytes, CUdevice dev) {
 CUresult CUDAAPI cuDevicePrimaryCtxRetain(CUcontext* pctx, CUdevice dev) {
   if (!initialized) return CUDA_ERROR_NOT_INITIALIZED;
   if (pctx == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  if (dev != 0) return CUDA_ERROR_INVALID_DEVICE;
+  if (!validDevice(dev)) return CUDA_ERROR_INVALID_DEVICE;
   std::lock_guard<std::recursive_mutex> lock(mu);
+  Context& primary = primaries[dev];
   if (primary.refs++ == 0) {
     primary.alive = true;
     primary.sticky = CUDA_SUCCESS;
@@ -382,17 +464,19 @@ CUresult CUDAAPI cuDevicePrimaryCtxRetain(CUcontext* pctx, CUdevice dev) {
 
 CUresult CUDAAPI cuDevicePrimaryCtxRelease(CUdevice dev) {
   if (!initialized) return CUDA_ERROR_NOT_INITIALIZED;
-  if (dev != 0) return CUDA_ERROR_INVALID_DEVICE;
+  if (!validDevice(dev)) return CUDA_ERROR_INVALID_DEVICE;
   std::lock_guard<std::recursive_mutex> lock(mu);
+  Context& primary = primaries[dev];
   if (primary.refs == 0) return CUDA_ERROR_INVALID_CONTEXT;
-  if (--primary.refs == 0) destroyPrimary();
+  if (--primary.refs == 0) destroyPrimary(dev);
   return CUDA_SUCCESS;
 }
 
 CUresult CUDAAPI cuCtxSetCurrent(CUcontext ctx) {
   if (!initialized) return CUDA_ERROR_NOT_INITIALIZED;
-  if (ctx != nullptr && ctx != reinterpret_cast<CUcontext>(&primary)) return CUDA_ERROR_INVALID_CONTEXT;
-  if (ctx != nullptr && !primary.alive) return CUDA_ERROR_CONTEXT_IS_DESTROYED;
+  auto* c = reinterpret_cast<Context*>(ctx);
+  if (ctx != nullptr && (c < primaries || c >= primaries + deviceCount())) return CUDA_ERROR_INVALID_CONTEXT;
+  if (ctx != nullptr && !c->alive) return CUDA_ERROR_CONTEXT_IS_DESTROYED;
   current = ctx;
   return CUDA_SUCCESS;
 }
@@ -416,7 +500,7 @@ CUresult CUDAAPI cuMemGetInfo(size_t* free, size_t* total) {
   if (CUresult r = needContext()) return r;
   if (free == nullptr || total == nullptr) return CUDA_ERROR_INVALID_VALUE;
   *total = deviceBytes();
-  *free = deviceBytes() - deviceUsed;
+  *free = deviceBytes() - currentContext()->used;
   return CUDA_SUCCESS;
 }
 
@@ -425,13 +509,14 @@ CUresult CUDAAPI cuMemAlloc(CUdeviceptr* dptr, size_t bytesize) {
   if (CUresult r = needContext()) return r;
   if (dptr == nullptr || bytesize == 0) return CUDA_ERROR_INVALID_VALUE;
   size_t size = rounded(bytesize);
-  if (size > deviceBytes() - deviceUsed) return CUDA_ERROR_OUT_OF_MEMORY;
+  Context* c = currentContext();
+  if (size > deviceBytes() - c->used) return CUDA_ERROR_OUT_OF_MEMORY;
   void* p = std::aligned_alloc(kAlign, size);
   if (p == nullptr) return CUDA_ERROR_OUT_OF_MEMORY;
   // Fresh device memory holds garbage, not zeros: NaN bytes, so a read before a write shows.
   std::memset(p, 0xff, size);
-  allocations[reinterpret_cast<uintptr_t>(p)] = Allocation{bytesize, false};
-  deviceUsed += size;
+  allocations[reinterpret_cast<uintptr_t>(p)] = Allocation{bytesize, false, c->device};
+  c->used += size;
   *dptr = reinterpret_cast<CUdeviceptr>(p);
   return CUDA_SUCCESS;
 }
@@ -446,7 +531,7 @@ CUresult CUDAAPI cuMemFree(CUdeviceptr dptr) {
                  static_cast<unsigned long long>(dptr));
     return CUDA_ERROR_INVALID_VALUE;
   }
-  deviceUsed -= rounded(it->second.size);
+  primaries[it->second.device].used -= rounded(it->second.size);
   std::free(reinterpret_cast<void*>(it->first));
   allocations.erase(it);
   return CUDA_SUCCESS;
@@ -460,7 +545,7 @@ CUresult CUDAAPI cuMemHostAlloc(void** pp, size_t bytesize, unsigned int flags) 
     return CUDA_ERROR_INVALID_VALUE;
   void* p = std::aligned_alloc(4096, (bytesize + 4095) / 4096 * 4096);
   if (p == nullptr) return CUDA_ERROR_OUT_OF_MEMORY;
-  allocations[reinterpret_cast<uintptr_t>(p)] = Allocation{bytesize, true};
+  allocations[reinterpret_cast<uintptr_t>(p)] = Allocation{bytesize, true, currentContext()->device};
   *pp = p;
   return CUDA_SUCCESS;
 }
@@ -599,7 +684,7 @@ CUresult CUDAAPI cuStreamCreate(CUstream* phStream, unsigned int Flags) {
   if (CUresult r = needContext()) return r;
   if (phStream == nullptr) return CUDA_ERROR_INVALID_VALUE;
   if ((Flags & ~static_cast<unsigned>(CU_STREAM_NON_BLOCKING)) != 0) return CUDA_ERROR_INVALID_VALUE;
-  auto* s = new Stream{Flags};
+  auto* s = new Stream{Flags, currentContext()->device};
   streams.insert(s);
   *phStream = reinterpret_cast<CUstream>(s);
   return CUDA_SUCCESS;
@@ -636,6 +721,7 @@ CUresult CUDAAPI cuModuleLoadData(CUmodule* module, const void* image) {
     return CUDA_ERROR_INVALID_IMAGE;
   }
   auto* m = new Module();
+  m->device = currentContext()->device;
   modules.insert(m);
   *module = reinterpret_cast<CUmodule>(m);
   return CUDA_SUCCESS;

@@ -4,6 +4,8 @@
 # under /usr/local/nvidia), and libcudart/libcublas/libcublasLt 13 from CUDA_HOME (default
 # /usr/local/cuda) or from the nvidia-* Python wheels' lib folders (system Python, a user install,
 # or a virtual environment such as /opt/*/.venv; CUDA 13 wheels keep them in nvidia/cu13/lib).
+# libnccl.so.2 (tensor parallelism's all-reduce) likewise: a CUDA/NCCL install or the
+# nvidia-nccl-cu13 wheel's nvidia/nccl/lib, which the nvidia/*/lib patterns below find.
 kvasir_cuda_libs() {
   local cuda_home="${CUDA_HOME:-/usr/local/cuda}" libs d
   libs="$cuda_home/lib64:$cuda_home/targets/x86_64-linux/lib"

@@ -1,5 +1,6 @@
 package dev.kvasir.models;
 
+import dev.kvasir.kernels.AllReduce;
 import dev.kvasir.kernels.AttentionBatch;
 import dev.kvasir.kernels.Backend;
 import dev.kvasir.kernels.DeviceMatrix;
@@ -22,6 +23,8 @@ public final class LlamaModel implements AutoCloseable {
 
     private final LlamaConfig config;
     private final Backend backend;
+    /** Sums the row-parallel O and down projections over the tensor-parallel ranks; NONE for one rank. */
+    private final AllReduce allReduce;
     private final DeviceMatrix tokenEmbedding;
     private final DeviceMatrix output;
     private final DeviceTensor outputNorm;
@@ -39,9 +42,11 @@ public final class LlamaModel implements AutoCloseable {
     /** {@code logitsViews[m]}: the first m host rows, the array {@link #forward} returns for m rows. */
     private float[][][] logitsViews = new float[1][][];
 
-    private LlamaModel(LlamaConfig config, ModelWeights weights, Backend backend, KvLayout layout, int swapBlocks) {
+    private LlamaModel(LlamaConfig config, ModelWeights weights, Backend backend, KvLayout layout, int swapBlocks,
+                       AllReduce allReduce) {
         this.config = config;
         this.backend = backend;
+        this.allReduce = java.util.Objects.requireNonNull(allReduce, "allReduce (AllReduce.NONE for a single rank)");
         WeightTensor embd = LayerWeights.matrix(weights, "token_embd.weight", config.vocabSize(), config.dim());
         tokenEmbedding = backend.matrix(embd);
         WeightTensor out = weights.find("output.weight");
@@ -69,8 +74,18 @@ public final class LlamaModel implements AutoCloseable {
      */
     public static LlamaModel create(LlamaConfig config, ModelWeights weights, Backend backend,
                                     int numKvBlocks, int blockSize, int numCpuSwapBlocks) {
+        return create(config, weights, backend, numKvBlocks, blockSize, numCpuSwapBlocks, AllReduce.NONE);
+    }
+
+    /**
+     * One tensor-parallel rank's model: {@code allReduce} sums the attention output projection's and
+     * the MLP down projection's results over the ranks before each residual add (twice per layer).
+     * Sharded weights are not loaded yet: with {@link AllReduce#NONE} this is the single-rank model.
+     */
+    public static LlamaModel create(LlamaConfig config, ModelWeights weights, Backend backend,
+                                    int numKvBlocks, int blockSize, int numCpuSwapBlocks, AllReduce allReduce) {
         KvLayout layout = new KvLayout(config.numLayers(), numKvBlocks, blockSize, config.numKvHeads(), config.headDim());
-        return new LlamaModel(config, weights, backend, layout, numCpuSwapBlocks);
+        return new LlamaModel(config, weights, backend, layout, numCpuSwapBlocks, allReduce);
     }
 
     /**
@@ -174,14 +189,16 @@ public final class LlamaModel implements AutoCloseable {
         // this step's keys and values into their pages, then attention over each sequence's pages
         backend.writeKv(kv, l, buf.k, buf.v, buf.slots, n);
         backend.attention(buf.q, kv, l, attention, c.numHeads(), buf.att);
-        // output projection and residual
+        // output projection, summed over the tensor-parallel ranks, and residual
         backend.matmul(w.wo(), buf.att, n, buf.xb2);
+        allReduce.sumInPlace(buf.xb2, (long) n * c.dim());
         backend.add(buf.x, buf.xb2, (long) n * c.dim());
         // ffn rmsnorm, then w2(silu(w1 x) * w3 x) and residual
         backend.rmsNorm(buf.x, w.ffnNorm(), n, c.dim(), c.rmsEps(), buf.xb);
         backend.matmuls(w.gateUp(), buf.xb, n, buf.gateUp);
         backend.siluMul(buf.hb, buf.hb2, (long) n * c.ffnDim());
         backend.matmul(w.down(), buf.hb, n, buf.xb2);
+        allReduce.sumInPlace(buf.xb2, (long) n * c.dim());
         backend.add(buf.x, buf.xb2, (long) n * c.dim());
     }
 

@@ -155,9 +155,15 @@ public final class CudaBackend implements Backend {
         return parallel;
     }
 
-    private void enter() {
+    /** Makes this backend's context current on the calling thread (NcclAllReduce calls it too). */
+    void enter() {
         if (closed) throw new IllegalStateException("CUDA backend used after close");
         Cuda.check(cudart.cuCtxSetCurrent(context), "cuCtxSetCurrent");
+    }
+
+    /** The stream all of this backend's work goes to: NCCL's collectives join it. */
+    CUstream_st stream() {
+        return stream;
     }
 
     // ---- memory ----

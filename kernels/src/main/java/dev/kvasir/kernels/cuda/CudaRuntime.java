@@ -75,6 +75,14 @@ public final class CudaRuntime {
         return p.device;
     }
 
+    /** How many CUDA devices the driver reports (the simulator's: KVASIR_SIM_DEVICES); 0 without CUDA. */
+    public static int deviceCount() {
+        if (!available()) return 0;
+        int[] count = new int[1];
+        Cuda.check(cudart.cuDeviceGetCount(count), "cuDeviceGetCount");
+        return count[0];
+    }
+
     /** Our fatbin's bytes, or null when the kvasir-native jar was built without nvcc. */
     public static byte[] fatbin() {
         try (InputStream in = CudaRuntime.class.getResourceAsStream(FATBIN_RESOURCE)) {

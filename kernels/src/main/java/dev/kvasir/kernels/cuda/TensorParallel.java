@@ -1,6 +1,5 @@
 package dev.kvasir.kernels.cuda;
 
-import dev.kvasir.kernels.DeviceTensor;
 import dev.kvasir.kernels.WeightTensor;
 
 import java.lang.foreign.Arena;
@@ -10,7 +9,8 @@ import java.lang.foreign.MemorySegment;
  * Tensor parallelism inside a node, Megatron-style: one backend per device rank; QKV, gate and up
  * projections split by output rows (column-parallel: each rank computes its heads and its MLP
  * columns), O and down split by input columns (row-parallel: each rank's partial sums are added by
- * an all-reduce after attention and after the MLP).
+ * an all-reduce after attention and after the MLP: {@link dev.kvasir.kernels.AllReduce}, which the
+ * model calls, and {@link NcclAllReduce} on CUDA).
  *
  * @param rank      this backend's rank, 0 .. worldSize - 1 (also its device ordinal)
  * @param worldSize number of ranks
@@ -71,15 +71,4 @@ public record TensorParallel(int rank, int worldSize) {
                     + worldSize + " ranks");
         }
     }
-
-    /**
-     * Sums a tensor over all ranks in place, called after the row-parallel O and down projections.
-     * NCCL's all-reduce on CUDA; {@link #NONE} for a single rank.
-     */
-    public interface AllReduce {
-        void sumInPlace(DeviceTensor tensor, long count);
-    }
-
-    /** A single rank's all-reduce: its own values are already the sum. */
-    public static final AllReduce NONE = (tensor, count) -> { };
 }

@@ -58,6 +58,16 @@ class CudaRuntimeTest {
     }
 
     @Test
+    @Tag("without-cuda") // gpu-check excludes it: where NCCL loads this path cannot be reached
+    void ncclAbsenceSaysWhereNcclComesFrom() {
+        assumeTrue(!NcclAllReduce.available(), "NCCL loads here (a GPU machine with NCCL, or the simulator's in cuda-sim)");
+        String reason = NcclAllReduce.unavailableReason();
+        assertTrue(reason.contains("libnccl.so.2") && reason.contains("nvidia-nccl-cu13"), reason);
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> NcclAllReduce.initAll(java.util.List.of()));
+        assertEquals(reason, e.getMessage());
+    }
+
+    @Test
     void fatbinIsOnTheClasspathWhenNvccWasPresent() {
         assumeTrue(nvccOnPath(), "nvcc is not on the PATH, so kvasir-native was built without the fatbin");
         byte[] fatbin = CudaRuntime.fatbin();
