@@ -48,8 +48,8 @@ final class Matmul {
                 for (int r = r0 + ROW_TILE * quarter; r < r1; r++) out[outOff + r] = q8Row(m, r, x, xOff);
             }
             case Q4_0 -> { for (int r = r0; r < r1; r++) out[outOff + r] = q4Row(m, r, x, xOff); }
-            // K-quants: expanded into scratch, then the shared float dot.
-            default -> { for (int r = r0; r < r1; r++) out[outOff + r] = viaScratch(m, r, x, xOff, scratch); }
+            case Q4_K -> { for (int r = r0; r < r1; r++) out[outOff + r] = q4kRow(m, r, x, xOff); }
+            case Q6_K -> { for (int r = r0; r < r1; r++) out[outOff + r] = q6kRow(m, r, x, xOff); }
         }
     }
 
@@ -370,6 +370,77 @@ final class Matmul {
             }
         }
         return sum(acc);
+    }
+
+    private static float q4kRow(CpuMatrix m, int r, float[] x, int xOff) {
+        return sum(q4kLanes(m, r, x, xOff));
+    }
+
+    private static float q6kRow(CpuMatrix m, int r, float[] x, int xOff) {
+        return sum(q6kLanes(m, r, x, xOff));
+    }
+
+    /**
+     * Q4_K row {@code r} times {@code x}, before the lane reduction: each 64-value group's low
+     * nibbles, then its high nibbles, L values at a time in row order, each dequantized as
+     * {@link WeightLoads#dequantizeRow} does. So the accumulator is {@link #dot}'s over the expanded
+     * row, lane for lane and bit for bit, without the row going through scratch.
+     */
+    static FloatVector q4kLanes(CpuMatrix m, int r, float[] x, int xOff) {
+        MemorySegment seg = m.data;
+        long base = r * m.rowBytes;
+        FloatVector acc = FloatVector.zero(F);
+        for (int blk = 0; blk < m.cols / WeightLoads.QK_K; blk++) {
+            long block = base + WeightLoads.Q4K_BYTES * blk, lo = WeightLoads.q4kScalesLow(seg, block);
+            int hi = WeightLoads.q4kScalesHigh(seg, block);
+            float d = WeightLoads.scale(seg, block), dmin = WeightLoads.scale(seg, block + 2);
+            for (int j = 0; j < 4; j++) {
+                long qs = block + 16 + 32L * j;
+                int xj = xOff + WeightLoads.QK_K * blk + 64 * j;
+                FloatVector d1 = FloatVector.broadcast(F, d * WeightLoads.q4kScale(lo, hi, 2 * j));
+                FloatVector m1 = FloatVector.broadcast(F, dmin * WeightLoads.q4kMin(lo, hi, 2 * j));
+                FloatVector d2 = FloatVector.broadcast(F, d * WeightLoads.q4kScale(lo, hi, 2 * j + 1));
+                FloatVector m2 = FloatVector.broadcast(F, dmin * WeightLoads.q4kMin(lo, hi, 2 * j + 1));
+                for (int p = 0; p < 32; p += L) {
+                    acc = WeightLoads.q4kLow(WeightLoads.bytes(seg, qs + p), d1, m1).fma(FloatVector.fromArray(F, x, xj + p), acc);
+                }
+                for (int p = 0; p < 32; p += L) {
+                    acc = WeightLoads.q4kHigh(WeightLoads.bytes(seg, qs + p), d2, m2).fma(FloatVector.fromArray(F, x, xj + 32 + p), acc);
+                }
+            }
+        }
+        return acc;
+    }
+
+    /** Q6_K: the four 32-value groups of each 128-value half in row order, as {@link #q4kLanes}. */
+    static FloatVector q6kLanes(CpuMatrix m, int r, float[] x, int xOff) {
+        MemorySegment seg = m.data;
+        long base = r * m.rowBytes;
+        FloatVector acc = FloatVector.zero(F);
+        for (int blk = 0; blk < m.cols / WeightLoads.QK_K; blk++) {
+            long block = base + WeightLoads.Q6K_BYTES * blk;
+            float d = WeightLoads.scale(seg, block + 208);
+            for (int half = 0; half < 2; half++) {
+                long ql = block + 64L * half, qh = block + 128 + 32L * half;
+                long sc = seg.get(WeightLoads.LONG_LE, block + 192 + 8L * half); // the half's 8 int8 scales
+                int xh = xOff + WeightLoads.QK_K * blk + 128 * half;
+                // The four groups spelled out: constant shifts and nibble choice (a loop over the
+                // group measured slower).
+                for (int p = 0; p < 32; p += L) acc = q6kStep(seg, ql + p, qh + p, 0, d, sc, p, x, xh + p, acc);
+                for (int p = 0; p < 32; p += L) acc = q6kStep(seg, ql + 32 + p, qh + p, 1, d, sc, p, x, xh + 32 + p, acc);
+                for (int p = 0; p < 32; p += L) acc = q6kStep(seg, ql + p, qh + p, 2, d, sc, p, x, xh + 64 + p, acc);
+                for (int p = 0; p < 32; p += L) acc = q6kStep(seg, ql + 32 + p, qh + p, 3, d, sc, p, x, xh + 96 + p, acc);
+            }
+        }
+        return acc;
+    }
+
+    /** Values p .. p + L of Q6_K group {@code g} of a half, times x from {@code xi}, added to {@code acc}. */
+    private static FloatVector q6kStep(MemorySegment seg, long nibbles, long qh, int g, float d, long sc, int p,
+                                       float[] x, int xi, FloatVector acc) {
+        FloatVector s = FloatVector.broadcast(F, d * WeightLoads.q6kScale(sc, p / 16 + 2 * g));
+        FloatVector w = WeightLoads.q6k(WeightLoads.bytes(seg, nibbles), WeightLoads.bytes(seg, qh), g, s);
+        return w.fma(FloatVector.fromArray(F, x, xi), acc);
     }
 
     static {
