@@ -64,12 +64,12 @@ build libcuda.so.1 libcuda.so.1 "" "cu*; kvasir_sim_*" "$here/sim/driver.cpp" "$
   "$here/sim/driver.cpp" "$kvsim" -lpthread
 
 # libcublas.so.13: libjnicublas.so asks for its symbols at version "libcublas.so.13".
-build libcublas.so.13 libcublas.so.13 libcublas.so.13 "cublas*" "$here/sim/cublas.cpp" "$lib_dir/libcuda.so.1" -- \
+build libcublas.so.13 libcublas.so.13 libcublas.so.13 "cublas*" "$here/sim/cublas.cpp" "$here/sim/fp16.h" "$lib_dir/libcuda.so.1" -- \
   "$here/sim/cublas.cpp" "$lib_dir/libcuda.so.1" -Wl,-rpath,'$ORIGIN'
 
 # libnccl.so.2: NCCL's symbols carry no version; libjninccl.so asks for none. Its buffers are checked
 # against the fake driver's devices (kvasir_sim_check_device_range_on).
-build libnccl.so.2 libnccl.so.2 "" "nccl*; pnccl*" "$here/sim/nccl.cpp" "$lib_dir/libcuda.so.1" -- \
+build libnccl.so.2 libnccl.so.2 "" "nccl*; pnccl*" "$here/sim/nccl.cpp" "$here/sim/fp16.h" "$lib_dir/libcuda.so.1" -- \
   "$here/sim/nccl.cpp" "$lib_dir/libcuda.so.1" -Wl,-rpath,'$ORIGIN' -lpthread
 
 # The two empty ones: a marker symbol under the version node the JNI libraries ask for.

@@ -31,7 +31,7 @@ source "$here/scripts/lib.sh"
 script="$here/scripts/build-sim.sh"
 sources=("$here"/src/*.cu)
 src_headers=("$here"/src/*.cuh)
-shim=("$here"/sim/include/*.h "$here/sim/kvsim.h")
+shim=("$here"/sim/include/*.h "$here/sim/kvsim.h" "$here/sim/fp16.h")
 test_sources=("$here"/tests/*.cu)
 test_headers=("$here"/tests/*.cuh)
 

@@ -14,6 +14,7 @@
 // in sim/driver.cpp): an operand that does not fit in its allocation fails the call with
 // CUBLAS_STATUS_EXECUTION_FAILED and makes the context's error sticky (CUDA_ERROR_ILLEGAL_ADDRESS),
 // which is what a real out-of-bounds GEMM would do at the next synchronisation.
+#include "fp16.h"
 #include <cuda.h>
 #include <library_types.h>
 
@@ -83,81 +84,25 @@ bool live(cublasHandle_t h) {
   return h != nullptr && handles.count(h) != 0;
 }
 
-float halfToFloat(uint16_t h) {
-  uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;
-  uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
-  if (exp == 0) {
-    if (mant == 0) {
-      bits = sign;
-    } else {  // subnormal: normalise
-      int e = -1;
-      do {
-        e++;
-        mant <<= 1;
-      } while ((mant & 0x400) == 0);
-      bits = sign | static_cast<uint32_t>(127 - 15 - e) << 23 | (mant & 0x3ff) << 13;
-    }
-  } else if (exp == 31) {
-    bits = sign | 0x7f800000u | mant << 13;
-  } else {
-    bits = sign | (exp + 112) << 23 | mant << 13;
-  }
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
 
-uint16_t floatToHalf(float f) {  // round to nearest even, overflow to infinity
-  uint32_t x;
-  std::memcpy(&x, &f, 4);
-  uint32_t sign = (x >> 16) & 0x8000;
-  uint32_t absx = x & 0x7fffffffu;
-  if (absx >= 0x7f800000u) return static_cast<uint16_t>(sign | 0x7c00 | (absx > 0x7f800000u ? 0x200 : 0));
-  if (absx >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00);  // rounds to >= 65520: infinity
-  if (absx < 0x38800000u) {  // below the smallest normal half: subnormal or zero
-    if (absx < 0x33000000u) return static_cast<uint16_t>(sign);
-    uint32_t e = absx >> 23, mant = (absx & 0x7fffff) | 0x800000;
-    uint32_t shift = 126 - e;  // value = mant * 2^(e - 150); a half subnormal counts 2^-24
-    uint32_t half = mant >> shift, rem = mant & ((1u << shift) - 1), mid = 1u << (shift - 1);
-    if (rem > mid || (rem == mid && (half & 1))) half++;
-    return static_cast<uint16_t>(sign | half);
-  }
-  uint32_t h = ((absx >> 13) - (112u << 10));
-  uint32_t rem = absx & 0x1fff;
-  if (rem > 0x1000 || (rem == 0x1000 && (h & 1))) h++;
-  return static_cast<uint16_t>(sign | h);
-}
 
-float bf16ToFloat(uint16_t b) {
-  uint32_t bits = static_cast<uint32_t>(b) << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
 
-uint16_t floatToBf16(float f) {
-  uint32_t x;
-  std::memcpy(&x, &f, 4);
-  if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((x >> 16) | 0x40);  // quiet NaN
-  x += 0x7fff + ((x >> 16) & 1);
-  return static_cast<uint16_t>(x >> 16);
-}
 
 size_t typeBytes(cudaDataType t) { return t == CUDA_R_32F ? 4 : 2; }
 
 float load(const void* base, size_t index, cudaDataType t) {
   switch (t) {
     case CUDA_R_32F: return static_cast<const float*>(base)[index];
-    case CUDA_R_16F: return halfToFloat(static_cast<const uint16_t*>(base)[index]);
-    default: return bf16ToFloat(static_cast<const uint16_t*>(base)[index]);
+    case CUDA_R_16F: return kvsim_fp::f16_to_f32(static_cast<const uint16_t*>(base)[index]);
+    default: return kvsim_fp::bf16_to_f32(static_cast<const uint16_t*>(base)[index]);
   }
 }
 
 void store(void* base, size_t index, cudaDataType t, float v) {
   switch (t) {
     case CUDA_R_32F: static_cast<float*>(base)[index] = v; break;
-    case CUDA_R_16F: static_cast<uint16_t*>(base)[index] = floatToHalf(v); break;
-    default: static_cast<uint16_t*>(base)[index] = floatToBf16(v); break;
+    case CUDA_R_16F: static_cast<uint16_t*>(base)[index] = kvsim_fp::f32_to_f16(v); break;
+    default: static_cast<uint16_t*>(base)[index] = kvsim_fp::f32_to_bf16(v); break;
   }
 }
 
@@ -232,9 +177,9 @@ void gemm(cublasOperation_t ta, cublasOperation_t tb, int64_t m, int64_t n, int6
       } else {
         const auto* src = static_cast<const uint16_t*>(A) + i * lda;
         if (at == CUDA_R_16F) {
-          for (int64_t p = 0; p < k; p++) dst[p] = halfToFloat(src[p]);
+          for (int64_t p = 0; p < k; p++) dst[p] = kvsim_fp::f16_to_f32(src[p]);
         } else {
-          for (int64_t p = 0; p < k; p++) dst[p] = bf16ToFloat(src[p]);
+          for (int64_t p = 0; p < k; p++) dst[p] = kvsim_fp::bf16_to_f32(src[p]);
         }
       }
     }
@@ -316,8 +261,8 @@ cublasStatus_t gemmEx(const char* call, cublasHandle_t handle, cublasOperation_t
     std::fprintf(stderr, "kvasir-sim: %s: device pointer mode is not simulated\n", call);
     return CUBLAS_STATUS_NOT_SUPPORTED;
   }
-  float a = halfScale ? halfToFloat(*static_cast<const uint16_t*>(alpha)) : *static_cast<const float*>(alpha);
-  float b = halfScale ? halfToFloat(*static_cast<const uint16_t*>(beta)) : *static_cast<const float*>(beta);
+  float a = halfScale ? kvsim_fp::f16_to_f32(*static_cast<const uint16_t*>(alpha)) : *static_cast<const float*>(alpha);
+  float b = halfScale ? kvsim_fp::f16_to_f32(*static_cast<const uint16_t*>(beta)) : *static_cast<const float*>(beta);
   if (m == 0 || n == 0) return CUBLAS_STATUS_SUCCESS;
 
   int64_t aRows = transa == CUBLAS_OP_N ? m : k, aCols = transa == CUBLAS_OP_N ? k : m;

@@ -33,6 +33,7 @@
 // What it does not model: asynchrony and the stream (results exist when ncclGroupEnd returns),
 // performance, NVLink/PCIe topology, multiple processes (ncclGetUniqueId/ncclCommInitRank), the
 // other collectives (each returns ncclInvalidUsage naming itself), hangs (a wait times out instead).
+#include "fp16.h"
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -149,62 +150,9 @@ long waitMs() {
 
 // ---- 16-bit floats, bit-exact, round to nearest even ----
 
-float halfToFloat(uint16_t h) {
-  uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
-  if (exp == 0x1f) {
-    bits = sign | 0x7f800000u | (mant << 13);
-  } else if (exp != 0) {
-    bits = sign | ((exp + 112) << 23) | (mant << 13);
-  } else if (mant == 0) {
-    bits = sign;
-  } else {  // subnormal: normalise
-    int e = -1;
-    do {
-      e++;
-      mant <<= 1;
-    } while ((mant & 0x400) == 0);
-    bits = sign | (static_cast<uint32_t>(112 - e) << 23) | ((mant & 0x3ff) << 13);
-  }
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
 
-uint16_t floatToHalf(float f) {
-  uint32_t x;
-  std::memcpy(&x, &f, 4);
-  uint16_t sign = static_cast<uint16_t>((x >> 16) & 0x8000);
-  uint32_t abs = x & 0x7fffffffu;
-  if (abs > 0x7f800000u) return static_cast<uint16_t>(sign | 0x7e00);  // NaN
-  if (abs >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00);  // rounds to or beyond infinity
-  if (abs >= 0x38800000u) {                                              // normal half
-    uint32_t mant = abs & 0x7fffff, exp = (abs >> 23) - 112;
-    uint32_t h = (exp << 10) | (mant >> 13), rest = mant & 0x1fff;
-    if (rest > 0x1000 || (rest == 0x1000 && (h & 1))) h++;
-    return static_cast<uint16_t>(sign | h);
-  }
-  if (abs < 0x33000000u) return sign;  // below half the smallest subnormal
-  uint32_t mant = (abs & 0x7fffff) | 0x800000;
-  int shift = 126 - static_cast<int>(abs >> 23);  // 14 .. 24
-  uint32_t h = mant >> shift, rest = mant & ((1u << shift) - 1), half = 1u << (shift - 1);
-  if (rest > half || (rest == half && (h & 1))) h++;
-  return static_cast<uint16_t>(sign | h);
-}
 
-float bf16ToFloat(uint16_t b) {
-  uint32_t bits = static_cast<uint32_t>(b) << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
 
-uint16_t floatToBf16(float f) {
-  uint32_t x;
-  std::memcpy(&x, &f, 4);
-  if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((x >> 16) | 0x40);  // quiet NaN
-  x += 0x7fff + ((x >> 16) & 1);
-  return static_cast<uint16_t>(x >> 16);
-}
 
 template <typename A>
 A combine(A acc, A v, int op) {
@@ -248,8 +196,8 @@ void execute(const std::vector<const Op*>& ops) {
     case ncclUint32: reducePlain<uint32_t>(ops, count, op); break;
     case ncclInt64: reducePlain<int64_t>(ops, count, op); break;
     case ncclUint64: reducePlain<uint64_t>(ops, count, op); break;
-    case ncclFloat16: reduce<float, uint16_t>(ops, count, op, halfToFloat, floatToHalf); break;
-    case ncclBfloat16: reduce<float, uint16_t>(ops, count, op, bf16ToFloat, floatToBf16); break;
+    case ncclFloat16: reduce<float, uint16_t>(ops, count, op, kvsim_fp::f16_to_f32, kvsim_fp::f32_to_f16); break;
+    case ncclBfloat16: reduce<float, uint16_t>(ops, count, op, kvsim_fp::bf16_to_f32, kvsim_fp::f32_to_bf16); break;
   }
 }
 

@@ -12,6 +12,8 @@
 #include <cstring>
 #include <math.h>
 
+#include "../fp16.h"
+
 #ifndef KVASIR_SIM
 #define KVASIR_SIM 1
 #endif
@@ -60,57 +62,16 @@ typedef __half half;
 struct __nv_bfloat16 { unsigned short __x; };
 typedef __nv_bfloat16 nv_bfloat16;
 
-namespace kvsim_detail {
-inline uint32_t f32_bits(float f) { uint32_t u; std::memcpy(&u, &f, 4); return u; }
-inline float bits_f32(uint32_t u) { float f; std::memcpy(&f, &u, 4); return f; }
-inline unsigned short f32_to_f16(float f) {
-  const uint32_t x = f32_bits(f);
-  const unsigned short sign = static_cast<unsigned short>((x >> 16) & 0x8000u);
-  const uint32_t ax = x & 0x7fffffffu;
-  if (ax > 0x7f800000u) return 0x7fff;                 // NaN: the canonical NaN, as CUDA
-  if (ax >= 0x477ff000u) return sign | 0x7c00u;        // rounds to (or is) infinity
-  const uint32_t e = ax >> 23;
-  const uint32_t mant = ax & 0x7fffffu;
-  if (e < 113) {                                        // below 2^-14: half subnormal or zero
-    const uint32_t shift = 126 - e;                     // value / 2^-24 = m * 2^-shift
-    if (shift > 24) return sign;
-    const uint32_t m = mant | 0x800000u;
-    uint32_t r = m >> shift;
-    const uint32_t rem = m & ((1u << shift) - 1), halfway = 1u << (shift - 1);
-    if (rem > halfway || (rem == halfway && (r & 1))) ++r;
-    return static_cast<unsigned short>(sign | r);
-  }
-  uint32_t bits = ((e - 112) << 10) | (mant >> 13);
-  const uint32_t rem = mant & 0x1fffu;
-  if (rem > 0x1000u || (rem == 0x1000u && (bits & 1))) ++bits;
-  return static_cast<unsigned short>(sign | bits);
-}
-inline float f16_to_f32(unsigned short h) {
-  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-  const uint32_t e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
-  if (e == 0) {
-    const float v = static_cast<float>(m) * 5.9604644775390625e-8f;  // m * 2^-24, exact
-    return sign ? -v : v;
-  }
-  if (e == 31) return bits_f32(sign | 0x7f800000u | (m << 13));
-  return bits_f32(sign | ((e + 112) << 23) | (m << 13));
-}
-inline unsigned short f32_to_bf16(float f) {
-  const uint32_t x = f32_bits(f);
-  if ((x & 0x7fffffffu) > 0x7f800000u) return 0x7fff;  // NaN: the canonical NaN, as CUDA
-  return static_cast<unsigned short>((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
-}
-inline float bf16_to_f32(unsigned short b) { return bits_f32(static_cast<uint32_t>(b) << 16); }
-}  // namespace kvsim_detail
+// The conversions themselves are shared with the fake cuBLAS and NCCL (sim/fp16.h).
 
-inline half __float2half_rn(float f) { return half{kvsim_detail::f32_to_f16(f)}; }
+inline half __float2half_rn(float f) { return half{kvsim_fp::f32_to_f16(f)}; }
 inline half __float2half(float f) { return __float2half_rn(f); }
-inline float __half2float(half h) { return kvsim_detail::f16_to_f32(h.__x); }
+inline float __half2float(half h) { return kvsim_fp::f16_to_f32(h.__x); }
 inline half __ushort_as_half(unsigned short u) { return half{u}; }
 inline unsigned short __half_as_ushort(half h) { return h.__x; }
-inline __nv_bfloat16 __float2bfloat16_rn(float f) { return __nv_bfloat16{kvsim_detail::f32_to_bf16(f)}; }
+inline __nv_bfloat16 __float2bfloat16_rn(float f) { return __nv_bfloat16{kvsim_fp::f32_to_bf16(f)}; }
 inline __nv_bfloat16 __float2bfloat16(float f) { return __float2bfloat16_rn(f); }
-inline float __bfloat162float(__nv_bfloat16 b) { return kvsim_detail::bf16_to_f32(b.__x); }
+inline float __bfloat162float(__nv_bfloat16 b) { return kvsim_fp::bf16_to_f32(b.__x); }
 inline __nv_bfloat16 __ushort_as_bfloat16(unsigned short u) { return __nv_bfloat16{u}; }
 inline unsigned short __bfloat16_as_ushort(__nv_bfloat16 b) { return b.__x; }
 
@@ -124,10 +85,10 @@ inline unsigned int __umulhi(unsigned int a, unsigned int b) {
   return static_cast<unsigned int>((static_cast<uint64_t>(a) * b) >> 32);
 }
 inline int __mulhi(int a, int b) { return static_cast<int>((static_cast<int64_t>(a) * b) >> 32); }
-inline unsigned int __float_as_uint(float f) { return kvsim_detail::f32_bits(f); }
-inline float __uint_as_float(unsigned int u) { return kvsim_detail::bits_f32(u); }
-inline int __float_as_int(float f) { return static_cast<int>(kvsim_detail::f32_bits(f)); }
-inline float __int_as_float(int i) { return kvsim_detail::bits_f32(static_cast<uint32_t>(i)); }
+inline unsigned int __float_as_uint(float f) { return kvsim_fp::f32_bits(f); }
+inline float __uint_as_float(unsigned int u) { return kvsim_fp::bits_f32(u); }
+inline int __float_as_int(float f) { return static_cast<int>(kvsim_fp::f32_bits(f)); }
+inline float __int_as_float(int i) { return kvsim_fp::bits_f32(static_cast<uint32_t>(i)); }
 inline int __popc(unsigned int x) { return __builtin_popcount(x); }
 inline int __clz(int x) { return x == 0 ? 32 : __builtin_clz(static_cast<unsigned>(x)); }
 inline int __ffs(int x) { return __builtin_ffs(x); }
