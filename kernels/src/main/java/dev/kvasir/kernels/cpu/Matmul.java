@@ -1,6 +1,7 @@
 package dev.kvasir.kernels.cpu;
 
 import dev.kvasir.kernels.GgmlType;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -25,6 +26,9 @@ import static dev.kvasir.kernels.cpu.WeightLoads.L;
  */
 final class Matmul {
 
+    /** The 32 packed bytes of a Q4_K 64-value group one load. */
+    private static final jdk.incubator.vector.VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
+
     static final int ROW_TILE = 4;
     /** Rows expanded into scratch at a time, and the granularity of the backend's row chunks. */
     static final int ROW_BLOCK = 16;
@@ -48,7 +52,11 @@ final class Matmul {
                 for (int r = r0 + ROW_TILE * quarter; r < r1; r++) out[outOff + r] = q8Row(m, r, x, xOff);
             }
             case Q4_0 -> { for (int r = r0; r < r1; r++) out[outOff + r] = q4Row(m, r, x, xOff); }
-            case Q4_K -> { for (int r = r0; r < r1; r++) out[outOff + r] = q4kRow(m, r, x, xOff); }
+            case Q4_K -> {
+                int quarter = (r1 - r0) / ROW_TILE;
+                for (int i = 0; i < quarter; i++) q4kRows4(m, r0 + i, quarter, x, xOff, out, outOff, scratch);
+                for (int r = r0 + ROW_TILE * quarter; r < r1; r++) out[outOff + r] = q4kRow(m, r, x, xOff);
+            }
             case Q6_K -> { for (int r = r0; r < r1; r++) out[outOff + r] = q6kRow(m, r, x, xOff); }
         }
     }
@@ -370,6 +378,86 @@ final class Matmul {
             }
         }
         return sum(acc);
+    }
+
+    /**
+     * Q4_K rows {@code r + k * stride} for k = 0..3 at once, as {@link #q8Rows4}: each row's
+     * accumulator takes exactly {@link #q4kLanes}'s fused multiply-adds in its order (the same
+     * dequantized floats, the same x vectors), so each row's sum is bit for bit the one-row one;
+     * the four chains overlap and each activation vector is loaded once for the four rows. The
+     * rows' scale and min floats (the same float products as q4kLanes's) are worked out first into
+     * {@code scratch}, which keeps the vector loop small enough for C2 to inline whole.
+     */
+    private static void q4kRows4(CpuMatrix m, int r, int stride, float[] x, int xOff, float[] out, int outOff, float[] scratch) {
+        MemorySegment seg = m.data;
+        long step = stride * m.rowBytes;
+        long b0 = r * m.rowBytes, b1 = b0 + step, b2 = b1 + step, b3 = b2 + step;
+        int groups = m.cols / 64, o1 = 4 * groups, o2 = 2 * o1, o3 = 3 * o1;
+        q4kScales(seg, b0, groups, scratch, 0);
+        q4kScales(seg, b1, groups, scratch, o1);
+        q4kScales(seg, b2, groups, scratch, o2);
+        q4kScales(seg, b3, groups, scratch, o3);
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        for (int g = 0; g < groups; g++) {
+            long qs = WeightLoads.Q4K_BYTES * (g >> 2) + 16 + 32L * (g & 3);
+            int xj = xOff + 64 * g, c = 4 * g;
+            FloatVector s0 = FloatVector.broadcast(F, scratch[c]), m0 = FloatVector.broadcast(F, scratch[c + 1]);
+            FloatVector s1 = FloatVector.broadcast(F, scratch[o1 + c]), m1 = FloatVector.broadcast(F, scratch[o1 + c + 1]);
+            FloatVector s2 = FloatVector.broadcast(F, scratch[o2 + c]), m2 = FloatVector.broadcast(F, scratch[o2 + c + 1]);
+            FloatVector s3 = FloatVector.broadcast(F, scratch[o3 + c]), m3 = FloatVector.broadcast(F, scratch[o3 + c + 1]);
+            ByteVector q0 = ByteVector.fromMemorySegment(B32, seg, b0 + qs, WeightLoads.LE);
+            ByteVector q1 = ByteVector.fromMemorySegment(B32, seg, b1 + qs, WeightLoads.LE);
+            ByteVector q2 = ByteVector.fromMemorySegment(B32, seg, b2 + qs, WeightLoads.LE);
+            ByteVector q3 = ByteVector.fromMemorySegment(B32, seg, b3 + qs, WeightLoads.LE);
+            ByteVector l0 = q0.and((byte) 0x0F), l1 = q1.and((byte) 0x0F), l2 = q2.and((byte) 0x0F), l3 = q3.and((byte) 0x0F);
+            for (int p = 0; p < 32; p += L) {
+                FloatVector v = FloatVector.fromArray(F, x, xj + p);
+                int part = p / L;
+                a0 = ((FloatVector) l0.convertShape(VectorOperators.B2F, F, part)).mul(s0).sub(m0).fma(v, a0);
+                a1 = ((FloatVector) l1.convertShape(VectorOperators.B2F, F, part)).mul(s1).sub(m1).fma(v, a1);
+                a2 = ((FloatVector) l2.convertShape(VectorOperators.B2F, F, part)).mul(s2).sub(m2).fma(v, a2);
+                a3 = ((FloatVector) l3.convertShape(VectorOperators.B2F, F, part)).mul(s3).sub(m3).fma(v, a3);
+            }
+            s0 = FloatVector.broadcast(F, scratch[c + 2]); m0 = FloatVector.broadcast(F, scratch[c + 3]);
+            s1 = FloatVector.broadcast(F, scratch[o1 + c + 2]); m1 = FloatVector.broadcast(F, scratch[o1 + c + 3]);
+            s2 = FloatVector.broadcast(F, scratch[o2 + c + 2]); m2 = FloatVector.broadcast(F, scratch[o2 + c + 3]);
+            s3 = FloatVector.broadcast(F, scratch[o3 + c + 2]); m3 = FloatVector.broadcast(F, scratch[o3 + c + 3]);
+            l0 = q0.lanewise(VectorOperators.LSHR, 4); l1 = q1.lanewise(VectorOperators.LSHR, 4);
+            l2 = q2.lanewise(VectorOperators.LSHR, 4); l3 = q3.lanewise(VectorOperators.LSHR, 4);
+            for (int p = 0; p < 32; p += L) {
+                FloatVector v = FloatVector.fromArray(F, x, xj + 32 + p);
+                int part = p / L;
+                a0 = ((FloatVector) l0.convertShape(VectorOperators.B2F, F, part)).mul(s0).sub(m0).fma(v, a0);
+                a1 = ((FloatVector) l1.convertShape(VectorOperators.B2F, F, part)).mul(s1).sub(m1).fma(v, a1);
+                a2 = ((FloatVector) l2.convertShape(VectorOperators.B2F, F, part)).mul(s2).sub(m2).fma(v, a2);
+                a3 = ((FloatVector) l3.convertShape(VectorOperators.B2F, F, part)).mul(s3).sub(m3).fma(v, a3);
+            }
+        }
+        int o = outOff + r;
+        out[o] = sum(a0);
+        out[o + stride] = sum(a1);
+        out[o + 2 * stride] = sum(a2);
+        out[o + 3 * stride] = sum(a3);
+    }
+
+    /**
+     * The scale and min floats of a Q4_K row's 64-value groups, four per group into {@code s}
+     * from {@code off}: d * scale and dmin * min of the low half, then of the high half, the
+     * products {@link #q4kLanes} broadcasts.
+     */
+    private static void q4kScales(MemorySegment seg, long base, int groups, float[] s, int off) {
+        for (int blk = 0; blk < groups / 4; blk++) {
+            long block = base + WeightLoads.Q4K_BYTES * blk, lo = WeightLoads.q4kScalesLow(seg, block);
+            int hi = WeightLoads.q4kScalesHigh(seg, block);
+            float d = WeightLoads.scale(seg, block), dmin = WeightLoads.scale(seg, block + 2);
+            for (int j = 0; j < 4; j++) {
+                int c = off + 16 * blk + 4 * j;
+                s[c] = d * WeightLoads.q4kScale(lo, hi, 2 * j);
+                s[c + 1] = dmin * WeightLoads.q4kMin(lo, hi, 2 * j);
+                s[c + 2] = d * WeightLoads.q4kScale(lo, hi, 2 * j + 1);
+                s[c + 3] = dmin * WeightLoads.q4kMin(lo, hi, 2 * j + 1);
+            }
+        }
     }
 
     private static float q4kRow(CpuMatrix m, int r, float[] x, int xOff) {

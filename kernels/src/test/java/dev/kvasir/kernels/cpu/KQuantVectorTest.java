@@ -179,6 +179,37 @@ class KQuantVectorTest {
         }
     }
 
+    /**
+     * One token over row counts that are not multiples of the four-row tiles (and one that is):
+     * every row, in a tile or in the remainder, as close to the double-precision dot as the
+     * one-row kernel (whose accumulator is checked bit for bit above).
+     */
+    @ParameterizedTest
+    @CsvSource({"Q4_K, 1", "Q4_K, 6", "Q4_K, 23", "Q4_K, 64", "Q4_K, 70", "Q6_K, 6", "Q6_K, 23"})
+    void oneTokenCoversEveryRowWhateverTheRowCount(GgmlType type, int rows) {
+        int cols = 512;
+        Random r = new Random(rows * 7L + type.ordinal());
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment data = randomBlocks(arena, type, rows * cols / 256, r);
+            WeightTensor t = new WeightTensor("w", type, new long[] {cols, rows}, data);
+            CpuMatrix cm = new CpuMatrix(t);
+            float[] x = new float[cols];
+            for (int i = 0; i < cols; i++) x[i] = (float) r.nextGaussian();
+            float[] got = matmul(backend.matrix(t), x, 1, rows), w = new float[cols];
+            for (int row = 0; row < rows; row++) {
+                scalarRow(type, data, row * cm.rowBytes, w, 0, cols);
+                double ref = 0, scale = 0;
+                for (int i = 0; i < cols; i++) {
+                    ref += (double) w[i] * x[i];
+                    scale += Math.abs((double) w[i] * x[i]);
+                }
+                double err = Math.abs(got[row] - ref);
+                int rw = row;
+                assertTrue(err <= 1e-5 * scale + 1e-30, () -> type + " rows=" + rows + " row " + rw + ": error " + err);
+            }
+        }
+    }
+
     private static float[] matmul(DeviceMatrix m, float[] x, int n, int rows) {
         DeviceTensor xt = backend.allocate(x.length), out = backend.allocate((long) n * rows);
         backend.upload(x, 0, xt, 0, x.length);
