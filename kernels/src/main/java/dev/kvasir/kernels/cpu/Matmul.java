@@ -26,7 +26,7 @@ import static dev.kvasir.kernels.cpu.WeightLoads.L;
  */
 final class Matmul {
 
-    /** The 32 packed bytes of a Q4_K 64-value group one load. */
+    /** 32 packed bytes in one load: a Q4_K 64-value group, or a 32-byte run of a Q6_K half. */
     private static final jdk.incubator.vector.VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
 
     static final int ROW_TILE = 4;
@@ -57,7 +57,11 @@ final class Matmul {
                 for (int i = 0; i < quarter; i++) q4kRows4(m, r0 + i, quarter, x, xOff, out, outOff, scratch);
                 for (int r = r0 + ROW_TILE * quarter; r < r1; r++) out[outOff + r] = q4kRow(m, r, x, xOff);
             }
-            case Q6_K -> { for (int r = r0; r < r1; r++) out[outOff + r] = q6kRow(m, r, x, xOff); }
+            case Q6_K -> {
+                int quarter = (r1 - r0) / ROW_TILE;
+                for (int i = 0; i < quarter; i++) q6kRows4(m, r0 + i, quarter, x, xOff, out, outOff, scratch);
+                for (int r = r0 + ROW_TILE * quarter; r < r1; r++) out[outOff + r] = q6kRow(m, r, x, xOff);
+            }
         }
     }
 
@@ -456,6 +460,110 @@ final class Matmul {
                 s[c + 1] = dmin * WeightLoads.q4kMin(lo, hi, 2 * j);
                 s[c + 2] = d * WeightLoads.q4kScale(lo, hi, 2 * j + 1);
                 s[c + 3] = dmin * WeightLoads.q4kMin(lo, hi, 2 * j + 1);
+            }
+        }
+    }
+
+    /**
+     * Q6_K rows {@code r + k * stride} for k = 0..3 at once, as {@link #q4kRows4}: each row's
+     * accumulator takes exactly {@link #q6kLanes}'s fused multiply-adds in its order (the same
+     * dequantized floats: the same byte arithmetic as {@link WeightLoads#q6k}, the same
+     * {@code d * scale} products, the same x vectors), so each row's sum is bit for bit the
+     * one-row one. Per row and 128-value half, one 32-byte load each for the low and high 32 bytes
+     * of {@code ql} and one for {@code qh}, shared by the half's four groups; the scale floats
+     * are worked out first into {@code scratch}.
+     */
+    private static void q6kRows4(CpuMatrix m, int r, int stride, float[] x, int xOff, float[] out, int outOff, float[] scratch) {
+        MemorySegment seg = m.data;
+        long step = stride * m.rowBytes;
+        long b0 = r * m.rowBytes, b1 = b0 + step, b2 = b1 + step, b3 = b2 + step;
+        int halves = m.cols / 128, o1 = 8 * halves, o2 = 2 * o1, o3 = 3 * o1;
+        q6kScales(seg, b0, halves, scratch, 0);
+        q6kScales(seg, b1, halves, scratch, o1);
+        q6kScales(seg, b2, halves, scratch, o2);
+        q6kScales(seg, b3, halves, scratch, o3);
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        for (int hf = 0; hf < halves; hf++) {
+            long block = WeightLoads.Q6K_BYTES * (hf >> 1), ql = block + 64L * (hf & 1), qh = block + 128 + 32L * (hf & 1);
+            int xh = xOff + 128 * hf, sc = 8 * hf;
+            ByteVector lo0 = ByteVector.fromMemorySegment(B32, seg, b0 + ql, WeightLoads.LE);
+            ByteVector hi0 = ByteVector.fromMemorySegment(B32, seg, b0 + ql + 32, WeightLoads.LE);
+            ByteVector h0 = ByteVector.fromMemorySegment(B32, seg, b0 + qh, WeightLoads.LE);
+            ByteVector lo1 = ByteVector.fromMemorySegment(B32, seg, b1 + ql, WeightLoads.LE);
+            ByteVector hi1 = ByteVector.fromMemorySegment(B32, seg, b1 + ql + 32, WeightLoads.LE);
+            ByteVector h1 = ByteVector.fromMemorySegment(B32, seg, b1 + qh, WeightLoads.LE);
+            ByteVector lo2 = ByteVector.fromMemorySegment(B32, seg, b2 + ql, WeightLoads.LE);
+            ByteVector hi2 = ByteVector.fromMemorySegment(B32, seg, b2 + ql + 32, WeightLoads.LE);
+            ByteVector h2 = ByteVector.fromMemorySegment(B32, seg, b2 + qh, WeightLoads.LE);
+            ByteVector lo3 = ByteVector.fromMemorySegment(B32, seg, b3 + ql, WeightLoads.LE);
+            ByteVector hi3 = ByteVector.fromMemorySegment(B32, seg, b3 + ql + 32, WeightLoads.LE);
+            ByteVector h3 = ByteVector.fromMemorySegment(B32, seg, b3 + qh, WeightLoads.LE);
+            ByteVector q0, q1, q2, q3;
+            q0 = lo0.and((byte) 0x0F).or(h0.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+            q1 = lo1.and((byte) 0x0F).or(h1.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+            q2 = lo2.and((byte) 0x0F).or(h2.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+            q3 = lo3.and((byte) 0x0F).or(h3.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+            for (int p = 0; p < 32; p += L) {
+                FloatVector v = FloatVector.fromArray(F, x, xh + p);
+                int part = p / L, c = sc + p / 16;
+                a0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[c])).fma(v, a0);
+                a1 = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o1 + c])).fma(v, a1);
+                a2 = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o2 + c])).fma(v, a2);
+                a3 = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o3 + c])).fma(v, a3);
+            }
+            q0 = hi0.and((byte) 0x0F).or(h0.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+            q1 = hi1.and((byte) 0x0F).or(h1.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+            q2 = hi2.and((byte) 0x0F).or(h2.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+            q3 = hi3.and((byte) 0x0F).or(h3.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+            for (int p = 0; p < 32; p += L) {
+                FloatVector v = FloatVector.fromArray(F, x, xh + 32 + p);
+                int part = p / L, c = sc + p / 16 + 2;
+                a0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[c])).fma(v, a0);
+                a1 = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o1 + c])).fma(v, a1);
+                a2 = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o2 + c])).fma(v, a2);
+                a3 = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o3 + c])).fma(v, a3);
+            }
+            q0 = lo0.lanewise(VectorOperators.LSHR, 4).or(h0.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+            q1 = lo1.lanewise(VectorOperators.LSHR, 4).or(h1.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+            q2 = lo2.lanewise(VectorOperators.LSHR, 4).or(h2.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+            q3 = lo3.lanewise(VectorOperators.LSHR, 4).or(h3.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+            for (int p = 0; p < 32; p += L) {
+                FloatVector v = FloatVector.fromArray(F, x, xh + 64 + p);
+                int part = p / L, c = sc + p / 16 + 4;
+                a0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[c])).fma(v, a0);
+                a1 = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o1 + c])).fma(v, a1);
+                a2 = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o2 + c])).fma(v, a2);
+                a3 = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o3 + c])).fma(v, a3);
+            }
+            q0 = hi0.lanewise(VectorOperators.LSHR, 4).or(h0.lanewise(VectorOperators.LSHR, 6).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+            q1 = hi1.lanewise(VectorOperators.LSHR, 4).or(h1.lanewise(VectorOperators.LSHR, 6).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+            q2 = hi2.lanewise(VectorOperators.LSHR, 4).or(h2.lanewise(VectorOperators.LSHR, 6).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+            q3 = hi3.lanewise(VectorOperators.LSHR, 4).or(h3.lanewise(VectorOperators.LSHR, 6).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+            for (int p = 0; p < 32; p += L) {
+                FloatVector v = FloatVector.fromArray(F, x, xh + 96 + p);
+                int part = p / L, c = sc + p / 16 + 6;
+                a0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[c])).fma(v, a0);
+                a1 = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o1 + c])).fma(v, a1);
+                a2 = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o2 + c])).fma(v, a2);
+                a3 = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o3 + c])).fma(v, a3);
+            }
+        }
+        int o = outOff + r;
+        out[o] = sum(a0);
+        out[o + stride] = sum(a1);
+        out[o + 2 * stride] = sum(a2);
+        out[o + 3 * stride] = sum(a3);
+    }
+
+    /** The {@code d * scale} floats of a Q6_K row's 16-value groups, eight per half, into {@code s} from {@code off}. */
+    private static void q6kScales(MemorySegment seg, long base, int halves, float[] s, int off) {
+        for (int blk = 0; blk < halves / 2; blk++) {
+            long block = base + WeightLoads.Q6K_BYTES * blk;
+            float d = WeightLoads.scale(seg, block + 208);
+            for (int half = 0; half < 2; half++) {
+                long sc = seg.get(WeightLoads.LONG_LE, block + 192 + 8L * half);
+                int c = off + 16 * blk + 8 * half;
+                for (int i = 0; i < 8; i++) s[c + i] = d * WeightLoads.q6kScale(sc, i);
             }
         }
     }
