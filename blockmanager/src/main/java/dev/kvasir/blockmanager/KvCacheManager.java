@@ -30,7 +30,7 @@ public final class KvCacheManager {
     private final long hashMask;
 
     private final SequenceMap seqs = new SequenceMap();
-    private final ArrayDeque<Sequence> spare = new ArrayDeque<>();
+    private final ArrayDeque<SequenceBlocks> spare = new ArrayDeque<>();
     private final IntList copySrc = new IntList();
     private final IntList copyDst = new IntList();
 
@@ -105,7 +105,7 @@ public final class KvCacheManager {
         if (gpu.numFree() - hitBlocksFree < needNew) {
             return -1;
         }
-        Sequence seq = obtain(seqId, extraKey);
+        SequenceBlocks seq = obtain(seqId, extraKey);
         seq.ensureTokenCapacity(promptTokens.length);
         System.arraycopy(promptTokens, 0, seq.tokens, 0, promptTokens.length);
         seq.numTokens = promptTokens.length;
@@ -173,7 +173,7 @@ public final class KvCacheManager {
 
     /** Slots (block * blockSize + offset) for the sequence's token positions [from, to). */
     public int[] slotMapping(long seqId, int from, int to) {
-        Sequence seq = onGpu(seqId);
+        SequenceBlocks seq = onGpu(seqId);
         checkRange(seq, from, to);
         int[] out = new int[to - from];
         fillSlots(seq, from, to, out, 0);
@@ -182,7 +182,7 @@ public final class KvCacheManager {
 
     /** {@link #slotMapping(long, int, int)} into a caller's buffer at {@code offset}; allocation-free. */
     public void slotMapping(long seqId, int from, int to, int[] out, int offset) {
-        Sequence seq = onGpu(seqId);
+        SequenceBlocks seq = onGpu(seqId);
         checkRange(seq, from, to);
         if (offset < 0 || offset + (to - from) > out.length) {
             throw new IllegalArgumentException("output buffer of " + out.length + " cannot take "
@@ -191,13 +191,13 @@ public final class KvCacheManager {
         fillSlots(seq, from, to, out, offset);
     }
 
-    private void fillSlots(Sequence seq, int from, int to, int[] out, int offset) {
+    private void fillSlots(SequenceBlocks seq, int from, int to, int[] out, int offset) {
         for (int pos = from; pos < to; pos++) {
             out[offset++] = slot(seq, pos);
         }
     }
 
-    private int slot(Sequence seq, int pos) {
+    private int slot(SequenceBlocks seq, int pos) {
         return (seq.table.get(pos >> blockShift) << blockShift) | (pos & offsetMask);
     }
 
@@ -206,7 +206,7 @@ public final class KvCacheManager {
      * prefix cache. Monotonic: a smaller n than before changes nothing.
      */
     public void markComputed(long seqId, int numComputedTokens) {
-        Sequence seq = onGpu(seqId);
+        SequenceBlocks seq = onGpu(seqId);
         if (numComputedTokens < 0 || numComputedTokens > seq.numTokens) {
             throw new IllegalArgumentException("sequence " + seqId + ": computed token count " + numComputedTokens
                     + " outside [0, " + seq.numTokens + "]");
@@ -220,7 +220,7 @@ public final class KvCacheManager {
     }
 
     /** Enters the sequence's computed full blocks into the cache, continuing its hash chain. */
-    private void registerComputedBlocks(Sequence seq) {
+    private void registerComputedBlocks(SequenceBlocks seq) {
         int full = seq.numComputed >> blockShift;
         for (int i = seq.numRegistered; i < full; i++) {
             int b = seq.table.get(i);
@@ -238,7 +238,7 @@ public final class KvCacheManager {
     }
 
     public boolean canAppend(long seqId, int numTokens) {
-        Sequence seq = onGpu(seqId);
+        SequenceBlocks seq = onGpu(seqId);
         if (numTokens < 0) {
             throw new IllegalArgumentException("sequence " + seqId + ": cannot append " + numTokens + " tokens");
         }
@@ -251,7 +251,7 @@ public final class KvCacheManager {
      * changed) when no block is free.
      */
     public int[] appendTokens(long seqId, int... tokens) {
-        Sequence seq = onGpu(seqId);
+        SequenceBlocks seq = onGpu(seqId);
         if (gpu.numFree() < blocksToAppend(seq, tokens.length)) {
             return null;
         }
@@ -264,14 +264,14 @@ public final class KvCacheManager {
 
     /** One-token {@link #appendTokens}: the decode hot path. Returns the slot, or -1 (nothing changed). */
     public int appendToken(long seqId, int token) {
-        Sequence seq = onGpu(seqId);
+        SequenceBlocks seq = onGpu(seqId);
         if (gpu.numFree() < blocksToAppend(seq, 1)) {
             return -1;
         }
         return append(seq, token);
     }
 
-    private int blocksToAppend(Sequence seq, int numTokens) {
+    private int blocksToAppend(SequenceBlocks seq, int numTokens) {
         if (numTokens == 0) {
             return 0;
         }
@@ -281,7 +281,7 @@ public final class KvCacheManager {
     }
 
     /** Caller checked that the blocks are free. */
-    private int append(Sequence seq, int token) {
+    private int append(SequenceBlocks seq, int token) {
         int pos = seq.numTokens;
         if ((pos & offsetMask) == 0) {
             seq.table.add(gpu.allocate());
@@ -320,12 +320,12 @@ public final class KvCacheManager {
 
     /** The child shares every block of the parent (ref count + 1); its first append into a shared partial block copies it. */
     public void fork(long parentSeqId, long childSeqId) {
-        Sequence parent = onGpu(parentSeqId);
+        SequenceBlocks parent = onGpu(parentSeqId);
         if (seqs.get(childSeqId) != null) {
             throw new IllegalStateException("cannot fork " + parentSeqId + " into " + childSeqId
                     + ": sequence " + childSeqId + " already exists");
         }
-        Sequence child = obtain(childSeqId, parent.extraKey);
+        SequenceBlocks child = obtain(childSeqId, parent.extraKey);
         child.copyFrom(parent);
         for (int i = 0; i < child.table.size(); i++) {
             gpu.retain(child.table.get(i));
@@ -335,7 +335,7 @@ public final class KvCacheManager {
 
     /** Releases the sequence's blocks, last block first; hashed blocks stay cached (evictable) until reused. */
     public void free(long seqId) {
-        Sequence seq = seqs.remove(seqId);
+        SequenceBlocks seq = seqs.remove(seqId);
         if (seq == null) {
             throw unknown(seqId);
         }
@@ -354,7 +354,7 @@ public final class KvCacheManager {
      * preserved on the CPU side). Null when the CPU pool lacks room (nothing changed).
      */
     public SwapPlan swapOut(long seqId) {
-        Sequence seq = onGpu(seqId);
+        SequenceBlocks seq = onGpu(seqId);
         SwapPlan plan = moveBlocks(seq, gpu, cpu);
         if (plan != null) {
             seq.swapped = true;
@@ -365,7 +365,7 @@ public final class KvCacheManager {
 
     /** Whether swapping the sequence in leaves the watermark reserve free. */
     public boolean canSwapIn(long seqId) {
-        Sequence seq = swappedOut(seqId);
+        SequenceBlocks seq = swappedOut(seqId);
         return gpu.numFree() - seq.table.size() >= watermarkBlocks;
     }
 
@@ -374,7 +374,7 @@ public final class KvCacheManager {
      * the next {@link #markComputed}, after the backend has performed this plan. Null when it does not fit.
      */
     public SwapPlan swapIn(long seqId) {
-        Sequence seq = swappedOut(seqId);
+        SequenceBlocks seq = swappedOut(seqId);
         SwapPlan plan = moveBlocks(seq, cpu, gpu);
         if (plan != null) {
             seq.swapped = false;
@@ -387,7 +387,7 @@ public final class KvCacheManager {
      * ones last block first) and returns the copies to perform; null, with nothing changed, when
      * {@code to} lacks room.
      */
-    private static SwapPlan moveBlocks(Sequence seq, BlockPool from, BlockPool to) {
+    private static SwapPlan moveBlocks(SequenceBlocks seq, BlockPool from, BlockPool to) {
         int n = seq.table.size();
         if (to.numFree() < n) {
             return null;
@@ -418,7 +418,7 @@ public final class KvCacheManager {
     public int numComputedTokens(long seqId) { return known(seqId).numComputed; }
 
     public int[] tokens(long seqId) {
-        Sequence seq = known(seqId);
+        SequenceBlocks seq = known(seqId);
         return Arrays.copyOf(seq.tokens, seq.numTokens);
     }
 
@@ -476,7 +476,7 @@ public final class KvCacheManager {
         cpu.checkInvariants();
         int[] gpuHolders = new int[gpu.numBlocks()];
         int[] cpuHolders = new int[cpu.numBlocks()];
-        Sequence[] firstHolder = new Sequence[gpu.numBlocks()];
+        SequenceBlocks[] firstHolder = new SequenceBlocks[gpu.numBlocks()];
         int[] firstIndex = new int[gpu.numBlocks()];
         seqs.forEach(seq -> {
             if (seq.table.size() != blocksFor(seq.numTokens)) {
@@ -522,7 +522,7 @@ public final class KvCacheManager {
         }
     }
 
-    private void checkSameContent(Sequence a, int ia, Sequence b, int ib, int block) {
+    private void checkSameContent(SequenceBlocks a, int ia, SequenceBlocks b, int ib, int block) {
         int na = Math.min(blockSize, a.numTokens - (ia << blockShift));
         int nb = Math.min(blockSize, b.numTokens - (ib << blockShift));
         if (na != nb || !Arrays.equals(a.tokens, ia << blockShift, (ia << blockShift) + na,
@@ -532,7 +532,7 @@ public final class KvCacheManager {
         }
     }
 
-    private void checkPrefixChain(Sequence seq) {
+    private void checkPrefixChain(SequenceBlocks seq) {
         long pHi = PrefixHash.ROOT_HI;
         long pLo = PrefixHash.ROOT_LO;
         long pid = 0;
@@ -571,30 +571,30 @@ public final class KvCacheManager {
 
     // ---------------------------------------------------------------- helpers
 
-    private Sequence obtain(long seqId, long extraKey) {
-        Sequence seq = spare.isEmpty() ? new Sequence() : spare.pop();
+    private SequenceBlocks obtain(long seqId, long extraKey) {
+        SequenceBlocks seq = spare.isEmpty() ? new SequenceBlocks() : spare.pop();
         seq.reset(seqId, extraKey);
         return seq;
     }
 
-    private Sequence known(long seqId) {
-        Sequence seq = seqs.get(seqId);
+    private SequenceBlocks known(long seqId) {
+        SequenceBlocks seq = seqs.get(seqId);
         if (seq == null) {
             throw unknown(seqId);
         }
         return seq;
     }
 
-    private Sequence onGpu(long seqId) {
-        Sequence seq = known(seqId);
+    private SequenceBlocks onGpu(long seqId) {
+        SequenceBlocks seq = known(seqId);
         if (seq.swapped) {
             throw new IllegalStateException("sequence " + seqId + " is swapped out; swap it in first");
         }
         return seq;
     }
 
-    private Sequence swappedOut(long seqId) {
-        Sequence seq = known(seqId);
+    private SequenceBlocks swappedOut(long seqId) {
+        SequenceBlocks seq = known(seqId);
         if (!seq.swapped) {
             throw new IllegalStateException("sequence " + seqId + " is not swapped out");
         }
@@ -611,7 +611,7 @@ public final class KvCacheManager {
         }
     }
 
-    private void checkRange(Sequence seq, int from, int to) {
+    private void checkRange(SequenceBlocks seq, int from, int to) {
         if (from < 0 || from > to || to > seq.numTokens) {
             throw new IllegalArgumentException("sequence " + seq.id + ": positions [" + from + ", " + to
                     + ") outside [0, " + seq.numTokens + ")");

@@ -9,21 +9,21 @@ import java.util.function.Consumer;
 final class SequenceMap {
 
     private long[] keys;
-    private Sequence[] values;
+    private SequenceBlocks[] values;
     private int size;
     private int mask;
 
     SequenceMap() {
         keys = new long[64];
-        values = new Sequence[64];
+        values = new SequenceBlocks[64];
         mask = 63;
     }
 
     int size() { return size; }
 
-    Sequence get(long key) {
+    SequenceBlocks get(long key) {
         for (int i = slot(key); ; i = (i + 1) & mask) {
-            Sequence v = values[i];
+            SequenceBlocks v = values[i];
             if (v == null) {
                 return null;
             }
@@ -34,7 +34,7 @@ final class SequenceMap {
     }
 
     /** Caller guarantees the key is absent. */
-    void put(long key, Sequence value) {
+    void put(long key, SequenceBlocks value) {
         if ((size + 1) * 2 > values.length) {
             grow();
         }
@@ -47,7 +47,7 @@ final class SequenceMap {
         size++;
     }
 
-    Sequence remove(long key) {
+    SequenceBlocks remove(long key) {
         int i = slot(key);
         while (true) {
             if (values[i] == null) {
@@ -58,7 +58,7 @@ final class SequenceMap {
             }
             i = (i + 1) & mask;
         }
-        Sequence removed = values[i];
+        SequenceBlocks removed = values[i];
         // Backward shift: pull later entries of the probe run into the hole so lookups never stop early.
         int hole = i;
         for (int j = (hole + 1) & mask; values[j] != null; j = (j + 1) & mask) {
@@ -74,8 +74,8 @@ final class SequenceMap {
         return removed;
     }
 
-    void forEach(Consumer<Sequence> action) {
-        for (Sequence v : values) {
+    void forEach(Consumer<SequenceBlocks> action) {
+        for (SequenceBlocks v : values) {
             if (v != null) {
                 action.accept(v);
             }
@@ -89,9 +89,9 @@ final class SequenceMap {
 
     private void grow() {
         long[] oldKeys = keys;
-        Sequence[] oldValues = values;
+        SequenceBlocks[] oldValues = values;
         keys = new long[oldKeys.length * 2];
-        values = new Sequence[oldValues.length * 2];
+        values = new SequenceBlocks[oldValues.length * 2];
         mask = values.length - 1;
         size = 0;
         for (int i = 0; i < oldValues.length; i++) {

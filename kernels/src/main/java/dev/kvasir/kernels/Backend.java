@@ -73,9 +73,6 @@ public interface Backend extends AutoCloseable {
     /** {@code dst[i] = src[rows[i]]} for i < count, rows of {@code width} floats. */
     void gatherRows(DeviceTensor src, int width, int[] rows, int count, DeviceTensor dst);
 
-    /** Index of the largest of {@code count} values starting at {@code offset} (the first on ties). */
-    int argmax(DeviceTensor x, long offset, int count);
-
     // ---- paged KV ----
 
     /** Stores rows t < n of {@code k} and {@code v} ({@code [n][kvHeads * headDim]}) at {@code slots[t]} of a layer. */

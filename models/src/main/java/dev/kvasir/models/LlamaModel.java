@@ -30,7 +30,7 @@ public final class LlamaModel implements AutoCloseable {
     private final DeviceTensor outputNorm;
     private final LayerWeights[] layers;
     private final RopeFrequencies rope;
-    private KvCache kv;
+    private KvCache kvCache;
     private final KvCache swap;
     private final StepBuffers buf;
     private final AttentionBatch attention = new AttentionBatch();
@@ -60,7 +60,7 @@ public final class LlamaModel implements AutoCloseable {
         rope = s == null ? RopeFrequencies.of(config.headDim(), config.ropeTheta())
                 : RopeFrequencies.llama3(config.headDim(), config.ropeTheta(), s.factor(), s.lowFreqFactor(),
                         s.highFreqFactor(), s.originalContextLength());
-        kv = backend.allocateKvCache(layout, false);
+        kvCache = backend.allocateKvCache(layout, false);
         swap = swapBlocks > 0 ? backend.allocateKvCache(
                 new KvLayout(layout.numLayers(), swapBlocks, layout.blockSize(), layout.numKvHeads(), layout.headDim()), true)
                 : null;
@@ -94,15 +94,15 @@ public final class LlamaModel implements AutoCloseable {
      * ({@link DeviceKvCache}). Call it before any sequence is cached.
      */
     public void resizeKvCache(int numKvBlocks) {
-        KvLayout l = kv.layout();
-        kv.close();
-        kv = null; // until the new one exists: a failed allocation leaves a model that can only be closed
-        kv = backend.allocateKvCache(new KvLayout(l.numLayers(), numKvBlocks, l.blockSize(), l.numKvHeads(), l.headDim()), false);
+        KvLayout l = kvCache.layout();
+        kvCache.close();
+        kvCache = null; // until the new one exists: a failed allocation leaves a model that can only be closed
+        kvCache = backend.allocateKvCache(new KvLayout(l.numLayers(), numKvBlocks, l.blockSize(), l.numKvHeads(), l.headDim()), false);
     }
 
     /** Blocks of the KV cache on the backend. */
     public int numKvBlocks() {
-        return kv == null ? 0 : kv.layout().numBlocks();
+        return kvCache == null ? 0 : kvCache.layout().numBlocks();
     }
 
     /** Bytes of K and V, all layers, for one block of {@code blockSize} tokens of {@code elementBytes} each. */
@@ -134,7 +134,7 @@ public final class LlamaModel implements AutoCloseable {
                 throw new IllegalArgumentException("block copies: " + src.length + " sources but "
                         + (dst == null ? "no" : String.valueOf(dst.length)) + " destinations");
             }
-            backend.copyBlocks(kv, src, dst, src.length);
+            backend.copyBlocks(kvCache, src, dst, src.length);
         }
         if (n > 0) {
             backend.embed(tokenEmbedding, buf.tokens, n, buf.x);
@@ -187,8 +187,8 @@ public final class LlamaModel implements AutoCloseable {
         backend.rope(buf.q, n, c.numHeads(), c.headDim(), buf.cosSin, neox);
         backend.rope(buf.k, n, c.numKvHeads(), c.headDim(), buf.cosSin, neox);
         // this step's keys and values into their pages, then attention over each sequence's pages
-        backend.writeKv(kv, l, buf.k, buf.v, buf.slots, n);
-        backend.attention(buf.q, kv, l, attention, c.numHeads(), buf.att);
+        backend.writeKv(kvCache, l, buf.k, buf.v, buf.slots, n);
+        backend.attention(buf.q, kvCache, l, attention, c.numHeads(), buf.att);
         // output projection, summed over the tensor-parallel ranks, and residual
         backend.matmul(w.wo(), buf.att, n, buf.xb2);
         allReduce.sumInPlace(buf.xb2, (long) n * c.dim());
@@ -251,12 +251,12 @@ public final class LlamaModel implements AutoCloseable {
 
     /** Copies blocks from the backend's cache to host swap space (preemption by swapping). */
     public void swapOut(int[] gpuBlocks, int[] cpuBlocks) {
-        backend.copyBlocks(kv, gpuBlocks, requireSwap(), cpuBlocks, gpuBlocks.length);
+        backend.copyBlocks(kvCache, gpuBlocks, requireSwap(), cpuBlocks, gpuBlocks.length);
     }
 
     /** Copies blocks back from host swap space. */
     public void swapIn(int[] cpuBlocks, int[] gpuBlocks) {
-        backend.copyBlocks(requireSwap(), cpuBlocks, kv, gpuBlocks, cpuBlocks.length);
+        backend.copyBlocks(requireSwap(), cpuBlocks, kvCache, gpuBlocks, cpuBlocks.length);
     }
 
     private KvCache requireSwap() {
@@ -267,7 +267,7 @@ public final class LlamaModel implements AutoCloseable {
     @Override
     public void close() {
         buf.release();
-        if (kv != null) kv.close();
+        if (kvCache != null) kvCache.close();
         if (swap != null) swap.close();
     }
 }

@@ -1,5 +1,6 @@
 package dev.kvasir.models;
 
+import dev.kvasir.models.sampling.Sampler;
 import dev.kvasir.kernels.cpu.CpuBackend;
 import dev.kvasir.models.loader.LoadedModel;
 import dev.kvasir.models.loader.ModelLoader;
@@ -65,7 +66,7 @@ class BatchingTest {
         float[] logits = Steps.run(model, prompt, 0, table, BLOCK);
         all.add(logits);
         for (int s = 0, pos = prompt.length; s < steps; s++, pos++) {
-            logits = Steps.run(model, new int[] {Steps.argmax(logits)}, pos, table, BLOCK);
+            logits = Steps.run(model, new int[] {Sampler.argmax(logits)}, pos, table, BLOCK);
             all.add(logits);
         }
         return all;
@@ -90,7 +91,7 @@ class BatchingTest {
         int[] hit = {0, 1, 2, 3, 100, 101, 102};
         float[] fromCache = Steps.run(model, Arrays.copyOfRange(p, 16, p.length), 16, hit, BLOCK);
         assertTrue(Steps.relativeError(fromCache, recomputed) < 1e-6, "prefix hit vs recompute");
-        assertEquals(Steps.argmax(recomputed), Steps.argmax(fromCache));
+        assertEquals(Sampler.argmax(recomputed), Sampler.argmax(fromCache));
     }
 
     @Test
@@ -105,8 +106,8 @@ class BatchingTest {
         float[] logits = Steps.run(model, Arrays.copyOfRange(p, 32, 37), 32, t2, BLOCK);
         assertTrue(Steps.relativeError(logits, oneShot.get(0)) < 1e-6, "logits after the prompt");
         for (int s = 0, pos = p.length; s < 20; s++, pos++) {
-            int next = Steps.argmax(logits);
-            assertEquals(Steps.argmax(oneShot.get(s)), next, "token " + s);
+            int next = Sampler.argmax(logits);
+            assertEquals(Sampler.argmax(oneShot.get(s)), next, "token " + s);
             logits = Steps.run(model, new int[] {next}, pos, t2, BLOCK);
         }
     }
@@ -119,7 +120,7 @@ class BatchingTest {
         for (int i = 0; i < n; i++) {
             prompts[i] = prompt(10 + i, 3 + 3 * i);
             List<float[]> l = greedy(prompts[i], steps - 1, table(0, 16));
-            for (int s = 0; s < steps; s++) alone[i][s] = Steps.argmax(l.get(s));
+            for (int s = 0; s < steps; s++) alone[i][s] = Sampler.argmax(l.get(s));
         }
         // Sequence i joins at step i: its prefill chunk shares steps with the others' decode tokens.
         int[][] batched = new int[n][steps];
@@ -140,7 +141,7 @@ class BatchingTest {
             assertEquals(chunks.size(), logits.length);
             for (int k = 0; k < logits.length; k++) {
                 int i = who.get(k);
-                batched[i][produced[i]++] = Steps.argmax(logits[k]);
+                batched[i][produced[i]++] = Sampler.argmax(logits[k]);
             }
         }
         for (int i = 0; i < n; i++) assertArrayEquals(alone[i], batched[i], "sequence " + i);
@@ -162,7 +163,7 @@ class BatchingTest {
         int[] p = prompt(6, 10); // positions 0..9: blocks 30, 31 full, block 32 holds positions 8, 9
         int[] parent = {30, 31, 32};
         float[] logits = Steps.run(model, p, 0, parent, BLOCK);
-        int next = Steps.argmax(logits);
+        int next = Sampler.argmax(logits);
         // The fork appends into its own copy of the shared partial block; the parent writes on in block 32.
         int[] fork = {30, 31, 40};
         SequenceChunk forkStep = new SequenceChunk(2, new int[] {next}, 10, new int[] {40 * BLOCK + 2}, fork, true);
@@ -185,8 +186,8 @@ class BatchingTest {
         int[] back = {90, 91, 92, 93, 94};
         model.swapIn(new int[] {5, 6, 7}, new int[] {90, 91, 92});
         for (int s = 0, pos = p.length; s < 6; s++, pos++) {
-            assertEquals(Steps.argmax(uninterrupted.get(s)), Steps.argmax(logits), "token " + s);
-            logits = Steps.run(model, new int[] {Steps.argmax(logits)}, pos, back, BLOCK);
+            assertEquals(Sampler.argmax(uninterrupted.get(s)), Sampler.argmax(logits), "token " + s);
+            logits = Steps.run(model, new int[] {Sampler.argmax(logits)}, pos, back, BLOCK);
             assertTrue(Steps.relativeError(logits, uninterrupted.get(s + 1)) < 1e-6, "logits " + s);
         }
     }

@@ -33,12 +33,6 @@ final class Steps {
         return t;
     }
 
-    static int argmax(float[] x) {
-        int best = 0;
-        for (int i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
-        return best;
-    }
-
     /** ||a - b|| / ||b||. */
     static double relativeError(float[] a, double[] b) {
         double num = 0, den = 0;

@@ -1,6 +1,7 @@
 package dev.kvasir.bench.decode;
 
 import dev.kvasir.kernels.cpu.CpuBackend;
+import dev.kvasir.models.sampling.Sampler;
 import dev.kvasir.models.ForwardBatch;
 import dev.kvasir.models.LlamaConfig;
 import dev.kvasir.models.LlamaModel;
@@ -138,7 +139,7 @@ public final class DecodeBench {
         long a1 = mx.getCurrentThreadAllocatedBytes();
         int pos = prompt.length;
         for (int i = 0; i < decode; i++) {
-            logits = step(model, new int[] {DecodeBenchSupport.argmax(logits)}, pos++, table, blockSize);
+            logits = step(model, new int[] {Sampler.argmax(logits)}, pos++, table, blockSize);
         }
         out[1] = System.nanoTime() - t1;
         out[2] = mx.getCurrentThreadAllocatedBytes() - a1;

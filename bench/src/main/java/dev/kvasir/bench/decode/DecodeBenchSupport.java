@@ -36,12 +36,6 @@ final class DecodeBenchSupport {
         return file;
     }
 
-    static int argmax(float[] x) {
-        int best = 0;
-        for (int i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
-        return best;
-    }
-
     /** Bytes of every matrix a decode step reads: all block matrices and the classifier (the embedding row is noise). */
     static double weightBytesPerStep(LoadedModel m, LlamaConfig c) {
         double bytes = 0;

@@ -1,6 +1,7 @@
 package dev.kvasir.bench.decode;
 
 import dev.kvasir.kernels.Backend;
+import dev.kvasir.models.sampling.Sampler;
 import dev.kvasir.models.Backends;
 import dev.kvasir.models.ForwardBatch;
 import dev.kvasir.models.LlamaConfig;
@@ -118,7 +119,7 @@ public final class GpuDecodeBench {
             int steps = run == 0 ? Math.min(decodeLen, 8) : decodeLen;
             for (int step = 0; step < steps; step++) {
                 chunks.clear();
-                for (int s = 0; s < batch; s++) chunks.add(chunk(s, new int[] {DecodeBenchSupport.argmax(logits[s])}, promptLen + step, tables[s]));
+                for (int s = 0; s < batch; s++) chunks.add(chunk(s, new int[] {Sampler.argmax(logits[s])}, promptLen + step, tables[s]));
                 logits = model.forward(new ForwardBatch(chunks));
             }
             long t2 = System.nanoTime();

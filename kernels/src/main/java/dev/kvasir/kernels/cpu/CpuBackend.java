@@ -294,17 +294,6 @@ public final class CpuBackend implements Backend {
         for (int i = 0; i < count; i++) System.arraycopy(s, rows[i] * width, d, i * width, width);
     }
 
-    @Override
-    public int argmax(DeviceTensor x, long offset, int count) {
-        float[] v = CpuTensor.of(x);
-        int off = Math.toIntExact(offset);
-        int best = 0;
-        for (int i = 1; i < count; i++) {
-            if (v[off + i] > v[off + best]) best = i;
-        }
-        return best;
-    }
-
     // ---- paged KV ----
 
     @Override

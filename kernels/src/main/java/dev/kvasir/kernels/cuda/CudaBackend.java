@@ -81,7 +81,6 @@ public final class CudaBackend implements Backend {
     private final Scratch partials = new Scratch("attention partials");
     private final Scratch partialStats = new Scratch("attention partial max/sum");
     private final Scratch pairs = new Scratch("block copy pairs");
-    private final Scratch argmaxOut = new Scratch("argmax");
     /** f16 rows of a Q8_0/Q4_0 weight for the prefill GEMM: allocated once, at the largest chunk any loaded matrix needs. */
     private final Scratch dequantRows = new Scratch("dequantised weight rows");
     private final long dequantChunkBytes;
@@ -379,7 +378,7 @@ public final class CudaBackend implements Backend {
 
     private long scratchBytes() {
         return x16.bytes + ints.bytes + tables.bytes + seqInts.bytes + queryStarts.bytes + partials.bytes
-                + partialStats.bytes + pairs.bytes + argmaxOut.bytes + dequantRows.bytes;
+                + partialStats.bytes + pairs.bytes + dequantRows.bytes;
     }
 
     // ---- dense ops ----
@@ -552,19 +551,6 @@ public final class CudaBackend implements Backend {
         long r = uploadInts(ints, rows, count);
         module.launch("kvasir_gather_rows_f32", count, 1, 1, threadsFor(width), 0, stream,
                 args.reset().ptr(d.ptr).ptr(s.ptr).ptr(r).i32(count).i32(width).i32((int) Math.min(srcRows, Integer.MAX_VALUE)));
-    }
-
-    @Override
-    public int argmax(DeviceTensor x, long offset, int count) {
-        enter();
-        CudaTensor t = CudaTensor.of(x).require(offset + count, "argmax");
-        long out = argmaxOut.ensure(4);
-        module.launch("kvasir_argmax", 1, 1, 1, 1024, 0, stream, args.reset().ptr(t.at(offset)).ptr(out).i32(1).i32(count));
-        try (IntPointer host = new IntPointer(1)) {
-            Cuda.check(cudart.cuStreamSynchronize(stream), "cuStreamSynchronize (an earlier kernel failed)");
-            Cuda.check(cudart.cuMemcpyDtoH(host, out, 4), "cuMemcpyDtoH(argmax)");
-            return host.get(0);
-        }
     }
 
     // ---- paged KV ----
@@ -800,7 +786,7 @@ public final class CudaBackend implements Backend {
         List<RuntimeException> failures = new ArrayList<>();
         attempt(failures, () -> Cuda.check(cudart.cuStreamSynchronize(stream), "cuStreamSynchronize"));
         for (CudaKvCache c : new ArrayList<>(caches)) attempt(failures, c::close);
-        for (Scratch s : new Scratch[] {x16, ints, tables, seqInts, queryStarts, partials, partialStats, pairs, argmaxOut, dequantRows}) {
+        for (Scratch s : new Scratch[] {x16, ints, tables, seqInts, queryStarts, partials, partialStats, pairs, dequantRows}) {
             attempt(failures, s::release);
         }
         // Weights (there is no call to free a matrix) and tensors the caller did not free: they belong to

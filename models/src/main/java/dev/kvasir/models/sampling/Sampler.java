@@ -88,7 +88,8 @@ public final class Sampler {
         x[t] = x[t] > 0 ? x[t] / rp : x[t] * rp;
     }
 
-    static int argmax(float[] x) {
+    /** The index of the largest value, the first on ties: greedy decoding, the one argmax everything uses. */
+    public static int argmax(float[] x) {
         int best = 0;
         for (int i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
         return best;

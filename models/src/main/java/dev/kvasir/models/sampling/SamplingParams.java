@@ -38,4 +38,15 @@ public record SamplingParams(float temperature, float topP, int topK, float minP
     public boolean isGreedy() {
         return temperature <= 0;
     }
+
+    /** Whether the chosen token's log-probability (and {@link #topLogprobs} alternatives) is returned. */
+    public boolean logprobs() {
+        return topLogprobs >= 0;
+    }
+
+    /** The same parameters with another seed (choice i of a seeded request draws with seed + i). */
+    public SamplingParams withSeed(long newSeed) {
+        return new SamplingParams(temperature, topP, topK, minP, newSeed, repetitionPenalty, presencePenalty,
+                frequencyPenalty, topLogprobs);
+    }
 }

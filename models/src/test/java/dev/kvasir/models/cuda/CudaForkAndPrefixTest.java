@@ -1,5 +1,6 @@
 package dev.kvasir.models.cuda;
 
+import dev.kvasir.models.sampling.Sampler;
 import dev.kvasir.kernels.cuda.CudaBackend;
 import dev.kvasir.models.ForwardBatch;
 import dev.kvasir.models.LlamaModel;
@@ -79,7 +80,7 @@ class CudaForkAndPrefixTest {
         int[] p = prompt(6, 37); // blocks 60, 61 full; block 62 holds positions 32..36
         int[] parent = {60, 61, 62, 63, 64, 65};
         float[] logits = GpuSteps.run(model, p, 0, parent, BLOCK);
-        int next = GpuSteps.argmax(logits);
+        int next = Sampler.argmax(logits);
         int other = next == 3 ? 4 : 3;
         // The fork shares 60, 61 and gets a copy of the partial block 62 as 70; the parent goes on in 62.
         int[] fork = {60, 61, 70, 71, 72, 73};
@@ -93,8 +94,8 @@ class CudaForkAndPrefixTest {
             ForwardBatch step = s == 1 ? new ForwardBatch(List.of(a, b), new int[] {62}, new int[] {70})
                     : new ForwardBatch(List.of(a, b));
             float[][] out = model.forward(step);
-            parentTokens[s] = GpuSteps.argmax(out[0]);
-            forkTokens[s] = GpuSteps.argmax(out[1]);
+            parentTokens[s] = Sampler.argmax(out[0]);
+            forkTokens[s] = Sampler.argmax(out[1]);
         }
         assertArrayEquals(alone(p, GpuSteps.table(80, 6)), forkTokens, "the fork's tokens");
 

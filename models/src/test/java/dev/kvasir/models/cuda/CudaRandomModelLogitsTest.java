@@ -1,5 +1,6 @@
 package dev.kvasir.models.cuda;
 
+import dev.kvasir.models.sampling.Sampler;
 import dev.kvasir.kernels.Backend;
 import dev.kvasir.kernels.GgmlType;
 import dev.kvasir.kernels.cpu.CpuBackend;
@@ -61,7 +62,7 @@ class CudaRandomModelLogitsTest {
             float[] got = GpuSteps.run(gpu, prompt, 0, table, BLOCK);
             assertClose(want, got, shape + " after the prompt");
             for (int s = 0; s < DECODE; s++) {
-                int next = GpuSteps.argmax(want);
+                int next = Sampler.argmax(want);
                 want = GpuSteps.run(cpu, new int[] {next}, PROMPT + s, table, BLOCK);
                 got = GpuSteps.run(gpu, new int[] {next}, PROMPT + s, table, BLOCK);
                 assertClose(want, got, shape + " decode step " + s);
@@ -70,7 +71,7 @@ class CudaRandomModelLogitsTest {
             // Two sequences in one step: the first decodes (its context from above), a second prefills.
             int[] second = new SplittableRandom(8).ints(11, 3, c.vocabSize()).toArray();
             int[] table2 = GpuSteps.table(8, 2);
-            int next = GpuSteps.argmax(want);
+            int next = Sampler.argmax(want);
             List<SequenceChunk> step = new ArrayList<>();
             step.add(GpuSteps.chunk(1, new int[] {next}, PROMPT + DECODE, table, BLOCK));
             step.add(GpuSteps.chunk(2, second, 0, table2, BLOCK));

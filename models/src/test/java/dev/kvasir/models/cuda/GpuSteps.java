@@ -1,5 +1,6 @@
 package dev.kvasir.models.cuda;
 
+import dev.kvasir.models.sampling.Sampler;
 import dev.kvasir.kernels.cuda.CudaTestSupport;
 import dev.kvasir.models.ForwardBatch;
 import dev.kvasir.models.LlamaModel;
@@ -49,7 +50,7 @@ final class GpuSteps {
     static int[] greedyFrom(LlamaModel m, float[] logits, int pos, int steps, int[] table, int blockSize) {
         int[] out = new int[steps];
         for (int s = 0; s < steps; s++) {
-            out[s] = argmax(logits);
+            out[s] = Sampler.argmax(logits);
             if (s + 1 < steps) logits = run(m, new int[] {out[s]}, pos + s, table, blockSize);
         }
         return out;
@@ -60,12 +61,6 @@ final class GpuSteps {
         int[] t = new int[count];
         for (int i = 0; i < count; i++) t[i] = first + i;
         return t;
-    }
-
-    static int argmax(float[] x) {
-        int best = 0;
-        for (int i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
-        return best;
     }
 
     /** {@code ||a - b|| / ||b||}; NaN anywhere in {@code a} gives NaN, which fails every bound. */

@@ -3,7 +3,6 @@ package dev.kvasir.server.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.kvasir.models.sampling.SamplingParams;
 import dev.kvasir.models.template.ChatTemplateException;
 import dev.kvasir.server.ServedModel;
 import dev.kvasir.server.engine.Engine;
@@ -157,13 +156,11 @@ public final class ApiService {
         String id = idPrefix + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
         GenerationResponder responder = new GenerationResponder(ex, chat, id, System.currentTimeMillis() / 1000,
                 model.name(), spec, prompts.size());
-        SamplingParams sampling = new SamplingParams(spec.temperature(), spec.topP(), spec.topK(), spec.minP(), spec.seed(),
-                spec.repetitionPenalty(), spec.presencePenalty(), spec.frequencyPenalty(), spec.logprobs() ? spec.topLogprobs() : -1);
         long deadline = System.nanoTime() + requestTimeoutNanos;
         List<GenerationRequest> requests = new ArrayList<>();
         for (int i = 0; i < prompts.size(); i++) {
             requests.add(new GenerationRequest(id + "-" + i, prompts.get(i), spec.n(), maxTokens.get(i), spec.stop(),
-                    spec.ignoreEos(), spec.logprobs(), sampling, deadline, responder.sink(i)));
+                    spec.ignoreEos(), spec.sampling(), deadline, responder.sink(i)));
         }
         Runnable abort = () -> requests.forEach(r -> engine.abort(r.id()));
         ex.onCancel(abort);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.kvasir.models.sampling.SamplingParams;
 import dev.kvasir.models.template.ChatMessage;
 
 import java.util.ArrayList;
@@ -91,9 +92,7 @@ public final class RequestParser {
                         + " characters, got " + s.length());
             }
         }
-        return new GenerationSpec(
-                n == null ? 1 : n, maxTokens, maxTokensParam, stop, logprobs, topLogprobs,
-                stream, includeUsage, optBool(o, "ignore_eos", false),
+        SamplingParams sampling = new SamplingParams(
                 (float) optNumber(o, "temperature", 0, 2, 1),
                 optPositiveFloat(o, "top_p", 1, 1),
                 topK == null || topK <= 0 ? 0 : topK,
@@ -101,7 +100,10 @@ public final class RequestParser {
                 optLong(o, "seed"),
                 optPositiveFloat(o, "repetition_penalty", 2, 1),
                 (float) optNumber(o, "presence_penalty", -2, 2, 0),
-                (float) optNumber(o, "frequency_penalty", -2, 2, 0));
+                (float) optNumber(o, "frequency_penalty", -2, 2, 0),
+                logprobs ? topLogprobs : -1);
+        return new GenerationSpec(n == null ? 1 : n, maxTokens, maxTokensParam, stop, stream, includeUsage,
+                optBool(o, "ignore_eos", false), sampling);
     }
 
     private static ChatRequest.Message message(JsonNode m) {

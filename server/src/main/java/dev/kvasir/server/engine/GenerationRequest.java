@@ -11,7 +11,7 @@ import java.util.List;
  * @param n             independent choices; they share the prompt's KV blocks
  * @param maxTokens     tokens to generate per choice at most
  * @param stop          strings that end a choice (never part of its text)
- * @param sampling      sampling parameters; choice i of a seeded request uses seed + i
+ * @param sampling      sampling parameters (and logprobs); choice i of a seeded request uses seed + i
  * @param deadlineNanos {@link System#nanoTime()} after which the request is ended with an error
  */
 public record GenerationRequest(
@@ -21,7 +21,6 @@ public record GenerationRequest(
         int maxTokens,
         List<String> stop,
         boolean ignoreEos,
-        boolean logprobs,
         SamplingParams sampling,
         long deadlineNanos,
         OutputSink sink) {

@@ -17,11 +17,11 @@ import java.util.List;
 final class ModelRunner {
 
     private final LlamaModel model;
-    private final KvCacheManager kv;
+    private final KvCacheManager kvManager;
 
-    ModelRunner(LlamaModel model, KvCacheManager kv) {
+    ModelRunner(LlamaModel model, KvCacheManager kvManager) {
         this.model = model;
-        this.kv = kv;
+        this.kvManager = kvManager;
     }
 
     /**
@@ -34,14 +34,14 @@ final class ModelRunner {
         // swapped block is the destination of a pending copy-on-write copy.
         for (SwapPlan plan : step.swapOuts()) model.swapOut(plan.src(), plan.dst());
         for (SwapPlan plan : step.swapIns()) model.swapIn(plan.src(), plan.dst());
-        BlockCopies copies = kv.drainCopies();
+        BlockCopies copies = kvManager.drainCopies();
         // Copies come only from this step's appends, so a step without chunks has none.
         if (step.chunks().isEmpty()) return new float[0][];
         List<SequenceChunk> chunks = new ArrayList<>(step.chunks().size());
         for (ScheduledStep.Chunk c : step.chunks()) {
             Sequence seq = c.sequence();
             chunks.add(new SequenceChunk(seq.id, seq.tokens(c.start(), c.start() + c.length()), c.start(),
-                    c.slots(), kv.blockTable(seq.id).toArray(), c.wantLogits()));
+                    c.slots(), kvManager.blockTable(seq.id).toArray(), c.wantLogits()));
         }
         return model.forward(new ForwardBatch(chunks, copies.src(), copies.dst()));
     }

@@ -16,7 +16,7 @@ import java.util.List;
  */
 final class Scheduler {
 
-    private final KvCacheManager kv;
+    private final KvCacheManager kvManager;
     private final EngineConfig config;
     private final long extraKey;
     /** Admission order: the last one is the newest, the first to be preempted. */
@@ -26,8 +26,8 @@ final class Scheduler {
     private long preemptions;
 
     /** @param extraKey mixed into prefix-cache hashes (the served model) */
-    Scheduler(KvCacheManager kv, EngineConfig config, long extraKey) {
-        this.kv = kv;
+    Scheduler(KvCacheManager kvManager, EngineConfig config, long extraKey) {
+        this.kvManager = kvManager;
         this.config = config;
         this.extraKey = extraKey;
     }
@@ -52,7 +52,7 @@ final class Scheduler {
             case FINISHED -> { }
         }
         if (seq.allocated) {
-            kv.free(seq.id);
+            kvManager.free(seq.id);
             seq.allocated = false;
         }
         seq.status = Sequence.Status.FINISHED;
@@ -82,15 +82,15 @@ final class Scheduler {
         // 1. Running sequences, oldest first; victims come from the newest end.
         for (int i = 0; i < running.size() && budget > 0; i++) {
             Sequence seq = running.get(i);
-            if (kv.numTokens(seq.id) < seq.numTokens()) {
+            if (kvManager.numTokens(seq.id) < seq.numTokens()) {
                 // Decode: the last sampled token needs a slot before it can be fed back.
-                int slot = kv.appendToken(seq.id, seq.lastToken());
+                int slot = kvManager.appendToken(seq.id, seq.lastToken());
                 while (slot < 0) {
                     Sequence victim = running.getLast();
                     preempt(victim, swapOuts);
                     preempted = true;
                     if (victim == seq) break;
-                    slot = kv.appendToken(seq.id, seq.lastToken());
+                    slot = kvManager.appendToken(seq.id, seq.lastToken());
                 }
                 if (slot < 0) break; // seq itself was the newest: nothing after it runs either
                 chunks.add(new ScheduledStep.Chunk(seq, seq.numTokens() - 1, 1, new int[] {slot}, true));
@@ -104,8 +104,8 @@ final class Scheduler {
         // 2. Swapped sequences come back before any new prompt, when nothing was just pushed out.
         while (!preempted && !swapped.isEmpty() && running.size() < config.maxNumSeqs()) {
             Sequence seq = swapped.peekFirst();
-            if (!kv.canSwapIn(seq.id)) break;
-            SwapPlan plan = kv.swapIn(seq.id);
+            if (!kvManager.canSwapIn(seq.id)) break;
+            SwapPlan plan = kvManager.swapIn(seq.id);
             if (plan == null) break;
             swapped.pollFirst();
             swapIns.add(plan);
@@ -117,8 +117,8 @@ final class Scheduler {
             Sequence seq = waiting.peekFirst();
             if (running.size() + seq.request.seatsNeeded() > config.maxNumSeqs()) break;
             int[] tokens = seq.tokens(0, seq.numTokens());
-            if (!kv.canAllocatePrompt(tokens, extraKey)) break;
-            int cached = kv.allocatePrompt(seq.id, tokens, extraKey);
+            if (!kvManager.canAllocatePrompt(tokens, extraKey)) break;
+            int cached = kvManager.allocatePrompt(seq.id, tokens, extraKey);
             if (cached < 0) break;
             waiting.pollFirst();
             seq.allocated = true;
@@ -134,12 +134,30 @@ final class Scheduler {
         return new ScheduledStep(chunks, swapOuts, swapIns);
     }
 
+    /**
+     * After the forward pass: the chunks' tokens now have KV in the cache (full blocks of them
+     * enter the prefix cache).
+     *
+     * @return the sequences whose prompt was completed this step (they sample next)
+     */
+    List<Sequence> markComputed(ScheduledStep step) {
+        List<Sequence> prompted = new ArrayList<>();
+        for (ScheduledStep.Chunk c : step.chunks()) {
+            Sequence seq = c.sequence();
+            if (seq.status != Sequence.Status.RUNNING) continue;
+            seq.numComputed = c.start() + c.length();
+            kvManager.markComputed(seq.id, seq.numComputed);
+            if (c.wantLogits() && seq.numGenerated() == 0) prompted.add(seq);
+        }
+        return prompted;
+    }
+
     /** The next piece of a prompt being prefilled, as much as the token budget allows. */
     private ScheduledStep.Chunk prefillChunk(Sequence seq, int budget) {
         int start = seq.numComputed;
         int length = Math.min(seq.numTokens() - start, budget);
         boolean last = start + length == seq.numTokens();
-        return new ScheduledStep.Chunk(seq, start, length, kv.slotMapping(seq.id, start, start + length), last);
+        return new ScheduledStep.Chunk(seq, start, length, kvManager.slotMapping(seq.id, start, start + length), last);
     }
 
     /**
@@ -150,7 +168,7 @@ final class Scheduler {
         running.remove(seq);
         preemptions++;
         if (config.preemptionMode() == EngineConfig.PreemptionMode.SWAP) {
-            SwapPlan plan = kv.swapOut(seq.id);
+            SwapPlan plan = kvManager.swapOut(seq.id);
             if (plan != null) {
                 swapOuts.add(plan);
                 seq.status = Sequence.Status.SWAPPED;
@@ -158,7 +176,7 @@ final class Scheduler {
                 return;
             }
         }
-        kv.free(seq.id);
+        kvManager.free(seq.id);
         seq.allocated = false;
         seq.numComputed = 0;
         seq.status = Sequence.Status.WAITING;

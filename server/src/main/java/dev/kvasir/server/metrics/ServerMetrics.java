@@ -1,5 +1,6 @@
 package dev.kvasir.server.metrics;
 
+import dev.kvasir.server.engine.EngineObserver;
 import dev.kvasir.server.engine.EngineStats;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
@@ -17,7 +18,7 @@ import java.util.function.ToDoubleFunction;
  * {@link EngineStats} snapshot, so a scrape never touches the engine thread's structures.
  * Latencies are histograms in seconds with vLLM's bucket bounds.
  */
-public final class ServerMetrics {
+public final class ServerMetrics implements EngineObserver {
 
     private static final double[] TTFT_BUCKETS = {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5,
             0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0};
@@ -76,12 +77,12 @@ public final class ServerMetrics {
         return DistributionSummary.builder(name).description(help).serviceLevelObjectives(buckets).register(registry);
     }
 
-    public void timeToFirstToken(double seconds) { ttft.record(seconds); }
-    public void interTokenLatency(double seconds) { itl.record(seconds); }
-    public void e2eLatency(double seconds) { e2e.record(seconds); }
+    @Override public void timeToFirstToken(double seconds) { ttft.record(seconds); }
+    @Override public void interTokenLatency(double seconds) { itl.record(seconds); }
+    @Override public void e2eLatency(double seconds) { e2e.record(seconds); }
+    @Override public void aborted() { aborted.increment(); }
     public void rejected() { rejected.increment(); }
     public void clientError() { clientErrors.increment(); }
-    public void aborted() { aborted.increment(); }
 
     /** The Prometheus text exposition (format 0.0.4). */
     public String scrape() {

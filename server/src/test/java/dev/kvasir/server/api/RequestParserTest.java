@@ -30,11 +30,11 @@ class RequestParserTest {
         assertEquals(7, s.maxTokens());            // max_completion_tokens wins
         assertEquals(List.of("END"), s.stop());
         assertEquals(2, s.n());
-        assertEquals(-3L, s.seed());
+        assertEquals(-3L, s.sampling().seed());
         assertEquals(2, s.topLogprobs());
         assertTrue(s.includeUsage());
-        assertEquals(1.0f, s.temperature());        // OpenAI's default
-        assertEquals(0, s.topK());
+        assertEquals(1.0f, s.sampling().temperature());        // OpenAI's default
+        assertEquals(0, s.sampling().topK());
     }
 
     @Test

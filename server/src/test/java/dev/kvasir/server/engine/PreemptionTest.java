@@ -27,7 +27,7 @@ class PreemptionTest {
     static CompletableFuture<Result> submit(Engine engine, String id, int[] prompt, int maxTokens, int n) {
         CompletableFuture<Result> result = new CompletableFuture<>();
         StringBuilder text = new StringBuilder();
-        GenerationRequest request = new GenerationRequest(id, prompt, n, maxTokens, List.of(), true, false,
+        GenerationRequest request = new GenerationRequest(id, prompt, n, maxTokens, List.of(), true,
                 SamplingParams.greedy(), System.nanoTime() + TimeUnit.MINUTES.toNanos(2), out -> {
                     synchronized (text) {
                         for (RequestOutput.Choice c : out.choices()) if (c.index() == 0) text.append(c.text());

@@ -6,7 +6,7 @@ import java.util.Arrays;
  * One sequence's state inside the manager. Objects are recycled after free, so their arrays are
  * reused and steady-state allocate/free allocates nothing.
  */
-final class Sequence {
+final class SequenceBlocks {
 
     long id;
     long extraKey;
@@ -47,7 +47,7 @@ final class Sequence {
         }
     }
 
-    void copyFrom(Sequence other) {
+    void copyFrom(SequenceBlocks other) {
         extraKey = other.extraKey;
         ensureTokenCapacity(other.numTokens);
         System.arraycopy(other.tokens, 0, tokens, 0, other.numTokens);
