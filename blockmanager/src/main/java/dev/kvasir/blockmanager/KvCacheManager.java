@@ -17,6 +17,12 @@ import java.util.Arrays;
  */
 public final class KvCacheManager {
 
+    /**
+     * The admission watermark the server runs with: a new prompt must leave this fraction of the
+     * pool free, so running sequences can still grow without being preempted at once (vLLM's 1%).
+     */
+    public static final double DEFAULT_WATERMARK = 0.01;
+
     private static final BlockCopies NO_COPIES = new BlockCopies(new int[0], new int[0]);
 
     private final BlockPool gpu;
@@ -71,6 +77,17 @@ public final class KvCacheManager {
         this.watermarkBlocks = (int) (watermarkFraction * numGpuBlocks);
         this.prefixCaching = enablePrefixCaching;
         this.hashMask = hashMask;
+    }
+
+    /**
+     * The fewest blocks a pool needs so that one sequence of {@code maxTokens} tokens is admitted
+     * above a watermark of {@code watermarkFraction} (what {@link #canAllocatePrompt} asks).
+     */
+    public static int minBlocksFor(int maxTokens, int blockSize, double watermarkFraction) {
+        int need = (maxTokens + blockSize - 1) / blockSize;
+        int blocks = need;
+        while (blocks - (int) (watermarkFraction * blocks) < need) blocks++;
+        return blocks;
     }
 
     public int blockSize() { return blockSize; }

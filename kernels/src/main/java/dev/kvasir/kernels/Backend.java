@@ -40,6 +40,27 @@ public interface Backend extends AutoCloseable {
         return Float.BYTES;
     }
 
+    /**
+     * Whether the KV pool is sized from this backend's device memory ({@link #planKvCache}, after a
+     * profiling forward at the largest step) rather than from a host byte budget (the CPU).
+     */
+    default boolean plansDeviceMemory() {
+        return false;
+    }
+
+    /**
+     * The device memory plan for a KV cache of this shape, to be called after one profiling forward
+     * at the largest batch so that the workspace peak is known; fails when fewer than
+     * {@code minBlocks} blocks fit. Only where {@link #plansDeviceMemory()}.
+     */
+    default MemoryPlan planKvCache(int numLayers, int numKvHeads, int headDim, int blockSize, double utilization, int minBlocks) {
+        throw new IllegalStateException(name() + " sizes its KV cache from a byte budget, not a device memory plan");
+    }
+
+    /** Waits for all queued work; the errors of earlier device work surface here (a no-op on the CPU). */
+    default void synchronize() {
+    }
+
     // ---- dense ops ----
 
     /** {@code out[t] = table row tokens[t]} (dequantized), for t < n. */

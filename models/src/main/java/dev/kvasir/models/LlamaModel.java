@@ -91,7 +91,7 @@ public final class LlamaModel implements AutoCloseable {
     /**
      * Replaces the KV cache with one of {@code numKvBlocks} blocks (what it held is lost): how a
      * device backend sizes its cache after weights and a profiling forward have taken their share
-     * ({@link DeviceKvCache}). Call it before any sequence is cached.
+     * ({@link KvCacheSizing}). Call it before any sequence is cached.
      */
     public void resizeKvCache(int numKvBlocks) {
         KvLayout l = kvCache.layout();

@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
-/** {@code --device} selection; the CUDA side of it is in {@code cuda.DeviceKvCacheTest}. */
+/** {@code --device} selection; the CUDA side of it is in {@code cuda.CudaKvCacheSizingTest}. */
 class BackendsTest {
 
     @Test
@@ -29,7 +29,7 @@ class BackendsTest {
 
     @Test
     void cudaWithoutAGpuFailsAtOnceWithTheReason() {
-        assumeFalse(CudaRuntime.available(), "a usable GPU is present: cuda.DeviceKvCacheTest covers it");
+        assumeFalse(CudaRuntime.available(), "a usable GPU is present: cuda.CudaKvCacheSizingTest covers it");
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> Backends.create("cuda", 0));
         assertEquals("--device cuda: " + CudaRuntime.unavailableReason(), e.getMessage());
         assertThrows(IllegalStateException.class, () -> Backends.check("cuda"));

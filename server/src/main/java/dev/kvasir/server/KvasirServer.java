@@ -1,9 +1,9 @@
 package dev.kvasir.server;
 
+import dev.kvasir.blockmanager.KvCacheManager;
 import dev.kvasir.kernels.Backend;
-import dev.kvasir.kernels.cuda.CudaBackend;
 import dev.kvasir.models.Backends;
-import dev.kvasir.models.DeviceKvCache;
+import dev.kvasir.models.KvCacheSizing;
 import dev.kvasir.models.LlamaModel;
 import dev.kvasir.models.loader.LoadedModel;
 import dev.kvasir.models.loader.ModelLoader;
@@ -60,27 +60,14 @@ public final class KvasirServer implements AutoCloseable {
             served = ServedModel.of(loaded, c.servedModelName(), c.maxModelLen());
             created = Backends.create(c.device(), c.threads());
             backend = created;
-            // Swap blocks hold the backend's KV element type (f16 on CUDA): a budget fits twice the f32 count there.
-            int cpuBlocks = (int) Math.min(Integer.MAX_VALUE, c.swapSpaceBytes()
-                    / LlamaModel.kvBytesPerBlock(loaded.config(), c.blockSize(), backend.kvElementBytes()));
-            int blocks;
-            if (backend instanceof CudaBackend cuda && c.numKvBlocks() == null) {
-                // Weights, then a profiling forward at the largest step, then the KV pool from what is left.
-                long perSeq = (served.maxModelLen() + c.blockSize() - 1) / c.blockSize();
-                DeviceKvCache.Sized sized = DeviceKvCache.create(loaded.config(), loaded.weights(), cuda,
-                        new DeviceKvCache.StepLimits(c.maxNumSeqs(), c.maxNumBatchedTokens(), served.maxModelLen(), c.blockSize()),
-                        c.gpuMemoryUtilization(), (int) Math.ceil(perSeq / 0.99) + 1,
-                        (int) Math.min(Integer.MAX_VALUE, perSeq * c.maxNumSeqs()), cpuBlocks);
-                model = sized.model();
-                blocks = sized.numBlocks();
-            } else {
-                blocks = c.numKvBlocks() != null ? c.numKvBlocks()
-                        : kvBlocksFor(c.kvCacheMemoryBytes(), loaded, c.blockSize(), backend.kvElementBytes(),
-                                served.maxModelLen(), c.maxNumSeqs());
-                model = LlamaModel.create(loaded.config(), loaded.weights(), backend, blocks, c.blockSize(), cpuBlocks);
-            }
+            KvCacheSizing.Sized sized = KvCacheSizing.create(loaded.config(), loaded.weights(), backend,
+                    new KvCacheSizing.StepLimits(c.maxNumSeqs(), c.maxNumBatchedTokens(), served.maxModelLen(), c.blockSize()),
+                    new KvCacheSizing.Budget(c.numKvBlocks(), c.kvCacheMemoryBytes(), c.gpuMemoryUtilization(), c.swapSpaceBytes()));
+            model = sized.model();
+            int blocks = sized.numBlocks();
             EngineConfig ec = new EngineConfig(c.maxNumSeqs(), c.maxNumBatchedTokens(), served.maxModelLen(), c.blockSize(),
-                    blocks, cpuBlocks, 0.01, c.enablePrefixCaching(), c.preemptionMode(), c.maxWaitingRequests());
+                    blocks, sized.numCpuBlocks(), KvCacheManager.DEFAULT_WATERMARK, c.enablePrefixCaching(),
+                    c.preemptionMode(), c.maxWaitingRequests());
             AtomicReference<Engine> engineRef = new AtomicReference<>();
             metrics = new ServerMetrics(served.name(), () -> engineRef.get().stats());
             engine = new Engine(model, ec, served.tokenizer(), metrics, served.name().hashCode());
@@ -115,24 +102,6 @@ public final class KvasirServer implements AutoCloseable {
     /** Loads the model, starts the engine and binds the listener; returns once requests are accepted. */
     public static KvasirServer start(ServerConfig config) throws InterruptedException {
         return new KvasirServer(config);
-    }
-
-    /**
-     * Blocks for the KV pool: the memory budget divided by one block's bytes, but no more than every
-     * sequence at full length needs, and never fewer than one full-length sequence needs.
-     */
-    static int kvBlocksFor(long memoryBytes, LoadedModel loaded, int blockSize, int elementBytes, int maxModelLen,
-                           int maxNumSeqs) {
-        long perBlock = LlamaModel.kvBytesPerBlock(loaded.config(), blockSize, elementBytes);
-        long perSeq = (maxModelLen + blockSize - 1) / blockSize;
-        long blocks = Math.min(memoryBytes / perBlock, perSeq * maxNumSeqs);
-        long minimum = (long) Math.ceil(perSeq / 0.99) + 1;
-        if (blocks < minimum) {
-            throw new IllegalArgumentException("--kv-cache-memory " + memoryBytes + " bytes holds " + memoryBytes / perBlock
-                    + " blocks; one sequence of max-model-len " + maxModelLen + " needs " + minimum
-                    + " (lower --max-model-len or raise --kv-cache-memory)");
-        }
-        return (int) Math.min(blocks, Integer.MAX_VALUE);
     }
 
     public int port() {

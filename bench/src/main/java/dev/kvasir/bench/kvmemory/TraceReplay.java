@@ -17,8 +17,6 @@ final class TraceReplay {
 
     static final int BUDGET_SLOTS = 32_768;
     static final int BLOCK_SIZE = 16;
-    /** vLLM's default admission reserve. */
-    static final double WATERMARK = 0.01;
 
     /** A running request: one KV sequence per sample. */
     private static final class Running {
@@ -57,7 +55,7 @@ final class TraceReplay {
         this.strategy = strategy;
         int blocks = BUDGET_SLOTS / BLOCK_SIZE;
         this.kv = strategy == Strategy.CONTIGUOUS ? null
-                : new KvCacheManager(blocks, BLOCK_SIZE, 0, WATERMARK, strategy == Strategy.PAGED_SHARED);
+                : new KvCacheManager(blocks, BLOCK_SIZE, 0, KvCacheManager.DEFAULT_WATERMARK, strategy == Strategy.PAGED_SHARED);
         this.waiting = new ArrayDeque<>(trace);
         this.seenAt = new int[blocks];
     }

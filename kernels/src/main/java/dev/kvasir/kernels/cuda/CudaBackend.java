@@ -7,6 +7,7 @@ import dev.kvasir.kernels.DeviceTensor;
 import dev.kvasir.kernels.GgmlType;
 import dev.kvasir.kernels.KvCache;
 import dev.kvasir.kernels.KvLayout;
+import dev.kvasir.kernels.MemoryPlan;
 import dev.kvasir.kernels.WeightTensor;
 import dev.kvasir.kernels.quant.Quant;
 import org.bytedeco.cuda.cudart.CUctx_st;
@@ -351,11 +352,12 @@ public final class CudaBackend implements Backend {
         }
     }
 
-    /**
-     * The memory plan for a KV cache of this model shape, to be called after one profiling forward
-     * at the largest batch so that the workspace peak is known; logs it and fails when fewer than
-     * {@code minBlocks} blocks fit.
-     */
+    @Override
+    public boolean plansDeviceMemory() {
+        return true;
+    }
+
+    @Override
     public MemoryPlan planKvCache(int numLayers, int numKvHeads, int headDim, int blockSize, double utilization, int minBlocks) {
         enter();
         long free, total;
@@ -721,7 +723,7 @@ public final class CudaBackend implements Backend {
         if (c.host) throw new IllegalArgumentException("attention and KV writes need a device cache, not swap space");
     }
 
-    /** Waits for all queued work; the errors of earlier kernels surface here. */
+    @Override
     public void synchronize() {
         enter();
         Cuda.check(cudart.cuStreamSynchronize(stream), "cuStreamSynchronize (an earlier kernel failed)");

@@ -7,6 +7,7 @@ import dev.kvasir.kernels.DeviceTensor;
 import dev.kvasir.kernels.GgmlType;
 import dev.kvasir.kernels.KvCache;
 import dev.kvasir.kernels.KvLayout;
+import dev.kvasir.kernels.MemoryPlan;
 import dev.kvasir.kernels.RopeFrequencies;
 import dev.kvasir.kernels.WeightTensor;
 import dev.kvasir.kernels.cpu.CpuBackend;

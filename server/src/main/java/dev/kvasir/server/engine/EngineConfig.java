@@ -1,5 +1,7 @@
 package dev.kvasir.server.engine;
 
+import dev.kvasir.blockmanager.KvCacheManager;
+
 /**
  * Engine budgets and cache geometry.
  *
@@ -38,8 +40,7 @@ public record EngineConfig(
         if (maxModelLen < 2) throw new IllegalArgumentException("max-model-len must be at least 2: " + maxModelLen);
         if (blockSize < 1) throw new IllegalArgumentException("block size must be positive: " + blockSize);
         // A prompt is admitted only above the watermark, so the rest of the pool must hold the longest one.
-        long usable = numKvBlocks - (long) (watermark * numKvBlocks);
-        if (usable * blockSize < maxModelLen) {
+        if (numKvBlocks < KvCacheManager.minBlocksFor(maxModelLen, blockSize, watermark)) {
             throw new IllegalArgumentException("the KV pool (" + numKvBlocks + " blocks of " + blockSize
                     + " tokens, less the watermark) cannot hold one sequence of max-model-len " + maxModelLen);
         }

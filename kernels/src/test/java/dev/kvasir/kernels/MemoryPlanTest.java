@@ -1,4 +1,4 @@
-package dev.kvasir.kernels.cuda;
+package dev.kvasir.kernels;
 
 import org.junit.jupiter.api.Test;
 

@@ -2,9 +2,9 @@ package dev.kvasir.models.cuda;
 
 import dev.kvasir.kernels.Backend;
 import dev.kvasir.kernels.cuda.CudaBackend;
-import dev.kvasir.kernels.cuda.MemoryPlan;
+import dev.kvasir.kernels.MemoryPlan;
 import dev.kvasir.models.Backends;
-import dev.kvasir.models.DeviceKvCache;
+import dev.kvasir.models.KvCacheSizing;
 import dev.kvasir.models.LlamaModel;
 import dev.kvasir.models.ModelLocator;
 import dev.kvasir.models.loader.LoadedModel;
@@ -19,11 +19,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The GPU memory plan that sizes the KV cache, through {@code Backends.create("cuda", ...)}: weights,
+ * The GPU memory plan that sizes the KV cache ({@link KvCacheSizing}), through {@code Backends.create("cuda", ...)}: weights,
  * a profiling forward, then utilization x memory less both becomes blocks; too little memory fails
  * at start-up naming the plan. Skips, with the reason, without a GPU.
  */
-class DeviceKvCacheTest {
+class CudaKvCacheSizingTest {
 
     private static final int BLOCK = 16;
 
@@ -35,12 +35,12 @@ class DeviceKvCacheTest {
             CudaBackend gpu = (CudaBackend) b;
             int maxModelLen = 512, maxSeqs = 8;
             int perSeq = maxModelLen / BLOCK;
-            DeviceKvCache.Sized sized = DeviceKvCache.create(loaded.config(), loaded.weights(), gpu,
-                    new DeviceKvCache.StepLimits(maxSeqs, 256, maxModelLen, BLOCK), 0.5, perSeq + 1, perSeq * maxSeqs, 0);
+            KvCacheSizing.Sized sized = KvCacheSizing.create(loaded.config(), loaded.weights(), gpu,
+                    new KvCacheSizing.StepLimits(maxSeqs, 256, maxModelLen, BLOCK), new KvCacheSizing.Budget(null, 0, 0.5, 0));
             try (LlamaModel model = sized.model()) {
                 MemoryPlan plan = sized.plan();
                 assertTrue(plan.weightBytes() > 0 && plan.workspaceBytes() > 0, plan::toString);
-                assertTrue(plan.numBlocks() >= perSeq + 1, plan::toString);
+                assertTrue(plan.numBlocks() >= KvCacheSizing.minBlocks(maxModelLen, BLOCK), plan::toString);
                 // stories260K is tiny: half of any GPU holds more than the limits can use, so the cap applies.
                 assertEquals(Math.min(plan.numBlocks(), perSeq * maxSeqs), sized.numBlocks());
                 assertEquals(sized.numBlocks(), model.numKvBlocks());
@@ -63,8 +63,8 @@ class DeviceKvCacheTest {
         try (LoadedModel loaded = ModelLoader.load(ModelLocator.testModel("stories260K.gguf"));
              CudaBackend gpu = new CudaBackend()) {
             // 1e-6 of a GPU's memory is a few kilobytes: less than the CUDA context itself.
-            IllegalStateException e = assertThrows(IllegalStateException.class, () -> DeviceKvCache.create(loaded.config(),
-                    loaded.weights(), gpu, new DeviceKvCache.StepLimits(4, 64, 256, BLOCK), 1e-6, 17, 64, 0));
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> KvCacheSizing.create(loaded.config(),
+                    loaded.weights(), gpu, new KvCacheSizing.StepLimits(4, 64, 256, BLOCK), new KvCacheSizing.Budget(null, 0, 1e-6, 0)));
             assertTrue(e.getMessage().startsWith("not enough GPU memory for the KV cache"), e.getMessage());
             assertTrue(e.getMessage().contains("--gpu-memory-utilization"), e.getMessage());
         }

@@ -1,4 +1,4 @@
-package dev.kvasir.kernels.cuda;
+package dev.kvasir.kernels;
 
 /**
  * How a GPU's memory is shared out, vLLM's way: of {@code utilization} x total memory, the weights
