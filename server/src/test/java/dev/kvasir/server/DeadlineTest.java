@@ -1,9 +1,8 @@
 package dev.kvasir.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
@@ -24,17 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class DeadlineTest {
 
-    static KvasirServer server;
-
-    @BeforeAll
-    static void start() {
-        server = TestServers.start(TestServers.config().withLimits(8, 256, 64, 1.0));
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
+    @RegisterExtension
+    static final RunningServer server = new RunningServer(TestServers.config().withLimits(8, 256, 64, 1.0));
 
     /** Holds the engine thread for 1.5 s; completes with the blocks in use when it began. */
     private static CompletableFuture<Integer> stallEngine() {
@@ -51,7 +41,7 @@ class DeadlineTest {
 
     @Test
     void nonStreamingRequestPastItsDeadlineGets504AndFreesItsBlocks() throws Exception {
-        CompletableFuture<HttpResponse<String>> response = Http.postAsync(server, "/v1/chat/completions",
+        CompletableFuture<HttpResponse<String>> response = Http.postAsync(server.get(), "/v1/chat/completions",
                 Http.chat("Once upon a time", "\"max_tokens\":1500,\"ignore_eos\":true"));
         long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (server.engine().stats().running() == 0 && System.nanoTime() < until) Thread.onSpinWait();
@@ -65,13 +55,13 @@ class DeadlineTest {
         assertEquals("timeout_error", error.get("type").asText());
         assertTrue(error.has("param") && error.get("message").asText().contains("deadline"), r.body());
         assertTrue(held.get() > 0, "the request held blocks when the engine stalled");
-        assertEquals(0, DisconnectTest.HostileBodiesTestAccess.usedBlocks(server));
+        assertEquals(0, TestServers.usedBlocksWhenIdle(server.get()));
     }
 
     @Test
     void streamPastItsDeadlineEndsWithAnErrorEventAndDone() throws Exception {
         // Two prompts: both parts of the completion end, and every block of both comes back.
-        HttpResponse<Stream<String>> r = Http.stream(server, "/v1/completions",
+        HttpResponse<Stream<String>> r = Http.stream(server.get(), "/v1/completions",
                 "{\"prompt\":[\"Once upon a time\",\"The dog\"],\"max_tokens\":1500,\"ignore_eos\":true,\"stream\":true}");
         assertEquals(200, r.statusCode());
         List<String> events = new ArrayList<>();
@@ -93,8 +83,8 @@ class DeadlineTest {
             assertEquals("text_completion", chunk.get("object").asText());
             assertTrue(chunk.get("choices").get(0).get("finish_reason").isNull(), "no choice finished normally: " + e);
         }
-        assertEquals(0, DisconnectTest.HostileBodiesTestAccess.usedBlocks(server));
-        String metrics = Http.get(server, "/metrics", null).body();
+        assertEquals(0, TestServers.usedBlocksWhenIdle(server.get()));
+        String metrics = Http.get(server.get(), "/metrics", null).body();
         assertTrue(DisconnectTest.metric(metrics, "kvasir:requests_aborted_total") >= 2, metrics);
         assertEquals(0.0, DisconnectTest.metric(metrics, "vllm:num_requests_running"));
     }

@@ -1,8 +1,7 @@
 package dev.kvasir.server;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -29,17 +28,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class DisconnectTest {
 
-    static KvasirServer server;
-
-    @BeforeAll
-    static void start() {
-        server = TestServers.start(TestServers.config());
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
+    @RegisterExtension
+    static final RunningServer server = new RunningServer(TestServers.config());
 
     @Test
     void droppedStreamsFreeEveryBlock() throws Exception {
@@ -58,7 +48,7 @@ class DisconnectTest {
         for (Future<?> f : done) f.get(60, TimeUnit.SECONDS);
         clients.shutdown();
 
-        assertEquals(0, HostileBodiesTestAccess.usedBlocks(server), "blocks still held after all clients left");
+        assertEquals(0, TestServers.usedBlocksWhenIdle(server.get()), "blocks still held after all clients left");
         String metrics = TestServers.get(server.port(), "/metrics").body();
         assertEquals(0.0, metric(metrics, "vllm:num_requests_running"), metrics);
         assertEquals(0.0, metric(metrics, "vllm:num_requests_waiting"));
@@ -97,13 +87,5 @@ class DisconnectTest {
         Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name) + "(\\{[^}]*\\})? ([0-9.eE+-]+)$").matcher(text);
         assertTrue(m.find(), name + " missing from /metrics:\n" + text);
         return Double.parseDouble(m.group(2));
-    }
-
-    /** Shares the idle-pool check with the hostile-bodies test. */
-    static final class HostileBodiesTestAccess {
-        static int usedBlocks(KvasirServer s) throws Exception {
-            HostileBodiesTest.server = s;
-            return HostileBodiesTest.usedBlocksWhenIdle();
-        }
     }
 }

@@ -1,9 +1,8 @@
 package dev.kvasir.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -17,17 +16,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class ErrorResponsesTest {
 
     private static final String KEY = "sk-errors";
-    static KvasirServer server;
-
-    @BeforeAll
-    static void start() {
-        server = TestServers.start(TestServers.config().withApiKey(KEY));
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
+    @RegisterExtension
+    static final RunningServer server = new RunningServer(TestServers.config().withApiKey(KEY));
 
     /** The error object of a response with {@code status}; param is checked when expected is non-null. */
     private static JsonNode error(HttpResponse<String> r, int status, String param) {
@@ -40,18 +30,18 @@ class ErrorResponsesTest {
     }
 
     private static HttpResponse<String> post(String path, String json) {
-        return Http.post(server, path, json, KEY);
+        return Http.post(server.get(), path, json, KEY);
     }
 
     @Test
     void missingOrWrongKeyIs401AndHealthStaysOpen() {
-        JsonNode missing = error(Http.get(server, "/v1/models", null), 401, null);
+        JsonNode missing = error(Http.get(server.get(), "/v1/models", null), 401, null);
         assertEquals("invalid_api_key", missing.get("code").asText());
-        error(Http.post(server, "/v1/chat/completions", Http.chat("hi", ""), null), 401, null);
-        error(Http.post(server, "/v1/chat/completions", Http.chat("hi", ""), "sk-errorz"), 401, null);
-        error(Http.post(server, "/tokenize", "{\"prompt\":\"hi\"}", KEY + "x"), 401, null);
-        assertEquals(200, Http.get(server, "/health", null).statusCode());
-        assertEquals(200, Http.get(server, "/v1/models", KEY).statusCode());
+        error(Http.post(server.get(), "/v1/chat/completions", Http.chat("hi", ""), null), 401, null);
+        error(Http.post(server.get(), "/v1/chat/completions", Http.chat("hi", ""), "sk-errorz"), 401, null);
+        error(Http.post(server.get(), "/tokenize", "{\"prompt\":\"hi\"}", KEY + "x"), 401, null);
+        assertEquals(200, Http.get(server.get(), "/health", null).statusCode());
+        assertEquals(200, Http.get(server.get(), "/v1/models", KEY).statusCode());
     }
 
     @Test
@@ -66,11 +56,11 @@ class ErrorResponsesTest {
         // A huge model name is not echoed back whole.
         String huge = "m".repeat(100_000);
         assertTrue(post("/v1/completions", "{\"model\":\"" + huge + "\",\"prompt\":\"hi\"}").body().length() < 1000);
-        error(Http.get(server, "/v1/nothing", KEY), 404, null);
-        HttpResponse<String> wrongMethod = Http.get(server, "/v1/completions", KEY);
+        error(Http.get(server.get(), "/v1/nothing", KEY), 404, null);
+        HttpResponse<String> wrongMethod = Http.get(server.get(), "/v1/completions", KEY);
         error(wrongMethod, 405, null);
         assertEquals("POST", wrongMethod.headers().firstValue("allow").orElse(null));
-        HttpResponse<String> deleteModels = Http.send(Http.request(server, "/v1/models", KEY).DELETE().build());
+        HttpResponse<String> deleteModels = Http.send(Http.request(server.get(), "/v1/models", KEY).DELETE().build());
         error(deleteModels, 405, null);
         assertEquals("GET", deleteModels.headers().firstValue("allow").orElse(null));
     }
@@ -153,7 +143,7 @@ class ErrorResponsesTest {
         JsonNode e = error(post("/v1/chat/completions", "{\"messages\":[}"), 400, null);
         assertNull(e.get("param").textValue());
         assertEquals("invalid_request_error", e.get("type").asText());
-        HttpRequest raw = Http.request(server, "/v1/completions", KEY).POST(HttpRequest.BodyPublishers.ofByteArray(
+        HttpRequest raw = Http.request(server.get(), "/v1/completions", KEY).POST(HttpRequest.BodyPublishers.ofByteArray(
                 new byte[] {'{', '"', 'p', (byte) 0xff, '"', ':', '1', '}'})).build();
         error(Http.send(raw), 400, null);
     }

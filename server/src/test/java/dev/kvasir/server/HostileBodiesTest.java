@@ -2,16 +2,14 @@ package dev.kvasir.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -22,20 +20,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class HostileBodiesTest {
 
-    static KvasirServer server;
+    @RegisterExtension
+    static final RunningServer server = new RunningServer(TestServers.config());
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String VALID = "{\"model\":\"stories260K\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello there\"}],"
             + "\"max_tokens\":4,\"temperature\":0.5,\"stop\":[\"x\"],\"n\":1}";
-
-    @BeforeAll
-    static void start() {
-        server = TestServers.start(TestServers.config());
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
 
     private static byte[] utf8(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
@@ -127,7 +116,7 @@ class HostileBodiesTest {
         }
         assertTrue(served < bodies.size() / 4, "most hostile bodies are refused, " + served + " served");
         assertTrue(server.engine().alive());
-        assertEquals(0, usedBlocksWhenIdle());
+        assertEquals(0, TestServers.usedBlocksWhenIdle(server.get()));
         TestServers.Raw ok = TestServers.post(server.port(), "/v1/chat/completions", utf8(VALID));
         assertEquals(200, ok.status(), ok.body());
         assertEquals("chat.completion", JSON.readTree(ok.body()).get("object").asText());
@@ -143,19 +132,5 @@ class HostileBodiesTest {
         assertEquals(200, TestServers.get(server.port(), "/health").status());
         TestServers.Raw garbage = TestServers.raw(server.port(), utf8("BLAH\r\n\r\n"));
         assertTrue(garbage.status() == 400 || garbage.status() == -1, "status " + garbage.status());
-    }
-
-    static int usedBlocksWhenIdle() throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        int used;
-        do {
-            used = server.engine().probe(kv -> {
-                kv.checkInvariants();
-                return kv.numUsedBlocks();
-            }).get(10, TimeUnit.SECONDS);
-            if (used == 0 && server.engine().stats().running() == 0) return 0;
-            Thread.sleep(50);
-        } while (System.nanoTime() < deadline);
-        return used;
     }
 }

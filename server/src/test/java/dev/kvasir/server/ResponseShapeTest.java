@@ -1,9 +1,8 @@
 package dev.kvasir.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
@@ -16,17 +15,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Field by field, the JSON and SSE the server writes, against OpenAI's shapes. */
 class ResponseShapeTest {
 
-    static KvasirServer server;
-
-    @BeforeAll
-    static void start() {
-        server = TestServers.start(TestServers.config());
-    }
-
-    @AfterAll
-    static void stop() {
-        server.close();
-    }
+    @RegisterExtension
+    static final RunningServer server = new RunningServer(TestServers.config());
 
     private static JsonNode ok(HttpResponse<String> r) {
         assertEquals(200, r.statusCode(), r.body());
@@ -34,7 +24,7 @@ class ResponseShapeTest {
     }
 
     private static JsonNode chat(String content, String extra) {
-        return ok(Http.post(server, "/v1/chat/completions", Http.chat(content, extra)));
+        return ok(Http.post(server.get(), "/v1/chat/completions", Http.chat(content, extra)));
     }
 
     private static String text(JsonNode chatCompletion) {
@@ -68,7 +58,7 @@ class ResponseShapeTest {
 
     @Test
     void chatStreamIsServerSentEventsEndingWithDoneAndAUsageChunk() {
-        String body = Http.post(server, "/v1/chat/completions", Http.chat("Tell me a story",
+        String body = Http.post(server.get(), "/v1/chat/completions", Http.chat("Tell me a story",
                 "\"max_tokens\":7,\"temperature\":0,\"stream\":true,\"stream_options\":{\"include_usage\":true}")).body();
         List<String> events = Http.events(body);
         assertEquals("[DONE]", events.getLast());
@@ -98,7 +88,7 @@ class ResponseShapeTest {
         assertEquals(text(chat("Tell me a story", "\"max_tokens\":7,\"temperature\":0")), streamed.toString());
 
         // Without include_usage: no usage field at all.
-        List<String> plain = Http.events(Http.post(server, "/v1/chat/completions",
+        List<String> plain = Http.events(Http.post(server.get(), "/v1/chat/completions",
                 Http.chat("Tell me a story", "\"max_tokens\":3,\"stream\":true")).body());
         assertEquals("[DONE]", plain.getLast());
         for (String e : plain.subList(0, plain.size() - 1)) assertFalse(Http.json(e).has("usage"), e);
@@ -106,7 +96,7 @@ class ResponseShapeTest {
 
     @Test
     void completionShapeAndStream() {
-        JsonNode c = ok(Http.post(server, "/v1/completions", "{\"prompt\":\"Once upon a time\",\"max_tokens\":5,\"temperature\":0}"));
+        JsonNode c = ok(Http.post(server.get(), "/v1/completions", "{\"prompt\":\"Once upon a time\",\"max_tokens\":5,\"temperature\":0}"));
         assertTrue(c.get("id").asText().matches("cmpl-[0-9a-f]+"), c.get("id").asText());
         assertEquals("text_completion", c.get("object").asText());
         assertCreatedNow(c);
@@ -115,7 +105,7 @@ class ResponseShapeTest {
         assertEquals("length", choice.get("finish_reason").asText());
         assertEquals(5, c.get("usage").get("completion_tokens").asInt());
 
-        List<String> events = Http.events(Http.post(server, "/v1/completions",
+        List<String> events = Http.events(Http.post(server.get(), "/v1/completions",
                 "{\"prompt\":\"Once upon a time\",\"max_tokens\":5,\"temperature\":0,\"stream\":true}").body());
         assertEquals("[DONE]", events.getLast());
         StringBuilder streamed = new StringBuilder();
@@ -132,7 +122,7 @@ class ResponseShapeTest {
     void contentAsTextPartsEqualsTheSameString() {
         // Parts join with "\n", as vLLM joins them.
         JsonNode asString = chat("Once upon\na time", "\"max_tokens\":12,\"temperature\":0");
-        JsonNode asParts = ok(Http.post(server, "/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":"
+        JsonNode asParts = ok(Http.post(server.get(), "/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":"
                 + "[{\"type\":\"text\",\"text\":\"Once upon\"},{\"type\":\"text\",\"text\":\"a time\"}]}],"
                 + "\"max_tokens\":12,\"temperature\":0}"));
         assertEquals(text(asString), text(asParts));
@@ -166,7 +156,7 @@ class ResponseShapeTest {
         assertEquals(expected, text(plain));
         assertEquals("stop", plain.get("choices").get(0).get("finish_reason").asText());
 
-        List<String> events = Http.events(Http.post(server, "/v1/chat/completions", Http.chat(story,
+        List<String> events = Http.events(Http.post(server.get(), "/v1/chat/completions", Http.chat(story,
                 "\"max_tokens\":60,\"temperature\":0,\"ignore_eos\":true,\"stream\":true," + stop)).body());
         StringBuilder streamed = new StringBuilder();
         List<String> finishes = new ArrayList<>();
@@ -180,10 +170,10 @@ class ResponseShapeTest {
 
         // A single stop string works the same on the completions endpoint.
         String completionBody = "{\"prompt\":" + Http.quote(story) + ",\"max_tokens\":60,\"temperature\":0,\"ignore_eos\":true";
-        String completionFull = ok(Http.post(server, "/v1/completions", completionBody + "}"))
+        String completionFull = ok(Http.post(server.get(), "/v1/completions", completionBody + "}"))
                 .get("choices").get(0).get("text").asText();
         String word = completionFull.trim().split("\\s+")[3];
-        JsonNode completion = ok(Http.post(server, "/v1/completions", completionBody + ",\"stop\":" + Http.quote(word) + "}"));
+        JsonNode completion = ok(Http.post(server.get(), "/v1/completions", completionBody + ",\"stop\":" + Http.quote(word) + "}"));
         assertEquals(completionFull.substring(0, completionFull.indexOf(word, 1)), completion.get("choices").get(0).get("text").asText());
         assertEquals("stop", completion.get("choices").get(0).get("finish_reason").asText());
     }
@@ -195,7 +185,7 @@ class ResponseShapeTest {
     @Test
     void stopFoundBeforeTheLengthLimitFinishesAsStopEvenWhileAnEarlierStopIsOpen() {
         String body = "{\"prompt\":\"Once upon a time\",\"temperature\":0,\"ignore_eos\":true";
-        String full = ok(Http.post(server, "/v1/completions", body + ",\"max_tokens\":12}"))
+        String full = ok(Http.post(server.get(), "/v1/completions", body + ",\"max_tokens\":12}"))
                 .get("choices").get(0).get("text").asText();
         String[] words = full.trim().split("\\s+");
         assertTrue(words.length > 6, full);
@@ -205,7 +195,7 @@ class ResponseShapeTest {
         String completed = words[4];
         int cutAt = full.indexOf(completed, openAt + words[2].length());
         assertTrue(cutAt > openAt, full);
-        JsonNode c = ok(Http.post(server, "/v1/completions", body + ",\"max_tokens\":12,\"stop\":["
+        JsonNode c = ok(Http.post(server.get(), "/v1/completions", body + ",\"max_tokens\":12,\"stop\":["
                 + Http.quote(open) + "," + Http.quote(completed) + "]}"));
         assertEquals(full.substring(0, cutAt), c.get("choices").get(0).get("text").asText());
         assertEquals("stop", c.get("choices").get(0).get("finish_reason").asText());
@@ -214,20 +204,20 @@ class ResponseShapeTest {
     @Test
     void completionPromptAsStringTokensAndListsOfEither() {
         String prompt = "Once upon a time";
-        JsonNode tokenized = ok(Http.post(server, "/tokenize", "{\"prompt\":" + Http.quote(prompt) + "}"));
+        JsonNode tokenized = ok(Http.post(server.get(), "/tokenize", "{\"prompt\":" + Http.quote(prompt) + "}"));
         String tokens = tokenized.get("tokens").toString();
         String greedy = "\"max_tokens\":8,\"temperature\":0";
 
-        JsonNode fromString = ok(Http.post(server, "/v1/completions", "{\"prompt\":" + Http.quote(prompt) + "," + greedy + "}"));
-        JsonNode fromTokens = ok(Http.post(server, "/v1/completions", "{\"prompt\":" + tokens + "," + greedy + "}"));
+        JsonNode fromString = ok(Http.post(server.get(), "/v1/completions", "{\"prompt\":" + Http.quote(prompt) + "," + greedy + "}"));
+        JsonNode fromTokens = ok(Http.post(server.get(), "/v1/completions", "{\"prompt\":" + tokens + "," + greedy + "}"));
         String expected = fromString.get("choices").get(0).get("text").asText();
         assertEquals(1, fromTokens.get("choices").size());
         assertEquals(expected, fromTokens.get("choices").get(0).get("text").asText());
         assertEquals(tokenized.get("count").asInt(), fromTokens.get("usage").get("prompt_tokens").asInt());
 
-        JsonNode strings = ok(Http.post(server, "/v1/completions",
+        JsonNode strings = ok(Http.post(server.get(), "/v1/completions",
                 "{\"prompt\":[\"The dog\"," + Http.quote(prompt) + "]," + greedy + "}"));
-        JsonNode tokenLists = ok(Http.post(server, "/v1/completions",
+        JsonNode tokenLists = ok(Http.post(server.get(), "/v1/completions",
                 "{\"prompt\":[[1,400,401]," + tokens + "]," + greedy + "}"));
         for (JsonNode c : List.of(strings, tokenLists)) {
             assertEquals(2, c.get("choices").size());
@@ -241,22 +231,22 @@ class ResponseShapeTest {
     @Test
     void tokenizeAndDetokenizeRoundTrip() {
         String text = "Lily and Ben went to the park, and they saw a big red ball!";
-        JsonNode t = ok(Http.post(server, "/tokenize", "{\"model\":\"stories260K\",\"prompt\":" + Http.quote(text) + "}"));
+        JsonNode t = ok(Http.post(server.get(), "/tokenize", "{\"model\":\"stories260K\",\"prompt\":" + Http.quote(text) + "}"));
         assertEquals(t.get("tokens").size(), t.get("count").asInt());
         assertEquals(2048, t.get("max_model_len").asInt());
-        JsonNode d = ok(Http.post(server, "/detokenize", "{\"model\":\"stories260K\",\"tokens\":" + t.get("tokens") + "}"));
+        JsonNode d = ok(Http.post(server.get(), "/detokenize", "{\"model\":\"stories260K\",\"tokens\":" + t.get("tokens") + "}"));
         assertEquals(text, d.get("prompt").asText().strip());
-        JsonNode withoutBos = ok(Http.post(server, "/tokenize", "{\"prompt\":" + Http.quote(text) + ",\"add_special_tokens\":false}"));
+        JsonNode withoutBos = ok(Http.post(server.get(), "/tokenize", "{\"prompt\":" + Http.quote(text) + ",\"add_special_tokens\":false}"));
         assertEquals(t.get("count").asInt() - 1, withoutBos.get("count").asInt());
         // A chat conversation tokenizes through the template, the same ids a chat request's usage counts.
-        JsonNode chatTokens = ok(Http.post(server, "/tokenize", Http.chat(text, "")));
+        JsonNode chatTokens = ok(Http.post(server.get(), "/tokenize", Http.chat(text, "")));
         JsonNode chat = chat(text, "\"max_tokens\":1");
         assertEquals(chat.get("usage").get("prompt_tokens").asInt(), chatTokens.get("count").asInt());
     }
 
     @Test
     void modelsListHasOpenAisShape() {
-        JsonNode list = ok(Http.get(server, "/v1/models", null));
+        JsonNode list = ok(Http.get(server.get(), "/v1/models", null));
         assertEquals("list", list.get("object").asText());
         assertEquals(1, list.get("data").size());
         JsonNode m = list.get("data").get(0);

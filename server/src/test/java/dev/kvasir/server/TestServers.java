@@ -10,6 +10,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 
 /** The real server on stories260K, on a free loopback port, for the end-to-end tests. */
 public final class TestServers {
@@ -38,6 +39,24 @@ public final class TestServers {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * KV blocks still in use once the engine has nothing running (waits up to 20 s for in-flight
+     * aborts to land), with the block manager's invariants checked on the engine thread.
+     */
+    public static int usedBlocksWhenIdle(KvasirServer server) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        int used;
+        do {
+            used = server.engine().probe(kv -> {
+                kv.checkInvariants();
+                return kv.numUsedBlocks();
+            }).get(10, TimeUnit.SECONDS);
+            if (used == 0 && server.engine().stats().running() == 0) return 0;
+            Thread.sleep(50);
+        } while (System.nanoTime() < deadline);
+        return used;
     }
 
     /** A raw HTTP/1.1 exchange (one request, connection closed after): status line and body. */

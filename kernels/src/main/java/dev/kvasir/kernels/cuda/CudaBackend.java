@@ -14,12 +14,7 @@ import org.bytedeco.cuda.cudart.CUctx_st;
 import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.cuda.global.cudart;
 import org.bytedeco.javacpp.FloatPointer;
-import org.bytedeco.javacpp.IntPointer;
-import org.bytedeco.javacpp.LongPointer;
-import org.bytedeco.javacpp.Pointer;
-import org.bytedeco.javacpp.PointerPointer;
 import org.bytedeco.javacpp.ShortPointer;
-import org.bytedeco.javacpp.SizeTPointer;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -42,13 +37,6 @@ public final class CudaBackend implements Backend {
 
     private static final System.Logger LOG = System.getLogger(CudaBackend.class.getName());
 
-    /** Tokens per split-K partition of decode attention (a multiple of the kernel's 32-token tile). */
-    static final int PARTITION_SIZE = 512;
-    private static final int DECODE_TILE = 32;
-    private static final int PREFILL_ROWS = 32;
-    private static final int PREFILL_KEYS = 16;
-    private static final int MAX_HEAD_DIM = 256;
-    private static final int MAX_DECODE_OUTPUTS = 8 * 256;
     /**
      * Q8_0/Q4_0 matmuls of more tokens than this dequantise the weight to f16 and run cuBLAS; fewer
      * keep the GEMV, which re-reads the quantised weight once per 8 tokens. By bytes moved per weight,
@@ -69,31 +57,17 @@ public final class CudaBackend implements Backend {
     private final CudaModule module;
     private final Cublas cublas;
     private final KernelArgs args = new KernelArgs();
-    private final List<CudaKvCache> caches = new ArrayList<>();
-    /** Every device allocation of this backend not yet freed: close() frees what callers left (weights above all). */
-    private final java.util.Set<Long> live = new java.util.HashSet<>();
-
+    private final CudaMemory memory;
+    private final PagedAttentionLauncher attention;
     // Grow-only scratch on the device, reused step after step.
-    private final Scratch x16 = new Scratch("f16 GEMM input");
-    private final Scratch ints = new Scratch("token ids / slots / rows");
-    private final Scratch tables = new Scratch("block tables");
-    private final Scratch seqInts = new Scratch("context lengths");
-    private final Scratch queryStarts = new Scratch("query starts");
-    private final Scratch partials = new Scratch("attention partials");
-    private final Scratch partialStats = new Scratch("attention partial max/sum");
-    private final Scratch pairs = new Scratch("block copy pairs");
+    private final CudaMemory.Scratch x16;
+    private final CudaMemory.Scratch ints;
+    private final CudaMemory.Scratch pairs;
     /** f16 rows of a Q8_0/Q4_0 weight for the prefill GEMM: allocated once, at the largest chunk any loaded matrix needs. */
-    private final Scratch dequantRows = new Scratch("dequantised weight rows");
+    private final CudaMemory.Scratch dequantRows;
     private final long dequantChunkBytes;
     /** Bytes of dequantRows that the loaded quantised matrices need (counted by the memory plan before it exists). */
     private long dequantNeed;
-    // Host staging for those uploads (pageable: the copies are synchronous).
-    private IntPointer hostInts = new IntPointer(1024);
-
-    private long weightBytes;
-    private long workspaceBytes;
-    private long peakWorkspaceBytes;
-    private long kvBytes;
     private boolean closed;
 
     /** A backend on device 0, f16 KV cache, no tensor parallelism. */
@@ -133,6 +107,12 @@ public final class CudaBackend implements Backend {
             throw e;
         }
         module = m;
+        memory = new CudaMemory(device.toString(), stream, kvDtype, this::enter);
+        attention = new PagedAttentionLauncher(module, stream, memory, args);
+        x16 = memory.scratch("f16 GEMM input");
+        ints = memory.scratch("token ids / slots / rows");
+        pairs = memory.scratch("block copy pairs");
+        dequantRows = memory.scratch("dequantised weight rows");
         if (device.simulator()) {
             LOG.log(System.Logger.Level.WARNING, "CUDA backend on {0}: the fake CUDA libraries of the CPU simulator are on the"
                     + " library path; this runs our kernels on the CPU, slowly, for tests, and is not a GPU", device);
@@ -168,38 +148,13 @@ public final class CudaBackend implements Backend {
 
     // ---- memory ----
 
-    private long deviceAlloc(long bytes, String what) {
-        long[] ptr = new long[1];
-        int status = cudart.cuMemAlloc(ptr, Math.max(bytes, 1));
-        if (status != cudart.CUDA_SUCCESS) {
-            // Only CUDA_ERROR_OUT_OF_MEMORY is a lack of memory; anything else (an earlier kernel's sticky
-            // error, a lost context) must not send the user off to lower --gpu-memory-utilization.
-            String why = status == cudart.CUDA_ERROR_OUT_OF_MEMORY ? "out of GPU memory allocating " : "cuMemAlloc failed allocating ";
-            throw new CudaException(why + bytes + " bytes for " + what + " on " + device
-                    + " (weights " + weightBytes + ", workspace " + workspaceBytes + ", KV " + kvBytes + " bytes): "
-                    + Cuda.errorName(status));
-        }
-        live.add(ptr[0]);
-        return ptr[0];
-    }
-
-    private void deviceFree(long ptr) {
-        live.remove(ptr);
-        Cuda.check(cudart.cuMemFree(ptr), "cuMemFree");
-    }
-
     @Override
     public DeviceTensor allocate(long floats) {
         enter();
         long bytes = floats * Float.BYTES;
-        long ptr = deviceAlloc(bytes, "an activation tensor of " + floats + " floats");
-        trackWorkspace(bytes);
+        long ptr = memory.alloc(bytes, "an activation tensor of " + floats + " floats");
+        memory.countWorkspace(bytes);
         return new CudaTensor(ptr, floats, false);
-    }
-
-    private void trackWorkspace(long delta) {
-        workspaceBytes += delta;
-        peakWorkspaceBytes = Math.max(peakWorkspaceBytes, workspaceBytes);
     }
 
     @Override
@@ -233,10 +188,10 @@ public final class CudaBackend implements Backend {
         return switch (type) {
             case F32, F16, BF16, Q8_0, Q4_0 -> {
                 long bytes = weight.data().byteSize();
-                long ptr = deviceAlloc(bytes, weight.toString());
+                long ptr = memory.alloc(bytes, weight.toString());
                 Cuda.check(cudart.cuMemcpyHtoD(ptr, Cuda.at(weight.data().address(), bytes), bytes),
                         "cuMemcpyHtoD(" + weight.name() + ")");
-                weightBytes += bytes;
+                memory.countWeights(bytes);
                 if (type == GgmlType.Q8_0 || type == GgmlType.Q4_0) {
                     dequantNeed = Math.max(dequantNeed, 2L * dequantChunkRows(weight.rows(), weight.cols()) * weight.cols());
                 }
@@ -245,12 +200,12 @@ public final class CudaBackend implements Backend {
             case Q4_K, Q6_K -> {
                 float[] values = Quant.dequantize(weight);
                 long bytes = (long) values.length * 2;
-                long ptr = deviceAlloc(bytes, weight + " as f16");
+                long ptr = memory.alloc(bytes, weight + " as f16");
                 try (ShortPointer host = new ShortPointer(values.length)) {
                     for (int i = 0; i < values.length; i++) host.put(i, Float.floatToFloat16(values[i]));
                     Cuda.check(cudart.cuMemcpyHtoD(ptr, host, bytes), "cuMemcpyHtoD(" + weight.name() + ")");
                 }
-                weightBytes += bytes;
+                memory.countWeights(bytes);
                 yield new CudaMatrix(weight.name(), type, GgmlType.F16, weight.rows(), weight.cols(), ptr);
             }
         };
@@ -261,11 +216,11 @@ public final class CudaBackend implements Backend {
         enter();
         float[] values = Quant.dequantize(weight);
         long bytes = (long) values.length * Float.BYTES;
-        long ptr = deviceAlloc(bytes, weight.toString());
+        long ptr = memory.alloc(bytes, weight.toString());
         try (FloatPointer host = new FloatPointer(values)) {
             Cuda.check(cudart.cuMemcpyHtoD(ptr, host, bytes), "cuMemcpyHtoD(" + weight.name() + ")");
         }
-        weightBytes += bytes;
+        memory.countWeights(bytes);
         return new CudaTensor(ptr, values.length, true);
     }
 
@@ -274,82 +229,23 @@ public final class CudaBackend implements Backend {
         enter();
         CudaTensor t = CudaTensor.of(tensor);
         Cuda.check(cudart.cuStreamSynchronize(stream), "cuStreamSynchronize");
-        deviceFree(t.ptr);
+        memory.free(t.ptr);
         t.freed = true;
         if (t.weight) {
-            weightBytes -= t.floats * Float.BYTES;
+            memory.countWeights(-t.floats * Float.BYTES);
         } else {
-            trackWorkspace(-t.floats * Float.BYTES);
+            memory.countWorkspace(-t.floats * Float.BYTES);
         }
     }
 
     @Override
     public KvCache allocateKvCache(KvLayout layout, boolean host) {
         enter();
-        if (layout.headDim() % 8 != 0 || layout.headDim() > MAX_HEAD_DIM) {
+        if (layout.headDim() % 8 != 0 || layout.headDim() > PagedAttentionLauncher.MAX_HEAD_DIM) {
             throw new IllegalArgumentException("the CUDA attention kernels need a head size that is a multiple of 8 and at"
-                    + " most " + MAX_HEAD_DIM + "; this model's is " + layout.headDim());
+                    + " most " + PagedAttentionLauncher.MAX_HEAD_DIM + "; this model's is " + layout.headDim());
         }
-        int layers = layout.numLayers();
-        long[] k = new long[layers], v = new long[layers];
-        List<Pointer> pinned = new ArrayList<>();
-        long layerBytes = layout.numBlocks() * layout.blockFloats() * kvDtype.bytes();
-        for (int l = 0; l < layers; l++) {
-            if (host) {
-                k[l] = pinnedAlloc(layerBytes, pinned);
-                v[l] = pinnedAlloc(layerBytes, pinned);
-            } else {
-                k[l] = deviceAlloc(layerBytes, "K cache of layer " + l);
-                v[l] = deviceAlloc(layerBytes, "V cache of layer " + l);
-            }
-        }
-        long ptrs = 0;
-        if (!host) {
-            long[] all = new long[2 * layers];
-            for (int l = 0; l < layers; l++) {
-                all[2 * l] = k[l];
-                all[2 * l + 1] = v[l];
-            }
-            ptrs = deviceAlloc(all.length * 8L, "KV cache pointer table");
-            try (LongPointer hp = new LongPointer(all)) {
-                Cuda.check(cudart.cuMemcpyHtoD(ptrs, hp, all.length * 8L), "cuMemcpyHtoD(KV pointers)");
-            }
-            kvBytes += 2 * layers * layerBytes;
-        }
-        long total = 2 * layers * layerBytes;
-        long ptrTable = ptrs;
-        CudaKvCache[] self = new CudaKvCache[1];
-        Runnable release = () -> {
-            enter();
-            Cuda.check(cudart.cuStreamSynchronize(stream), "cuStreamSynchronize");
-            if (host) {
-                for (Pointer p : pinned) Cuda.check(cudart.cuMemFreeHost(p), "cuMemFreeHost");
-            } else {
-                for (int l = 0; l < layers; l++) {
-                    deviceFree(k[l]);
-                    deviceFree(v[l]);
-                }
-                deviceFree(ptrTable);
-                kvBytes -= total;
-            }
-            caches.remove(self[0]);
-        };
-        CudaKvCache cache = new CudaKvCache(layout, kvDtype, host, k, v, ptrs, release);
-        self[0] = cache;
-        caches.add(cache);
-        LOG.log(System.Logger.Level.INFO, "KV cache ({0}): {1} blocks of {2} tokens, {3} layers, {4} MiB in {5}",
-                kvDtype, layout.numBlocks(), layout.blockSize(), layers, total >> 20, host ? "pinned host memory" : "GPU memory");
-        return cache;
-    }
-
-    private static long pinnedAlloc(long bytes, List<Pointer> keep) {
-        try (PointerPointer<Pointer> out = new PointerPointer<>(1)) {
-            Cuda.check(cudart.cuMemHostAlloc(out, Math.max(bytes, 1), cudart.CU_MEMHOSTALLOC_PORTABLE),
-                    "cuMemHostAlloc(" + bytes + " bytes of swap space)");
-            Pointer p = out.get(0);
-            keep.add(p);
-            return p.address();
-        }
+        return memory.allocateKvCache(layout, host);
     }
 
     @Override
@@ -360,27 +256,10 @@ public final class CudaBackend implements Backend {
     @Override
     public MemoryPlan planKvCache(int numLayers, int numKvHeads, int headDim, int blockSize, double utilization, int minBlocks) {
         enter();
-        long free, total;
-        try (SizeTPointer f = new SizeTPointer(1); SizeTPointer t = new SizeTPointer(1)) {
-            Cuda.check(cudart.cuMemGetInfo(f, t), "cuMemGetInfo");
-            free = f.get(0);
-            total = t.get(0);
-        }
-        long ours = weightBytes + workspaceBytes + kvBytes + scratchBytes();
-        long others = Math.max(0, total - free - ours);
-        long bytesPerBlock = 2L * numLayers * blockSize * numKvHeads * headDim * kvDtype.bytes();
         // The dequantised weight workspace counts even before its first use (a profile of at most
         // DEQUANT_GEMM_ABOVE_TOKENS tokens never allocates it, while serving may).
         long dequantPending = Math.max(0, dequantNeed - dequantRows.bytes);
-        MemoryPlan plan = new MemoryPlan(total, others, weightBytes, peakWorkspaceBytes + scratchBytes() + dequantPending,
-                utilization, bytesPerBlock, blockSize);
-        LOG.log(System.Logger.Level.INFO, plan.toString());
-        return plan.requireBlocks(minBlocks);
-    }
-
-    private long scratchBytes() {
-        return x16.bytes + ints.bytes + tables.bytes + seqInts.bytes + queryStarts.bytes + partials.bytes
-                + partialStats.bytes + pairs.bytes + dequantRows.bytes;
+        return memory.plan(numLayers, numKvHeads, headDim, blockSize, utilization, minBlocks, dequantPending);
     }
 
     // ---- dense ops ----
@@ -399,7 +278,7 @@ public final class CudaBackend implements Backend {
                 throw new IllegalArgumentException("token id " + tokens[t] + " is outside the vocabulary of " + m.rows());
             }
         }
-        long ids = uploadInts(ints, tokens, n);
+        long ids = memory.uploadInts(ints, tokens, n);
         String kernel = "kvasir_embedding_" + storageName(m.stored()) + "_f32";
         module.launch(kernel, n, 1, 1, threadsFor(m.cols()), 0, stream,
                 args.reset().ptr(o.ptr).ptr(m.ptr()).ptr(ids).i32(n).i32(m.rows()).i32(m.cols()));
@@ -550,7 +429,7 @@ public final class CudaBackend implements Backend {
                 throw new IllegalArgumentException("row " + rows[i] + " is outside the " + srcRows + " rows of the source");
             }
         }
-        long r = uploadInts(ints, rows, count);
+        long r = memory.uploadInts(ints, rows, count);
         module.launch("kvasir_gather_rows_f32", count, 1, 1, threadsFor(width), 0, stream,
                 args.reset().ptr(d.ptr).ptr(s.ptr).ptr(r).i32(count).i32(width).i32((int) Math.min(srcRows, Integer.MAX_VALUE)));
     }
@@ -571,7 +450,7 @@ public final class CudaBackend implements Backend {
                 throw new IllegalArgumentException("KV slot " + slots[t] + " is outside the cache of " + capacity + " slots");
             }
         }
-        long s = uploadInts(ints, slots, n);
+        long s = memory.uploadInts(ints, slots, n);
         module.launch("kvasir_reshape_and_cache_f32_" + c.dtype.kernelSuffix, n, 1, 1, threadsFor(width), 0, stream,
                 args.reset().ptr(kt.ptr).ptr(vt.ptr).ptr(c.k[layer]).ptr(c.v[layer]).ptr(s).i32(n)
                         .i32(c.layout.numKvHeads()).i32(c.layout.headDim()).i32(width).i32(width).i64(capacity));
@@ -582,84 +461,11 @@ public final class CudaBackend implements Backend {
         enter();
         CudaKvCache c = CudaKvCache.of(cache);
         requireDevice(c);
-        KvLayout lay = c.layout;
-        int headDim = lay.headDim(), kvHeads = lay.numKvHeads(), bs = lay.blockSize();
-        if (numHeads % kvHeads != 0) {
-            throw new IllegalArgumentException(numHeads + " query heads do not group evenly over " + kvHeads + " KV heads");
-        }
-        int seqs = batch.sequences();
-        if (seqs == 0) return;
-        int rows = batch.totalQueries();
-        int width = numHeads * headDim;
-        CudaTensor qt = CudaTensor.of(q).require((long) rows * width, "attention queries");
-        CudaTensor ot = CudaTensor.of(out).require((long) rows * width, "attention output");
-
-        // Per sequence: its context length after this step and its block table, padded with -1.
-        int[] context = new int[seqs];
-        int maxBlocks = 1, maxContext = 0, maxQueries = 0;
-        boolean decode = true;
-        for (int s = 0; s < seqs; s++) {
-            context[s] = batch.startPos(s) + batch.queryCount(s);
-            int need = (context[s] + bs - 1) / bs;
-            if (need > batch.blockTable(s).length) {
-                throw new IllegalArgumentException("block table of " + batch.blockTable(s).length + " blocks cannot hold "
-                        + context[s] + " positions");
-            }
-            maxBlocks = Math.max(maxBlocks, need);
-            maxContext = Math.max(maxContext, context[s]);
-            maxQueries = Math.max(maxQueries, batch.queryCount(s));
-            decode &= batch.queryCount(s) == 1 && batch.queryStart(s) == s;
-            if (s + 1 < seqs && batch.queryStart(s) + batch.queryCount(s) != batch.queryStart(s + 1)) {
-                throw new IllegalArgumentException("the CUDA backend needs each sequence's query rows right after the"
-                        + " previous sequence's; sequence " + (s + 1) + " starts at row " + batch.queryStart(s + 1));
-            }
-        }
-        int[] packed = new int[seqs * maxBlocks];
-        java.util.Arrays.fill(packed, -1);
-        for (int s = 0; s < seqs; s++) {
-            int need = (context[s] + bs - 1) / bs;
-            System.arraycopy(batch.blockTable(s), 0, packed, s * maxBlocks, need);
-        }
-        long tablePtr = uploadInts(tables, packed, packed.length);
-        long contextPtr = uploadInts(seqInts, context, seqs);
-        float scale = (float) (1.0 / Math.sqrt(headDim));
-        int group = numHeads / kvHeads;
-        String suffix = "f32_" + c.dtype.kernelSuffix;
-
-        if (decode) {
-            int headsPerBlock = Math.min(group, Math.min(MAX_DECODE_OUTPUTS / headDim, 64));
-            int chunks = (group + headsPerBlock - 1) / headsPerBlock;
-            int partitions = (maxContext + PARTITION_SIZE - 1) / PARTITION_SIZE;
-            int smem = 4 * (headsPerBlock * headDim + headsPerBlock * DECODE_TILE) + c.dtype.bytes() * DECODE_TILE * headDim
-                    + 4 * 3 * headsPerBlock;
-            long partRows = (long) seqs * numHeads * partitions;
-            long tmp = partitions > 1 ? partials.ensure(partRows * headDim * 4) : 0;
-            long stats = partitions > 1 ? partialStats.ensure(partRows * 2 * 4) : 0;
-            // Null when there is one partition: the kernel then writes the output directly.
-            long maxLogits = stats, expSums = partitions > 1 ? stats + partRows * 4 : 0;
-            module.launch("kvasir_paged_attention_decode_" + suffix, kvHeads * chunks, seqs, partitions, 256, smem, stream,
-                    args.reset().ptr(ot.ptr).ptr(tmp).ptr(maxLogits).ptr(expSums).ptr(qt.ptr).i32(width)
-                            .ptr(c.k[layer]).ptr(c.v[layer]).ptr(tablePtr).i32(maxBlocks).ptr(contextPtr)
-                            .i32(lay.numBlocks()).i32(bs).i32(numHeads).i32(kvHeads).i32(headDim).i32(headsPerBlock)
-                            .f32(scale).i32(PARTITION_SIZE));
-            if (partitions > 1) {
-                module.launch("kvasir_paged_attention_reduce_f32", numHeads, seqs, 1, 128, partitions * 4, stream,
-                        args.reset().ptr(ot.ptr).ptr(tmp).ptr(maxLogits).ptr(expSums).ptr(contextPtr).i32(maxBlocks)
-                                .i32(bs).i32(numHeads).i32(headDim).i32(partitions).i32(PARTITION_SIZE));
-            }
-        } else {
-            int[] starts = new int[seqs + 1];
-            for (int s = 0; s < seqs; s++) starts[s] = batch.queryStart(s);
-            starts[seqs] = batch.queryStart(seqs - 1) + batch.queryCount(seqs - 1);
-            long startPtr = uploadInts(queryStarts, starts, seqs + 1);
-            int smem = 4 * PREFILL_ROWS * headDim + c.dtype.bytes() * (PREFILL_KEYS * headDim + PREFILL_KEYS * (headDim + 2))
-                    + 4 * (PREFILL_ROWS * PREFILL_KEYS + 3 * PREFILL_ROWS);
-            module.launch("kvasir_paged_attention_prefill_" + suffix, (maxQueries * group + PREFILL_ROWS - 1) / PREFILL_ROWS,
-                    kvHeads, seqs, 256, smem, stream,
-                    args.reset().ptr(ot.ptr).i32(width).ptr(qt.ptr).i32(width).ptr(c.k[layer]).ptr(c.v[layer])
-                            .ptr(tablePtr).i32(maxBlocks).ptr(startPtr).ptr(contextPtr).i32(lay.numBlocks()).i32(bs)
-                            .i32(numHeads).i32(kvHeads).i32(headDim).f32(scale));
-        }
+        long width = (long) numHeads * c.layout.headDim();
+        long rows = batch.totalQueries();
+        CudaTensor qt = CudaTensor.of(q).require(rows * width, "attention queries");
+        CudaTensor ot = CudaTensor.of(out).require(rows * width, "attention output");
+        attention.launch(qt.ptr, ot.ptr, c, layer, batch, numHeads);
     }
 
     @Override
@@ -678,7 +484,7 @@ public final class CudaBackend implements Backend {
             p[2 * i] = src[i];
             p[2 * i + 1] = dst[i];
         }
-        long pairPtr = uploadInts(pairs, p, p.length);
+        long pairPtr = memory.uploadInts(pairs, p, p.length);
         int caches2 = 2 * c.layout.numLayers();
         module.launch("kvasir_copy_blocks", caches2, count, 1, 256, 0, stream,
                 args.reset().ptr(c.cachePtrs).i32(caches2).ptr(pairPtr).i32(count).i32(c.layout.numBlocks()).i64(c.blockBytes()));
@@ -729,55 +535,6 @@ public final class CudaBackend implements Backend {
         Cuda.check(cudart.cuStreamSynchronize(stream), "cuStreamSynchronize (an earlier kernel failed)");
     }
 
-    // ---- scratch ----
-
-    /** Copies {@code count} ints to a scratch buffer and returns its device address. */
-    private long uploadInts(Scratch target, int[] values, int count) {
-        long bytes = Math.max(4L, count * 4L);
-        long ptr = target.ensure(bytes);
-        if (count == 0) return ptr;
-        if (hostInts.capacity() < count) {
-            hostInts.close();
-            hostInts = new IntPointer(Math.max(count, hostInts.capacity() * 2));
-        }
-        hostInts.put(values, 0, count);
-        Cuda.check(cudart.cuMemcpyHtoD(ptr, hostInts, count * 4L), "cuMemcpyHtoD(" + target.what + ")");
-        return ptr;
-    }
-
-    /** A grow-only device buffer. */
-    private final class Scratch {
-        final String what;
-        long ptr;
-        long bytes;
-
-        Scratch(String what) {
-            this.what = what;
-        }
-
-        long ensure(long needed) {
-            if (needed > bytes) {
-                long size = Math.max(needed, bytes * 2);
-                if (ptr != 0) {
-                    Cuda.check(cudart.cuStreamSynchronize(stream), "cuStreamSynchronize");
-                    deviceFree(ptr);
-                }
-                ptr = 0;
-                bytes = 0;
-                ptr = deviceAlloc(size, what);
-                bytes = size;
-                peakWorkspaceBytes = Math.max(peakWorkspaceBytes, workspaceBytes + scratchBytes());
-            }
-            return ptr;
-        }
-
-        void release() {
-            if (ptr != 0) deviceFree(ptr);
-            ptr = 0;
-            bytes = 0;
-        }
-    }
-
     @Override
     public void close() {
         if (closed) return;
@@ -787,18 +544,13 @@ public final class CudaBackend implements Backend {
         // outlive this backend. The first failure is thrown at the end.
         List<RuntimeException> failures = new ArrayList<>();
         attempt(failures, () -> Cuda.check(cudart.cuStreamSynchronize(stream), "cuStreamSynchronize"));
-        for (CudaKvCache c : new ArrayList<>(caches)) attempt(failures, c::close);
-        for (Scratch s : new Scratch[] {x16, ints, tables, seqInts, queryStarts, partials, partialStats, pairs, dequantRows}) {
-            attempt(failures, s::release);
-        }
-        // Weights (there is no call to free a matrix) and tensors the caller did not free: they belong to
-        // this backend, and another backend may keep the device's primary context, and so them, alive.
-        for (long p : new ArrayList<>(live)) attempt(failures, () -> deviceFree(p));
+        // Caches, scratch, weights (there is no call to free a matrix) and tensors the caller did not free:
+        // they belong to this backend, and another backend may keep the device's primary context, and so them, alive.
+        memory.close(failures);
         attempt(failures, cublas::close);
         attempt(failures, module::close);
         attempt(failures, () -> Cuda.check(cudart.cuStreamDestroy(stream), "cuStreamDestroy"));
         args.close();
-        hostInts.close();
         closed = true;
         attempt(failures, () -> {
             int[] dev = new int[1];
@@ -813,10 +565,6 @@ public final class CudaBackend implements Backend {
     }
 
     private static void attempt(List<RuntimeException> failures, Runnable step) {
-        try {
-            step.run();
-        } catch (RuntimeException e) {
-            failures.add(e);
-        }
+        CudaMemory.attempt(failures, step);
     }
 }
