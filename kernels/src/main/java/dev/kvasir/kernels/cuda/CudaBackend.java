@@ -23,7 +23,7 @@ import java.util.List;
  * The CUDA backend: one instance per device rank. Activations are f32 in device memory (the
  * {@link Backend} contract's type, so results compare directly with the CPU reference); weights
  * keep their file type where cuBLAS or our kernels read it (f32, f16, bf16 through cuBLAS; Q8_0
- * and Q4_0 through our dequantising GEMV, or above {@link #DEQUANT_GEMM_ABOVE_TOKENS} tokens
+ * and Q4_0 through our dequantising GEMV, or above {@link QuantizedMatmul#DEQUANT_GEMM_ABOVE_TOKENS} tokens
  * dequantised to f16 in bounded row chunks for cuBLAS) and K-quants become f16 at load; K and V
  * are f16 or bf16 pages. Our kernels come from {@code kvasir_kernels.fatbin} (native/).
  *
@@ -36,18 +36,6 @@ import java.util.List;
 public final class CudaBackend implements Backend {
 
     private static final System.Logger LOG = System.getLogger(CudaBackend.class.getName());
-
-    /**
-     * Q8_0/Q4_0 matmuls of more tokens than this dequantise the weight to f16 and run cuBLAS; fewer
-     * keep the GEMV, which re-reads the quantised weight once per 8 tokens. By bytes moved per weight,
-     * GEMV ~ n/8 x (1.06 Q8_0, 0.56 Q4_0) against 1.06 or 0.56 + 2 (f16 write) + 2 (cuBLAS read):
-     * even at about n = 38 (Q8_0) and 65 (Q4_0); the GEMV's f32 FMAs on CUDA cores grow with n too,
-     * so it falls behind sooner. 32 keeps decode batches of up to 32 sequences on the GEMV. An
-     * estimate, not a measurement: to be tuned on a GPU.
-     */
-    static final int DEQUANT_GEMM_ABOVE_TOKENS = 32;
-    /** Default bound of the dequantised weight workspace: a matrix is dequantised and multiplied in row chunks this big. */
-    static final long DEQUANT_WORKSPACE_BYTES = 64L << 20;
 
     private final CudaRuntime.DeviceInfo device;
     private final TensorParallel parallel;
@@ -63,11 +51,7 @@ public final class CudaBackend implements Backend {
     private final CudaMemory.Scratch x16;
     private final CudaMemory.Scratch ints;
     private final CudaMemory.Scratch pairs;
-    /** f16 rows of a Q8_0/Q4_0 weight for the prefill GEMM: allocated once, at the largest chunk any loaded matrix needs. */
-    private final CudaMemory.Scratch dequantRows;
-    private final long dequantChunkBytes;
-    /** Bytes of dequantRows that the loaded quantised matrices need (counted by the memory plan before it exists). */
-    private long dequantNeed;
+    private final QuantizedMatmul quantized;
     private boolean closed;
 
     /** A backend on device 0, f16 KV cache, no tensor parallelism. */
@@ -77,13 +61,12 @@ public final class CudaBackend implements Backend {
 
     /** A backend for {@code parallel.rank()}, which is also its device ordinal. */
     public CudaBackend(TensorParallel parallel, KvDtype kvDtype) {
-        this(parallel, kvDtype, DEQUANT_WORKSPACE_BYTES);
+        this(parallel, kvDtype, QuantizedMatmul.DEQUANT_WORKSPACE_BYTES);
     }
 
     /** ... with the dequantised weight workspace bounded by {@code dequantChunkBytes} (tests force several chunks). */
     CudaBackend(TensorParallel parallel, KvDtype kvDtype, long dequantChunkBytes) {
         if (dequantChunkBytes < 1) throw new IllegalArgumentException("dequantChunkBytes must be positive");
-        this.dequantChunkBytes = dequantChunkBytes;
         if (!CudaRuntime.available()) {
             throw new IllegalStateException("--device cuda: " + CudaRuntime.unavailableReason());
         }
@@ -112,7 +95,7 @@ public final class CudaBackend implements Backend {
         x16 = memory.scratch("f16 GEMM input");
         ints = memory.scratch("token ids / slots / rows");
         pairs = memory.scratch("block copy pairs");
-        dequantRows = memory.scratch("dequantised weight rows");
+        quantized = new QuantizedMatmul(module, stream, cublas, args, memory, x16, dequantChunkBytes);
         if (device.simulator()) {
             LOG.log(System.Logger.Level.WARNING, "CUDA backend on {0}: the fake CUDA libraries of the CPU simulator are on the"
                     + " library path; this runs our kernels on the CPU, slowly, for tests, and is not a GPU", device);
@@ -193,7 +176,7 @@ public final class CudaBackend implements Backend {
                         "cuMemcpyHtoD(" + weight.name() + ")");
                 memory.countWeights(bytes);
                 if (type == GgmlType.Q8_0 || type == GgmlType.Q4_0) {
-                    dequantNeed = Math.max(dequantNeed, 2L * dequantChunkRows(weight.rows(), weight.cols()) * weight.cols());
+                    quantized.loaded(weight.rows(), weight.cols());
                 }
                 yield new CudaMatrix(weight.name(), type, type, weight.rows(), weight.cols(), ptr);
             }
@@ -258,8 +241,7 @@ public final class CudaBackend implements Backend {
         enter();
         // The dequantised weight workspace counts even before its first use (a profile of at most
         // DEQUANT_GEMM_ABOVE_TOKENS tokens never allocates it, while serving may).
-        long dequantPending = Math.max(0, dequantNeed - dequantRows.bytes);
-        return memory.plan(numLayers, numKvHeads, headDim, blockSize, utilization, minBlocks, dequantPending);
+        return memory.plan(numLayers, numKvHeads, headDim, blockSize, utilization, minBlocks, quantized.pendingWorkspaceBytes());
     }
 
     // ---- dense ops ----
@@ -312,60 +294,14 @@ public final class CudaBackend implements Backend {
                         args.reset().ptr(x16ptr).ptr(xt.ptr).i64(count));
                 cublas.gemm(m.ptr(), x16ptr, f16 ? cudart.CUDA_R_16F : cudart.CUDA_R_16BF, m.rows(), m.cols(), n, ot.ptr);
             }
-            case Q8_0, Q4_0 -> {
-                if (m.cols() % 32 != 0) throw new IllegalArgumentException(m + ": rows of whole 32-value blocks expected");
-                if (n > DEQUANT_GEMM_ABOVE_TOKENS) {
-                    dequantMatmul(m, xt, n, ot);
-                    return;
-                }
-                // The GEMV re-reads the weights once per 8 tokens: right for decode, slow for long prefills.
-                String kernel = m.stored() == GgmlType.Q8_0 ? "kvasir_gemv_q8_0_f32" : "kvasir_gemv_q4_0_f32";
-                module.launch(kernel, (m.rows() + 3) / 4, (n + 7) / 8, 1, 128, 0, stream,
-                        args.reset().ptr(ot.ptr).ptr(m.ptr()).ptr(xt.ptr).i32(m.rows()).i32(m.cols()).i32(n).i32(m.cols()).i32(m.rows()));
-            }
+            case Q8_0, Q4_0 -> quantized.run(m, xt.ptr, n, ot.ptr);
             default -> throw new IllegalStateException("matrix " + m + " has no CUDA matmul");
-        }
-    }
-
-    /** Rows of {@code rows x cols} f16 that fit the workspace bound: all, or a multiple of 64 (256-byte aligned output columns) when that many fit. */
-    private int dequantChunkRows(int rows, int cols) {
-        long fit = Math.max(1, dequantChunkBytes / (2L * cols));
-        if (fit >= rows) return rows;
-        return (int) (fit >= 64 ? fit - fit % 64 : fit);
-    }
-
-    /**
-     * A prefill matmul on a Q8_0/Q4_0 weight, llama.cpp's and vLLM's way for large batches: x cast to
-     * f16 once, then per chunk of rows the weight dequantised to f16 into the workspace and one cuBLAS
-     * GEMM writing those output columns. The stream orders each chunk's dequantisation after the
-     * previous chunk's GEMM, so one workspace serves them all.
-     */
-    private void dequantMatmul(CudaMatrix m, CudaTensor xt, int n, CudaTensor ot) {
-        int rows = m.rows(), cols = m.cols();
-        boolean q8 = m.stored() == GgmlType.Q8_0;
-        if (dequantRows.ptr != 0 && dequantRows.bytes < dequantNeed) {
-            // A matrix loaded after the first prefill needs more: reallocate at exactly that size.
-            Cuda.check(cudart.cuStreamSynchronize(stream), "cuStreamSynchronize");
-            dequantRows.release();
-        }
-        long ws = dequantRows.ensure(dequantNeed);
-        int chunk = dequantChunkRows(rows, cols);
-        long count = (long) n * cols;
-        long x16ptr = x16.ensure(count * 2);
-        module.launch("kvasir_cast_f32_f16", gridFor(count), 1, 1, 256, 0, stream, args.reset().ptr(x16ptr).ptr(xt.ptr).i64(count));
-        String kernel = q8 ? "kvasir_dequant_q8_0_f16" : "kvasir_dequant_q4_0_f16";
-        long rowBytes = (long) (cols / 32) * (q8 ? 34 : 18);
-        for (int r0 = 0; r0 < rows; r0 += chunk) {
-            int r = Math.min(chunk, rows - r0);
-            module.launch(kernel, gridFor((long) r * cols / 8), 1, 1, 256, 0, stream,
-                    args.reset().ptr(ws).ptr(m.ptr() + r0 * rowBytes).i32(r).i32(cols));
-            cublas.gemm(ws, x16ptr, cudart.CUDA_R_16F, r, cols, n, ot.ptr + 4L * r0, rows);
         }
     }
 
     /** Bytes of the dequantised weight workspace now allocated (tests). */
     long dequantWorkspaceBytes() {
-        return dequantRows.bytes;
+        return quantized.workspaceBytes();
     }
 
     /** One GEMM per weight: on a GPU each already fills the device, so there is nothing to fuse here. */
@@ -377,7 +313,7 @@ public final class CudaBackend implements Backend {
         for (int i = 0; i < w.length; i++) matmul(w[i], x, n, out[i]);
     }
 
-    private static int gridFor(long count) {
+    static int gridFor(long count) {
         return (int) Math.min((count + 255) / 256, 1 << 16);
     }
 

@@ -127,7 +127,7 @@ class CudaBackendTest {
     }
 
     /**
-     * Above {@link CudaBackend#DEQUANT_GEMM_ABOVE_TOKENS} tokens a Q8_0/Q4_0 weight is dequantised to f16
+     * Above {@link QuantizedMatmul#DEQUANT_GEMM_ABOVE_TOKENS} tokens a Q8_0/Q4_0 weight is dequantised to f16
      * in row chunks for cuBLAS: the result matches the CPU (f32 dequantised weights) within the f16
      * matmul tolerance over a matrix of three chunks, the last one short; the workspace is one chunk,
      * allocated at the first such matmul (not by the GEMV at the threshold), and the memory plan
@@ -143,7 +143,7 @@ class CudaBackendTest {
             DeviceMatrix gw = small.matrix(w), cw = cpu.matrix(w);
             MemoryPlan plan = small.planKvCache(1, 1, 8, 16, 1.0, 0);
             assertEquals(chunkBytes, plan.workspaceBytes(), "the plan counts the workspace before its first use: " + plan);
-            int threshold = CudaBackend.DEQUANT_GEMM_ABOVE_TOKENS;
+            int threshold = QuantizedMatmul.DEQUANT_GEMM_ABOVE_TOKENS;
             for (int n : new int[] {threshold, threshold + 1, 70}) {
                 Pair x = tensor(small, randoms(n * cols, 1f));
                 Pair out = new Pair(small.allocate((long) n * rows), cpu.allocate((long) n * rows), n * rows);
