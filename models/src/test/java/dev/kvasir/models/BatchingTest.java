@@ -1,9 +1,9 @@
 package dev.kvasir.models;
 
-import dev.kvasir.models.sampling.Sampler;
 import dev.kvasir.kernels.cpu.CpuBackend;
 import dev.kvasir.models.loader.LoadedModel;
 import dev.kvasir.models.loader.ModelLoader;
+import dev.kvasir.models.sampling.Sampler;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

@@ -43,9 +43,7 @@ final class Matmul {
             return;
         }
         switch (m.type) {
-            case F32 -> { for (int r = r0; r < r1; r++) out[outOff + r] = f32Row(m, r, x, xOff); }
-            case F16 -> { for (int r = r0; r < r1; r++) out[outOff + r] = f16Row(m, r, x, xOff); }
-            case BF16 -> { for (int r = r0; r < r1; r++) out[outOff + r] = bf16Row(m, r, x, xOff); }
+            case F32, F16, BF16 -> { for (int r = r0; r < r1; r++) out[outOff + r] = floatRow(m, r, x, xOff); }
             case Q8_0 -> {
                 int quarter = (r1 - r0) / ROW_TILE;
                 for (int i = 0; i < quarter; i++) q8Rows4(m, r0 + i, quarter, x, xOff, out, outOff);
@@ -192,6 +190,8 @@ final class Matmul {
     /** Values {@code p .. p + L} of 32-value block {@code blk} of a row, as floats. */
     private static FloatVector weights(GgmlType type, MemorySegment seg, long rowBase, int blk, int p, FloatVector d) {
         return switch (type) {
+            // Written out rather than through floatWeights: one more call level in fewTokensRows4's
+            // big loop body stopped C2 inlining it, and every FloatVector became a heap object.
             case Q8_0 -> WeightLoads.q8(seg, rowBase + 34L * blk + 2 + p, d);
             case F16 -> WeightLoads.f16(seg, rowBase + 2L * (32 * blk + p));
             case BF16 -> WeightLoads.bf16(seg, rowBase + 2L * (32 * blk + p));
@@ -286,34 +286,25 @@ final class Matmul {
     // a few cache lines each defeat it). Q8_0 goes four rows at a time a quarter of the range apart
     // instead: four long sequential streams, and four accumulator chains in flight.
 
-    private static float f32Row(CpuMatrix m, int r, float[] x, int xOff) {
+    /** An F32, F16 or BF16 row: the load is the only difference (the type is loop-invariant: C2 unswitches it). */
+    private static float floatRow(CpuMatrix m, int r, float[] x, int xOff) {
         MemorySegment seg = m.data;
+        GgmlType type = m.type;
         long base = r * m.rowBytes;
         FloatVector acc = FloatVector.zero(F);
         for (int i = 0; i < m.cols; i += L) {
-            acc = WeightLoads.f32(seg, base + 4L * i).fma(FloatVector.fromArray(F, x, xOff + i), acc);
+            acc = floatWeights(type, seg, base, i).fma(FloatVector.fromArray(F, x, xOff + i), acc);
         }
         return sum(acc);
     }
 
-    private static float f16Row(CpuMatrix m, int r, float[] x, int xOff) {
-        MemorySegment seg = m.data;
-        long base = r * m.rowBytes;
-        FloatVector acc = FloatVector.zero(F);
-        for (int i = 0; i < m.cols; i += L) {
-            acc = WeightLoads.f16(seg, base + 2L * i).fma(FloatVector.fromArray(F, x, xOff + i), acc);
-        }
-        return sum(acc);
-    }
-
-    private static float bf16Row(CpuMatrix m, int r, float[] x, int xOff) {
-        MemorySegment seg = m.data;
-        long base = r * m.rowBytes;
-        FloatVector acc = FloatVector.zero(F);
-        for (int i = 0; i < m.cols; i += L) {
-            acc = WeightLoads.bf16(seg, base + 2L * i).fma(FloatVector.fromArray(F, x, xOff + i), acc);
-        }
-        return sum(acc);
+    /** Values {@code i .. i + L} of a float-typed row at {@code rowBase}. */
+    private static FloatVector floatWeights(GgmlType type, MemorySegment seg, long rowBase, int i) {
+        return switch (type) {
+            case F16 -> WeightLoads.f16(seg, rowBase + 2L * i);
+            case BF16 -> WeightLoads.bf16(seg, rowBase + 2L * i);
+            default -> WeightLoads.f32(seg, rowBase + 4L * i);
+        };
     }
 
     private static float q8Row(CpuMatrix m, int r, float[] x, int xOff) {

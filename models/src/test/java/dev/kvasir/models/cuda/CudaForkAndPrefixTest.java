@@ -1,13 +1,15 @@
 package dev.kvasir.models.cuda;
 
-import dev.kvasir.models.sampling.Sampler;
 import dev.kvasir.kernels.cuda.CudaBackend;
+import dev.kvasir.kernels.cuda.CudaTestSupport;
 import dev.kvasir.models.ForwardBatch;
 import dev.kvasir.models.LlamaModel;
 import dev.kvasir.models.ModelLocator;
 import dev.kvasir.models.SequenceChunk;
+import dev.kvasir.models.Steps;
 import dev.kvasir.models.loader.LoadedModel;
 import dev.kvasir.models.loader.ModelLoader;
+import dev.kvasir.models.sampling.Sampler;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -35,7 +37,7 @@ class CudaForkAndPrefixTest {
 
     @BeforeEach
     void start() {
-        GpuSteps.requireGpu();
+        CudaTestSupport.requireCuda();
         if (model == null) {
             loaded = ModelLoader.load(ModelLocator.testModel("stories260K.gguf"));
             backend = new CudaBackend();
@@ -58,20 +60,20 @@ class CudaForkAndPrefixTest {
 
     /** Prefill of {@code prompt} into {@code table}, then {@code STEPS} greedy tokens. */
     private static int[] alone(int[] prompt, int[] table) {
-        float[] logits = GpuSteps.run(model, prompt, 0, table, BLOCK);
-        return GpuSteps.greedyFrom(model, logits, prompt.length, STEPS, table, BLOCK);
+        float[] logits = Steps.run(model, prompt, 0, table, BLOCK);
+        return Steps.greedyFrom(model, logits, prompt.length, STEPS, table, BLOCK);
     }
 
     @Test
     void prefixCacheHitGivesTheSameTokens() {
         int[] p = prompt(2, 45); // blocks 0 and 1 full, 13 positions in block 2
         int[] first = {0, 1, 2, 3, 4, 5};
-        int[] recomputed = alone(p, GpuSteps.table(20, 6));
+        int[] recomputed = alone(p, Steps.table(20, 6));
         assertArrayEquals(recomputed, alone(p, first), "two sequences computed alone");
         // A second sequence finds the first's two full blocks cached and computes positions 32.. only.
         int[] hit = {0, 1, 40, 41, 42, 43};
-        float[] logits = GpuSteps.run(model, Arrays.copyOfRange(p, 32, p.length), 32, hit, BLOCK);
-        int[] fromCache = GpuSteps.greedyFrom(model, logits, p.length, STEPS, hit, BLOCK);
+        float[] logits = Steps.run(model, Arrays.copyOfRange(p, 32, p.length), 32, hit, BLOCK);
+        int[] fromCache = Steps.greedyFrom(model, logits, p.length, STEPS, hit, BLOCK);
         assertArrayEquals(recomputed, fromCache, "tokens after a prefix-cache hit");
     }
 
@@ -79,7 +81,7 @@ class CudaForkAndPrefixTest {
     void copyOnWriteForkGivesTheSameTokens() {
         int[] p = prompt(6, 37); // blocks 60, 61 full; block 62 holds positions 32..36
         int[] parent = {60, 61, 62, 63, 64, 65};
-        float[] logits = GpuSteps.run(model, p, 0, parent, BLOCK);
+        float[] logits = Steps.run(model, p, 0, parent, BLOCK);
         int next = Sampler.argmax(logits);
         int other = next == 3 ? 4 : 3;
         // The fork shares 60, 61 and gets a copy of the partial block 62 as 70; the parent goes on in 62.
@@ -89,24 +91,24 @@ class CudaForkAndPrefixTest {
         parentTokens[0] = other;
         for (int s = 1; s < STEPS; s++) {
             int pos = p.length + s - 1;
-            SequenceChunk a = GpuSteps.chunk(1, new int[] {parentTokens[s - 1]}, pos, parent, BLOCK);
-            SequenceChunk b = GpuSteps.chunk(2, new int[] {forkTokens[s - 1]}, pos, fork, BLOCK);
+            SequenceChunk a = Steps.chunk(1, new int[] {parentTokens[s - 1]}, pos, parent, BLOCK);
+            SequenceChunk b = Steps.chunk(2, new int[] {forkTokens[s - 1]}, pos, fork, BLOCK);
             ForwardBatch step = s == 1 ? new ForwardBatch(List.of(a, b), new int[] {62}, new int[] {70})
                     : new ForwardBatch(List.of(a, b));
             float[][] out = model.forward(step);
             parentTokens[s] = Sampler.argmax(out[0]);
             forkTokens[s] = Sampler.argmax(out[1]);
         }
-        assertArrayEquals(alone(p, GpuSteps.table(80, 6)), forkTokens, "the fork's tokens");
+        assertArrayEquals(alone(p, Steps.table(80, 6)), forkTokens, "the fork's tokens");
 
         // The parent, which took another first token, equals that sequence computed alone.
         int[] withOther = Arrays.copyOf(p, p.length + 1);
         withOther[p.length] = other;
-        int[] table = GpuSteps.table(90, 6);
-        float[] l = GpuSteps.run(model, withOther, 0, table, BLOCK);
+        int[] table = Steps.table(90, 6);
+        float[] l = Steps.run(model, withOther, 0, table, BLOCK);
         int[] expectedParent = new int[STEPS];
         expectedParent[0] = other;
-        System.arraycopy(GpuSteps.greedyFrom(model, l, withOther.length, STEPS - 1, table, BLOCK), 0, expectedParent, 1, STEPS - 1);
+        System.arraycopy(Steps.greedyFrom(model, l, withOther.length, STEPS - 1, table, BLOCK), 0, expectedParent, 1, STEPS - 1);
         assertArrayEquals(expectedParent, parentTokens, "the parent's tokens");
     }
 }

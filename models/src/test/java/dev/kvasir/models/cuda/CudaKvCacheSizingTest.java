@@ -1,12 +1,14 @@
 package dev.kvasir.models.cuda;
 
 import dev.kvasir.kernels.Backend;
-import dev.kvasir.kernels.cuda.CudaBackend;
 import dev.kvasir.kernels.MemoryPlan;
+import dev.kvasir.kernels.cuda.CudaBackend;
+import dev.kvasir.kernels.cuda.CudaTestSupport;
 import dev.kvasir.models.Backends;
 import dev.kvasir.models.KvCacheSizing;
 import dev.kvasir.models.LlamaModel;
 import dev.kvasir.models.ModelLocator;
+import dev.kvasir.models.Steps;
 import dev.kvasir.models.loader.LoadedModel;
 import dev.kvasir.models.loader.ModelLoader;
 import org.junit.jupiter.api.Test;
@@ -29,7 +31,7 @@ class CudaKvCacheSizingTest {
 
     @Test
     void memoryPlanSizesTheCacheAndTheModelStillGeneratesTheSameTokens() {
-        GpuSteps.requireGpu();
+        CudaTestSupport.requireCuda();
         try (LoadedModel loaded = ModelLoader.load(ModelLocator.testModel("stories260K.gguf"));
              Backend b = Backends.create("cuda", 0)) {
             CudaBackend gpu = (CudaBackend) b;
@@ -49,9 +51,9 @@ class CudaKvCacheSizingTest {
                 int[] p = new Random(3).ints(20, 3, loaded.config().vocabSize()).toArray();
                 p[0] = 1;
                 int n = sized.numBlocks();
-                int[] low = GpuSteps.table(0, 3), high = GpuSteps.table(n - 3, 3);
-                int[] a = GpuSteps.greedyFrom(model, GpuSteps.run(model, p, 0, low, BLOCK), p.length, 20, low, BLOCK);
-                int[] c = GpuSteps.greedyFrom(model, GpuSteps.run(model, p, 0, high, BLOCK), p.length, 20, high, BLOCK);
+                int[] low = Steps.table(0, 3), high = Steps.table(n - 3, 3);
+                int[] a = Steps.greedyFrom(model, Steps.run(model, p, 0, low, BLOCK), p.length, 20, low, BLOCK);
+                int[] c = Steps.greedyFrom(model, Steps.run(model, p, 0, high, BLOCK), p.length, 20, high, BLOCK);
                 assertArrayEquals(a, c);
             }
         }
@@ -59,7 +61,7 @@ class CudaKvCacheSizingTest {
 
     @Test
     void tooLittleMemoryFailsAtStartUpNamingThePlan() {
-        GpuSteps.requireGpu();
+        CudaTestSupport.requireCuda();
         try (LoadedModel loaded = ModelLoader.load(ModelLocator.testModel("stories260K.gguf"));
              CudaBackend gpu = new CudaBackend()) {
             // 1e-6 of a GPU's memory is a few kilobytes: less than the CUDA context itself.

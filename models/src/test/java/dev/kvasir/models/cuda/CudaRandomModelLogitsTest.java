@@ -1,17 +1,19 @@
 package dev.kvasir.models.cuda;
 
-import dev.kvasir.models.sampling.Sampler;
 import dev.kvasir.kernels.Backend;
 import dev.kvasir.kernels.GgmlType;
 import dev.kvasir.kernels.cpu.CpuBackend;
 import dev.kvasir.kernels.cuda.CudaBackend;
+import dev.kvasir.kernels.cuda.CudaTestSupport;
 import dev.kvasir.models.ForwardBatch;
 import dev.kvasir.models.LlamaConfig;
 import dev.kvasir.models.LlamaModel;
 import dev.kvasir.models.SequenceChunk;
+import dev.kvasir.models.Steps;
 import dev.kvasir.models.loader.LoadedModel;
 import dev.kvasir.models.loader.ModelLoader;
 import dev.kvasir.models.loader.RandomModelMaker;
+import dev.kvasir.models.sampling.Sampler;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -44,7 +46,7 @@ class CudaRandomModelLogitsTest {
     @ParameterizedTest(name = "{0} f16")
     @ValueSource(strings = {"smol135", "tiny1b"})
     void gpuLogitsMatchCpu(String shape) {
-        GpuSteps.requireGpu();
+        CudaTestSupport.requireCuda();
         Path file = dir.resolve(shape + "-f16.gguf");
         RandomModelMaker.make(RandomModelMaker.SHAPES.get(shape), GgmlType.F16, 42, file);
         try (LoadedModel loaded = ModelLoader.load(file);
@@ -57,24 +59,24 @@ class CudaRandomModelLogitsTest {
             prompt[0] = Math.max(c.bosId(), 0);
 
             // One sequence: prefill, then decode steps fed the CPU's greedy token.
-            int[] table = GpuSteps.table(0, 4);
-            float[] want = GpuSteps.run(cpu, prompt, 0, table, BLOCK);
-            float[] got = GpuSteps.run(gpu, prompt, 0, table, BLOCK);
+            int[] table = Steps.table(0, 4);
+            float[] want = Steps.run(cpu, prompt, 0, table, BLOCK);
+            float[] got = Steps.run(gpu, prompt, 0, table, BLOCK);
             assertClose(want, got, shape + " after the prompt");
             for (int s = 0; s < DECODE; s++) {
                 int next = Sampler.argmax(want);
-                want = GpuSteps.run(cpu, new int[] {next}, PROMPT + s, table, BLOCK);
-                got = GpuSteps.run(gpu, new int[] {next}, PROMPT + s, table, BLOCK);
+                want = Steps.run(cpu, new int[] {next}, PROMPT + s, table, BLOCK);
+                got = Steps.run(gpu, new int[] {next}, PROMPT + s, table, BLOCK);
                 assertClose(want, got, shape + " decode step " + s);
             }
 
             // Two sequences in one step: the first decodes (its context from above), a second prefills.
             int[] second = new SplittableRandom(8).ints(11, 3, c.vocabSize()).toArray();
-            int[] table2 = GpuSteps.table(8, 2);
+            int[] table2 = Steps.table(8, 2);
             int next = Sampler.argmax(want);
             List<SequenceChunk> step = new ArrayList<>();
-            step.add(GpuSteps.chunk(1, new int[] {next}, PROMPT + DECODE, table, BLOCK));
-            step.add(GpuSteps.chunk(2, second, 0, table2, BLOCK));
+            step.add(Steps.chunk(1, new int[] {next}, PROMPT + DECODE, table, BLOCK));
+            step.add(Steps.chunk(2, second, 0, table2, BLOCK));
             float[][] wantBoth = cpu.forward(new ForwardBatch(step));
             float[][] gotBoth = gpu.forward(new ForwardBatch(step));
             assertEquals(2, gotBoth.length);
@@ -88,7 +90,7 @@ class CudaRandomModelLogitsTest {
     }
 
     private static void assertClose(float[] cpu, float[] gpu, String what) {
-        double error = GpuSteps.relativeError(gpu, cpu);
+        double error = Steps.relativeError(gpu, cpu);
         assertTrue(error < TOLERANCE, () -> what + ": CUDA logits differ from the CPU's by " + error + " (relative L2), over "
                 + TOLERANCE);
     }

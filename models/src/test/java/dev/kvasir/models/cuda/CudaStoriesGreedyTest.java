@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kvasir.kernels.cpu.CpuBackend;
 import dev.kvasir.kernels.cuda.CudaBackend;
+import dev.kvasir.kernels.cuda.CudaTestSupport;
 import dev.kvasir.models.GenerationResult;
 import dev.kvasir.models.Generator;
 import dev.kvasir.models.ModelLocator;
@@ -54,7 +55,7 @@ class CudaStoriesGreedyTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void gpuTokensEqualCpuTokens(String name, JsonNode c) {
-        GpuSteps.requireGpu();
+        CudaTestSupport.requireCuda();
         if (gpu == null) {
             model = ModelLoader.load(ModelLocator.testModel("stories260K.gguf"));
             tokenizer = Tokenizers.load(model);
