@@ -28,7 +28,12 @@ public final class TestServers {
      * start-up warm-up (tests that count steps or blocks start from nothing).
      */
     public static ServerConfig config() {
-        return ServerConfig.defaults(model()).withKv(512, 0, dev.kvasir.server.engine.EngineConfig.PreemptionMode.RECOMPUTE)
+        return config(model());
+    }
+
+    /** {@link #config()} serving another model file. */
+    public static ServerConfig config(Path model) {
+        return ServerConfig.defaults(model).withKv(512, 0, dev.kvasir.server.engine.EngineConfig.PreemptionMode.RECOMPUTE)
                 .withThreads(2).withWarmupSteps(0);
     }
 

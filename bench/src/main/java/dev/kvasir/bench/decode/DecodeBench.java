@@ -1,13 +1,13 @@
 package dev.kvasir.bench.decode;
 
 import dev.kvasir.kernels.cpu.CpuBackend;
-import dev.kvasir.models.sampling.Sampler;
 import dev.kvasir.models.ForwardBatch;
 import dev.kvasir.models.LlamaConfig;
 import dev.kvasir.models.LlamaModel;
 import dev.kvasir.models.SequenceChunk;
 import dev.kvasir.models.loader.LoadedModel;
 import dev.kvasir.models.loader.ModelLoader;
+import dev.kvasir.models.sampling.Sampler;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;

@@ -1,7 +1,6 @@
 package dev.kvasir.bench.decode;
 
 import dev.kvasir.kernels.Backend;
-import dev.kvasir.models.sampling.Sampler;
 import dev.kvasir.models.Backends;
 import dev.kvasir.models.ForwardBatch;
 import dev.kvasir.models.LlamaConfig;
@@ -9,6 +8,7 @@ import dev.kvasir.models.LlamaModel;
 import dev.kvasir.models.SequenceChunk;
 import dev.kvasir.models.loader.LoadedModel;
 import dev.kvasir.models.loader.ModelLoader;
+import dev.kvasir.models.sampling.Sampler;
 
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -23,7 +23,9 @@ public final class RandomModelMaker {
     public static final Map<String, Shape> SHAPES = Map.of(
             "smol135", new Shape("smol135", 576, 30, 9, 3, 1536, 49152, 100000f, 8192, true, true),
             "tiny1b", new Shape("tiny1b", 2048, 22, 32, 4, 5632, 32000, 10000f, 2048, false, false),
-            "tiny", new Shape("tiny", 64, 2, 4, 2, 128, 32000, 10000f, 2048, false, false));
+            "tiny", new Shape("tiny", 64, 2, 4, 2, 128, 32000, 10000f, 2048, false, false),
+            // Tiny dimensions with smol135's byte-level BPE vocabulary: tests of the gpt2 tokenizer path end to end.
+            "tiny-bpe", new Shape("tiny-bpe", 64, 2, 4, 2, 128, 49152, 100000f, 2048, true, true));
 
     /** The file the Llama 2 vocabulary (tokens, scores, types) is copied from. */
     static final String LLAMA_VOCAB_SOURCE = "llama-2-tiny-random.gguf";
@@ -67,7 +69,7 @@ public final class RandomModelMaker {
     }
 
     private static void usage(String error) {
-        String text = "usage: make-random-model --shape smol135|tiny1b|tiny --type f32|f16|q8_0|q4_0 --out FILE [--seed N]";
+        String text = "usage: make-random-model --shape smol135|tiny1b|tiny|tiny-bpe --type f32|f16|q8_0|q4_0 --out FILE [--seed N]";
         if (error == null) {
             System.out.println(text);
             return;

@@ -20,6 +20,20 @@ public final class IncrementalDetokenizer {
         this.tokenizer = tokenizer;
     }
 
+    /**
+     * A detokenizer for the tokens that follow {@code context} (a prompt): the pushes give exactly
+     * what {@code decode(context + continuation)} adds to {@code decode(context)} when the context
+     * ends on a character boundary. SentencePiece drops the dummy-prefix space of the first text
+     * token only, so a continuation keeps its leading space (" time" after "Once upon a"), as
+     * llama.cpp and vLLM return it.
+     */
+    public static IncrementalDetokenizer after(Tokenizer tokenizer, int[] context) {
+        IncrementalDetokenizer d = new IncrementalDetokenizer(tokenizer);
+        d.position = context.length;
+        if (context.length > 0) d.firstId = context[0];
+        return d;
+    }
+
     /** Text completed by {@code tokenId}; empty while a character is still incomplete. */
     public String push(int tokenId) {
         byte[] bytes = tokenizer.tokenBytes(tokenId);

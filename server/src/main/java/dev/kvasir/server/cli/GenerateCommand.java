@@ -70,10 +70,8 @@ public final class GenerateCommand implements Callable<Integer> {
             // KV room for this prompt and its continuation only (a 128K context would not fit in memory).
             int context = (int) Math.min(loaded.config().contextLength(), (long) promptTokens.length + maxTokens + 1);
             try (Generator generator = new Generator(loaded, tokenizer, backend, context)) {
-                IncrementalDetokenizer detok = new IncrementalDetokenizer(tokenizer);
-                // The prompt goes through the detokenizer unprinted, so the continuation's spacing is right.
-                for (int t : promptTokens) detok.push(t);
-                detok.flush();
+                // The continuation's text as the server returns it: its leading space kept.
+                IncrementalDetokenizer detok = IncrementalDetokenizer.after(tokenizer, promptTokens);
                 GenerationResult r = generator.generate(promptTokens, params, maxTokens, id -> {
                     out.print(detok.push(id));
                     out.flush();

@@ -203,7 +203,7 @@ public final class Engine implements AutoCloseable {
                     new RequestOutput.EngineError("engine", "duplicate request id " + request.id())));
             return;
         }
-        Sequence seq = new Sequence(nextSeqId++, r, 0, sampler(request, 0), new IncrementalDetokenizer(tokenizer));
+        Sequence seq = new Sequence(nextSeqId++, r, 0, sampler(request, 0), IncrementalDetokenizer.after(tokenizer, request.promptTokens()));
         r.sequences.add(seq);
         scheduler.addWaiting(seq);
     }
@@ -249,7 +249,8 @@ public final class Engine implements AutoCloseable {
         if (r.forked) return;
         r.forked = true;
         for (int i = 1; i < r.request.n(); i++) {
-            Sequence child = parent.fork(nextSeqId++, i, sampler(r.request, i), new IncrementalDetokenizer(tokenizer));
+            Sequence child = parent.fork(nextSeqId++, i, sampler(r.request, i),
+                    IncrementalDetokenizer.after(tokenizer, r.request.promptTokens()));
             kvManager.fork(parent.id, child.id);
             r.sequences.add(child);
             scheduler.addRunning(child);
