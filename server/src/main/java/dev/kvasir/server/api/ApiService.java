@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.kvasir.models.template.ChatTemplateException;
+import dev.kvasir.models.tokenizer.PromptTooLongException;
 import dev.kvasir.server.ServedModel;
 import dev.kvasir.server.engine.Engine;
 import dev.kvasir.server.engine.GenerationRequest;
@@ -18,9 +19,11 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -31,6 +34,11 @@ import java.util.concurrent.TimeUnit;
 public final class ApiService {
 
     private static final Logger LOG = LoggerFactory.getLogger(ApiService.class);
+    /**
+     * Bodies larger than this are parsed and tokenized on their own one-thread lane, so a few huge
+     * requests (legal up to --max-request-body) cannot hold every worker while small ones wait.
+     */
+    static final int LARGE_BODY_BYTES = 256 << 10;
 
     private final ServedModel model;
     private final Engine engine;
@@ -38,6 +46,9 @@ public final class ApiService {
     private final RequestParser parser;
     private final byte[] apiKeyHash;
     private final ExecutorService workers;
+    /** The lane for large bodies: one thread, a short queue (a full one answers 503). */
+    private final ExecutorService largeBodies = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(4),
+            Thread.ofPlatform().name("kvasir-api-large").daemon(true).factory());
     private final long requestTimeoutNanos;
     private final long startedSeconds = System.currentTimeMillis() / 1000;
 
@@ -90,7 +101,7 @@ public final class ApiService {
 
     void post(HttpExchange ex, byte[] body) {
         try {
-            workers.execute(() -> dispatch(ex, body));
+            (body.length > LARGE_BODY_BYTES ? largeBodies : workers).execute(() -> dispatch(ex, body));
         } catch (RejectedExecutionException e) {
             throw ApiException.overloaded("The server is busy parsing other requests; retry shortly");
         }
@@ -127,7 +138,7 @@ public final class ApiService {
         checkModel(req.model());
         List<int[]> prompts = new ArrayList<>();
         for (CompletionRequest.Prompt p : req.prompts()) {
-            int[] tokens = p.tokens() != null ? checkTokenIds(p.tokens(), "prompt") : model.encodeText(p.text());
+            int[] tokens = p.tokens() != null ? checkTokenIds(p.tokens(), "prompt") : encodeText(p.text());
             if (tokens.length == 0) throw ApiException.badRequest("prompt", "The prompt is empty");
             prompts.add(tokens);
         }
@@ -180,8 +191,14 @@ public final class ApiService {
         checkModel(Json.optString(o, "model"));
         int[] tokens;
         if (o.hasNonNull("messages")) {
+            // The whole count, also past the context (that is what a client asks /tokenize for); a huge
+            // body runs on the large-body lane, never in the way of small requests.
             ChatRequest chat = parser.chat(body);
-            tokens = encodeChat(chat);
+            try {
+                tokens = model.encodeChat(chat.messages(), chat.tools());
+            } catch (ChatTemplateException | IllegalArgumentException e) {
+                throw ApiException.badRequest("messages", e.getMessage());
+            }
         } else {
             String prompt = Json.optString(o, "prompt");
             if (prompt == null) throw ApiException.badRequest("prompt", "'prompt' (a string) or 'messages' is required");
@@ -204,14 +221,31 @@ public final class ApiService {
 
     /**
      * The template may refuse a conversation (roles out of order), and the encoder text it cannot
-     * mark (every private-use character taken): the client's error, not ours.
+     * mark (every private-use character taken): the client's error, not ours. A prompt that cannot fit
+     * is refused as soon as that is known, before it is encoded whole.
      */
     private int[] encodeChat(ChatRequest req) {
         try {
-            return model.encodeChat(req.messages(), req.tools());
+            return model.encodeRequestChat(req.messages(), req.tools());
+        } catch (PromptTooLongException e) {
+            throw tooLong("messages", e);
         } catch (ChatTemplateException | IllegalArgumentException e) {
             throw ApiException.badRequest("messages", e.getMessage());
         }
+    }
+
+    private int[] encodeText(String text) {
+        try {
+            return model.encodeRequestText(text);
+        } catch (PromptTooLongException e) {
+            throw tooLong("prompt", e);
+        }
+    }
+
+    private ApiException tooLong(String param, PromptTooLongException e) {
+        return ApiException.badRequest(param, "This model's maximum context length is " + model.maxModelLen()
+                + " tokens. However, your request has " + (e.exact() ? "" : "at least ") + e.atLeast()
+                + " input tokens, which leaves no room to generate.");
     }
 
     private int[] checkTokenIds(int[] ids, String param) {
@@ -242,8 +276,10 @@ public final class ApiService {
     /** Stops the worker pool; requests still in it are dropped. */
     public void shutdown() {
         workers.shutdownNow();
+        largeBodies.shutdownNow();
         try {
             workers.awaitTermination(2, TimeUnit.SECONDS);
+            largeBodies.awaitTermination(2, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
