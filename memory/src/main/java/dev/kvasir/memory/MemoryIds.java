@@ -9,7 +9,9 @@ import java.util.regex.Pattern;
 
 /**
  * Memory ids and list cursors. An id is {@code mem_} and 32 hex digits: 48 bits of creation time in
- * milliseconds then 80 random bits (UUIDv7's layout), so ids sort by creation and lists page by id.
+ * milliseconds then 80 random bits (UUIDv7's layout), so ids sort by creation and lists page by id;
+ * within one millisecond this process counts up from the last id (as monotonic ULIDs do), so ids it
+ * makes never sort before ones it made earlier.
  * A cursor is the opaque base64url form of the last id of a page; since every list query is scoped
  * to its owner, another owner's id used as a cursor only names a position and reveals nothing.
  */
@@ -21,12 +23,20 @@ public final class MemoryIds {
 
     private MemoryIds() {}
 
-    public static String newId(Instant now) {
-        byte[] b = new byte[16];
-        RANDOM.nextBytes(b);
+    private static long lastMillis;
+    private static long lastHigh; // 16 random bits after the time
+    private static long lastLow; // the last 64 random bits
+
+    public static synchronized String newId(Instant now) {
         long ms = now.toEpochMilli();
-        for (int i = 0; i < 6; i++) b[i] = (byte) (ms >>> (40 - 8 * i));
-        return "mem_" + HEX.formatHex(b);
+        if (ms > lastMillis) {
+            lastMillis = ms;
+            lastHigh = RANDOM.nextInt(1 << 15); // headroom so counting up never overflows the 80 bits
+            lastLow = RANDOM.nextLong();
+        } else if (++lastLow == 0) {
+            lastHigh++;
+        }
+        return "mem_" + HEX.toHexDigits(lastMillis << 16 | lastHigh) + HEX.toHexDigits(lastLow);
     }
 
     /** Refuses anything that is not a well-formed memory id, naming {@code param}. */
