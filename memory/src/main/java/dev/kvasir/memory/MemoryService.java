@@ -241,8 +241,9 @@ public final class MemoryService implements AutoCloseable {
         List<Candidate> candidates = guarded(() -> indexes.candidates(owner, request.query(), queryVector, filter,
                 CANDIDATES, mode != RetrievalMode.DENSE));
         record Scored(Candidate c, double score) {}
+        double[] scores = config.scorer().score(candidates, now);
         List<Scored> ranked = new ArrayList<>(candidates.size());
-        for (Candidate c : candidates) ranked.add(new Scored(c, config.scorer().score(c, now)));
+        for (int i = 0; i < scores.length; i++) ranked.add(new Scored(candidates.get(i), scores[i]));
         ranked.sort(Comparator.comparingDouble(Scored::score).reversed().thenComparing(s -> s.c().memory().id()));
         List<Scored> chosen = new ArrayList<>(ranked.subList(0, Math.min(request.k(), ranked.size())));
         String block = null;

@@ -2,15 +2,16 @@ package dev.kvasir.memory.search;
 
 import dev.langchain4j.data.embedding.Embedding;
 import dev.langchain4j.data.segment.TextSegment;
-import dev.langchain4j.model.embedding.onnx.allminilml6v2q.AllMiniLmL6V2QuantizedEmbeddingModel;
 import dev.langchain4j.model.output.Response;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 /**
  * all-MiniLM-L6-v2 (quantized ONNX, shipped inside the langchain4j jar, so it loads offline) run in
- * process. The model takes a while to load, so it loads once per JVM, on a background thread,
+ * process by ONNX Runtime. The model takes a while to load, so it loads once per JVM, on a background thread,
  * started by the first {@link #shared()} call: a server that never turns memory on never pays, and
  * a search that arrives before it is ready runs lexically instead of waiting.
  */
@@ -20,10 +21,10 @@ public final class Embedder {
 
     private static CompletableFuture<Embedder> shared;
 
-    private final AllMiniLmL6V2QuantizedEmbeddingModel model;
+    private final MiniLmModel model;
     private final long loadMillis;
 
-    private Embedder(AllMiniLmL6V2QuantizedEmbeddingModel model, long loadMillis) {
+    private Embedder(MiniLmModel model, long loadMillis) {
         this.model = model;
         this.loadMillis = loadMillis;
     }
@@ -36,7 +37,9 @@ public final class Embedder {
             Thread loader = new Thread(() -> {
                 try {
                     long t0 = System.nanoTime();
-                    AllMiniLmL6V2QuantizedEmbeddingModel m = new AllMiniLmL6V2QuantizedEmbeddingModel();
+                    // DJL (the tokenizer's library) otherwise looks up cloud metadata and "calls home" over the network.
+                    if (System.getProperty("OPT_OUT_TRACKING") == null) System.setProperty("OPT_OUT_TRACKING", "true");
+                    MiniLmModel m = new MiniLmModel(1, batchPool());
                     m.embed("warm up"); // the first inference initialises ONNX Runtime's kernels
                     target.complete(new Embedder(m, (System.nanoTime() - t0) / 1_000_000));
                 } catch (Throwable e) {
@@ -47,6 +50,15 @@ public final class Embedder {
             loader.start();
         }
         return shared;
+    }
+
+    /** Batches run one inference per core, each on one thread (see {@link MiniLmModel}). */
+    private static ExecutorService batchPool() {
+        return Executors.newFixedThreadPool(Runtime.getRuntime().availableProcessors(), r -> {
+            Thread t = new Thread(r, "kvasir-embedder");
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     /** Milliseconds the model took to load and run its first inference. */

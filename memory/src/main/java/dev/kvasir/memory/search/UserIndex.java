@@ -172,12 +172,14 @@ final class UserIndex implements AutoCloseable {
             Map<Integer, Candidate> bySlot = new LinkedHashMap<>();
             if (lexical) {
                 int rank = 0;
-                for (ScoreDoc hit : bm25(query, filter, n)) {
+                List<Term> terms = queryTerms(query);
+                float idfSum = idfSum(terms);
+                for (ScoreDoc hit : bm25(terms, filter, n)) {
                     int slot = slotOf(hit.doc);
                     Memory m = memories[slot];
                     if (m == null || !filter.accepts(m)) continue;
                     float sim = queryVector == null ? 0 : VectorMath.dot(vectors, slot * DIM, queryVector);
-                    bySlot.put(slot, new Candidate(m, rank++, hit.score, -1, sim));
+                    bySlot.put(slot, new Candidate(m, rank++, hit.score, idfSum > 0 ? hit.score / idfSum : 0, -1, sim));
                     if (rank == n) break;
                 }
             }
@@ -194,8 +196,8 @@ final class UserIndex implements AutoCloseable {
                     Candidate lex = bySlot.get(slot);
                     float sim = VectorMath.dot(vectors, slot * DIM, queryVector);
                     bySlot.put(slot, lex == null
-                            ? new Candidate(memories[slot], -1, 0, rank, sim)
-                            : new Candidate(lex.memory(), lex.lexicalRank(), lex.lexicalScore(), rank, sim));
+                            ? new Candidate(memories[slot], -1, 0, 0, rank, sim)
+                            : new Candidate(lex.memory(), lex.lexicalRank(), lex.lexicalScore(), lex.lexicalShare(), rank, sim));
                     rank++;
                 }
             }
@@ -207,16 +209,32 @@ final class UserIndex implements AutoCloseable {
         }
     }
 
+    /** The query's distinct analyzed terms, at most {@link #MAX_QUERY_TERMS}. */
+    private List<Term> queryTerms(String query) {
+        List<Term> terms = new ArrayList<>();
+        for (String t : new LinkedHashSet<>(LexicalAnalyzer.terms(analyzer, "content", query))) {
+            if (terms.size() == MAX_QUERY_TERMS) break;
+            terms.add(new Term("content", t));
+        }
+        return terms;
+    }
+
+    /** Sum of the terms' BM25 IDFs over this user's memories (Lucene's formula). */
+    private float idfSum(List<Term> terms) throws IOException {
+        long docs = reader.numDocs();
+        float sum = 0;
+        for (Term t : terms) {
+            int df = reader.docFreq(t);
+            sum += (float) Math.log(1 + (docs - df + 0.5) / (df + 0.5));
+        }
+        return sum;
+    }
+
     /** BM25 over the content, with the filter's session and tier conditions inside Lucene. */
-    private ScoreDoc[] bm25(String query, SearchFilter filter, int n) throws IOException {
-        LinkedHashSet<String> terms = new LinkedHashSet<>(LexicalAnalyzer.terms(analyzer, "content", query));
+    private ScoreDoc[] bm25(List<Term> terms, SearchFilter filter, int n) throws IOException {
         if (terms.isEmpty()) return new ScoreDoc[0];
         BooleanQuery.Builder text = new BooleanQuery.Builder();
-        int added = 0;
-        for (String t : terms) {
-            if (added++ == MAX_QUERY_TERMS) break;
-            text.add(new TermQuery(new Term("content", t)), Occur.SHOULD);
-        }
+        for (Term t : terms) text.add(new TermQuery(t), Occur.SHOULD);
         BooleanQuery.Builder scope = new BooleanQuery.Builder().add(new TermQuery(new Term("scope", Scope.USER.apiName())), Occur.SHOULD);
         if (filter.sessionId() != null) scope.add(new TermQuery(new Term("session", filter.sessionId())), Occur.SHOULD);
         BooleanQuery.Builder q = new BooleanQuery.Builder().add(text.build(), Occur.MUST).add(scope.build(), Occur.FILTER);
