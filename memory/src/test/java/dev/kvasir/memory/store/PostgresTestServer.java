@@ -15,8 +15,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A real PostgreSQL server for tests: Debian's PostgreSQL 15 binaries ({@code initdb}, {@code
- * pg_ctl}; {@code scripts/test} installs the package when they are missing), a fresh cluster in a
+ * A real PostgreSQL server for tests: Debian's PostgreSQL binaries ({@code initdb}, {@code pg_ctl}
+ * of version 15 here; {@code scripts/test} installs the package when they are missing), a fresh cluster in a
  * temporary folder, listening on a free loopback port only, trust authentication. initdb refuses
  * to run as root, so under root every command runs as the {@code postgres} user (runuser) in a
  * folder it owns. One server per JVM ({@link #shared()}), stopped by its PID when the JVM exits
@@ -24,7 +24,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Published in the test-jar, so server tests can start the same.
  */
 public final class PostgresTestServer {
-    private static final Path BIN = Path.of(System.getenv().getOrDefault("KVASIR_PG_BIN", "/usr/lib/postgresql/15/bin"));
+    private static final Path BIN = binaries();
     private static PostgresTestServer shared;
 
     private final Path dir;
@@ -45,6 +45,21 @@ public final class PostgresTestServer {
             Runtime.getRuntime().addShutdownHook(new Thread(s::stop, "stop-test-postgres"));
         }
         return shared;
+    }
+
+    /** $KVASIR_PG_BIN, else the newest of Debian's /usr/lib/postgresql/VERSION/bin (15 on bookworm). */
+    private static Path binaries() {
+        String env = System.getenv("KVASIR_PG_BIN");
+        if (env != null) return Path.of(env);
+        Path base = Path.of("/usr/lib/postgresql");
+        try (var versions = Files.list(base)) {
+            return versions.filter(v -> Files.isExecutable(v.resolve("bin/initdb")))
+                    .max(java.util.Comparator.comparingInt(v -> v.getFileName().toString().matches("\\d+")
+                            ? Integer.parseInt(v.getFileName().toString()) : -1))
+                    .map(v -> v.resolve("bin")).orElse(base.resolve("15/bin"));
+        } catch (IOException e) {
+            return base.resolve("15/bin");
+        }
     }
 
     public static PostgresTestServer start() {
