@@ -237,7 +237,7 @@ public final class MemoryService implements AutoCloseable {
         RetrievalMode mode = request.mode() == null ? RetrievalMode.HYBRID : request.mode();
         // The model may still be loading: search lexically rather than stall (DENSE alone has to wait).
         Embedder e = mode == RetrievalMode.DENSE ? embedder() : embedder.getNow(null);
-        float[] queryVector = mode != RetrievalMode.LEXICAL && e != null ? e.embed(request.query()) : null;
+        Supplier<float[]> queryVector = () -> mode != RetrievalMode.LEXICAL && e != null ? e.embed(request.query()) : null;
         List<Candidate> candidates = guarded(() -> indexes.candidates(owner, request.query(), queryVector, filter,
                 CANDIDATES, mode != RetrievalMode.DENSE));
         record Scored(Candidate c, double score) {}

@@ -159,7 +159,7 @@ abstract class MemoryStoreContract {
         memory.add(TENANT, "gus", NewMemory.of("Gus has two cats"));
         Memory keepUser = memory.add(TENANT, "hal", NewMemory.of("Hal plays the cello too"));
         Memory keepTenant = memory.add("globex", "gus", NewMemory.of("Globex's Gus plays the cello"));
-        assertEquals(2, other.search(TENANT, "gus", SearchRequest.of("cello", 5), null).hits().size() >= 1 ? 2 : 0);
+        assertEquals(2, other.indexedCount(TENANT, "gus"), "the other process has indexed both before the forget");
         assertEquals(2, memory.forgetUser(TENANT, "gus"));
         assertTrue(memory.list(TENANT, "gus", 10, null).data().isEmpty());
         assertTrue(other.search(TENANT, "gus", SearchRequest.of("cello", 5), null).hits().isEmpty(),

@@ -5,6 +5,9 @@ import dev.kvasir.memory.store.MemoryStore;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.Supplier;
 import org.apache.lucene.analysis.Analyzer;
 
 /**
@@ -23,6 +26,12 @@ public final class SearchIndexes implements AutoCloseable {
     private final LexicalAnalyzer analyzerKind;
     private final Analyzer analyzer;
     private final Map<Owner, UserIndex> indexes;
+    /** Runs BM25 while the searching thread embeds the query and scans vectors. */
+    private final ExecutorService helper = Executors.newFixedThreadPool(2, r -> {
+        Thread t = new Thread(r, "kvasir-memory-bm25");
+        t.setDaemon(true);
+        return t;
+    });
 
     public SearchIndexes(MemoryStore store, LexicalAnalyzer analyzerKind, int maxUsers) {
         this.store = store;
@@ -56,8 +65,8 @@ public final class SearchIndexes implements AutoCloseable {
     }
 
     /** The owner's best candidates after catching up: see {@link UserIndex#candidates}. */
-    public List<Candidate> candidates(Owner owner, String query, float[] queryVector, SearchFilter filter, int n, boolean lexical) {
-        return current(owner).candidates(query, queryVector, filter, n, lexical);
+    public List<Candidate> candidates(Owner owner, String query, Supplier<float[]> embed, SearchFilter filter, int n, boolean lexical) {
+        return current(owner).candidates(query, embed, filter, n, lexical, helper);
     }
 
     /** Drops the owner's index here at once (others drop theirs when they next see the new generation). */
@@ -76,6 +85,7 @@ public final class SearchIndexes implements AutoCloseable {
 
     @Override
     public void close() {
+        helper.shutdown();
         synchronized (indexes) {
             indexes.values().forEach(UserIndex::close);
             indexes.clear();

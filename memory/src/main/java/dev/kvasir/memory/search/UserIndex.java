@@ -14,7 +14,10 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Supplier;
 import org.apache.lucene.analysis.Analyzer;
 import org.apache.lucene.document.Document;
 import org.apache.lucene.document.Field;
@@ -171,53 +174,81 @@ final class UserIndex implements AutoCloseable {
 
     /**
      * The best {@code n} memories of each retriever that pass the filter, merged: lexical when
-     * {@code lexical}, dense when {@code queryVector} is not null.
+     * {@code lexical}, dense when {@code embed} gives a query vector (null: none). BM25 runs on
+     * {@code helper} while this thread embeds the query and scans the vectors, so the two overlap;
+     * this thread holds the read lock throughout and waits for the helper before releasing it, so
+     * no catch-up can change the slots under either.
      */
-    List<Candidate> candidates(String query, float[] queryVector, SearchFilter filter, int n, boolean lexical) {
+    List<Candidate> candidates(String query, Supplier<float[]> embed, SearchFilter filter, int n, boolean lexical,
+            Executor helper) {
         lock.readLock().lock();
         try {
-            Map<Integer, Candidate> bySlot = new LinkedHashMap<>();
-            if (lexical) {
-                int rank = 0;
-                List<Term> terms = queryTerms(query);
-                float idfSum = idfSum(terms);
-                for (ScoreDoc hit : bm25(terms, filter, n)) {
-                    int slot = slotOf(hit.doc);
-                    Memory m = memories[slot];
-                    if (m == null || !filter.accepts(m)) continue;
-                    float sim = queryVector == null ? 0 : VectorMath.dot(vectors, slot * DIM, queryVector);
-                    bySlot.put(slot, new Candidate(m, rank++, hit.score, idfSum > 0 ? hit.score / idfSum : 0, -1, sim));
-                    if (rank == n) break;
-                }
+            CompletableFuture<List<Candidate>> lexicalHits = lexical
+                    ? CompletableFuture.supplyAsync(() -> lexicalHits(query, filter, n), helper)
+                    : CompletableFuture.completedFuture(List.of());
+            float[] queryVector;
+            int[] denseSlots;
+            try {
+                queryVector = embed.get();
+                denseSlots = queryVector == null ? new int[0] : denseSlots(queryVector, filter, n);
+            } finally {
+                lexicalHits.handle((hits, error) -> null).join(); // never leave the helper running past the lock
             }
-            if (queryVector != null) {
-                float[] approx = new float[size];
-                VectorMath.scan(codes, scales, size, queryVector, approx);
-                TopScores approximate = new TopScores(2 * n);
-                for (int slot = 0; slot < size; slot++) {
-                    float s = approx[slot];
-                    if (!approximate.wouldAccept(s)) continue;
-                    Memory m = memories[slot];
-                    if (m != null && filter.accepts(m)) approximate.offer(slot, s);
-                }
-                TopScores top = new TopScores(n);
-                for (int slot : approximate.slotsDescending()) top.offer(slot, VectorMath.dot(vectors, slot * DIM, queryVector));
-                int rank = 0;
-                for (int slot : top.slotsDescending()) {
-                    Candidate lex = bySlot.get(slot);
-                    float sim = VectorMath.dot(vectors, slot * DIM, queryVector);
-                    bySlot.put(slot, lex == null
-                            ? new Candidate(memories[slot], -1, 0, 0, rank, sim)
-                            : new Candidate(lex.memory(), lex.lexicalRank(), lex.lexicalScore(), lex.lexicalShare(), rank, sim));
-                    rank++;
-                }
+            Map<Integer, Candidate> bySlot = new LinkedHashMap<>();
+            for (Candidate c : lexicalHits.join()) {
+                int slot = slotById.get(c.memory().id());
+                float sim = queryVector == null ? 0 : VectorMath.dot(vectors, slot * DIM, queryVector);
+                bySlot.put(slot, new Candidate(c.memory(), c.lexicalRank(), c.lexicalScore(), c.lexicalShare(), -1, sim));
+            }
+            for (int rank = 0; rank < denseSlots.length; rank++) {
+                int slot = denseSlots[rank];
+                Candidate lex = bySlot.get(slot);
+                float sim = VectorMath.dot(vectors, slot * DIM, queryVector);
+                bySlot.put(slot, lex == null
+                        ? new Candidate(memories[slot], -1, 0, 0, rank, sim)
+                        : new Candidate(lex.memory(), lex.lexicalRank(), lex.lexicalScore(), lex.lexicalShare(), rank, sim));
             }
             return new ArrayList<>(bySlot.values());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         } finally {
             lock.readLock().unlock();
         }
+    }
+
+    /** BM25's best n that pass the filter, best first (similarity not yet known: 0). Caller holds the read lock. */
+    private List<Candidate> lexicalHits(String query, SearchFilter filter, int n) {
+        try {
+            List<Term> terms = queryTerms(query);
+            float idfSum = idfSum(terms);
+            List<Candidate> hits = new ArrayList<>();
+            for (ScoreDoc hit : bm25(terms, filter, n)) {
+                Memory m = memories[slotOf(hit.doc)];
+                if (m == null || !filter.accepts(m)) continue;
+                hits.add(new Candidate(m, hits.size(), hit.score, idfSum > 0 ? hit.score / idfSum : 0, -1, 0));
+                if (hits.size() == n) break;
+            }
+            return hits;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * The dense side's best n slots that pass the filter, best first: the int8 scan's best 2n,
+     * re-ranked on the float rows. Caller holds the read lock.
+     */
+    private int[] denseSlots(float[] queryVector, SearchFilter filter, int n) {
+        float[] approx = new float[size];
+        VectorMath.scan(codes, scales, size, queryVector, approx);
+        TopScores approximate = new TopScores(2 * n);
+        for (int slot = 0; slot < size; slot++) {
+            float s = approx[slot];
+            if (!approximate.wouldAccept(s)) continue;
+            Memory m = memories[slot];
+            if (m != null && filter.accepts(m)) approximate.offer(slot, s);
+        }
+        TopScores top = new TopScores(n);
+        for (int slot : approximate.slotsDescending()) top.offer(slot, VectorMath.dot(vectors, slot * DIM, queryVector));
+        return top.slotsDescending();
     }
 
     /** The query's distinct analyzed terms, at most {@link #MAX_QUERY_TERMS}. */
