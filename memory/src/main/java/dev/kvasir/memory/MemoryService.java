@@ -286,7 +286,7 @@ public final class MemoryService implements AutoCloseable {
      * with metadata kind=turn and its role. Input is checked now; text past 16 KiB is cut.
      */
     public CompletableFuture<Void> recordTurn(String tenant, String user, String sessionId, String userText, String assistantText) {
-        new Owner(tenant, user);
+        Owner owner = new Owner(tenant, user); // refuses a bad tenant or user now, not on the background thread
         InputRules.checkSessionId(sessionId);
         List<NewMemory> turn = new ArrayList<>(2);
         addTurn(turn, sessionId, "user", userText);
@@ -294,7 +294,7 @@ public final class MemoryService implements AutoCloseable {
         if (turn.isEmpty()) return CompletableFuture.completedFuture(null);
         return CompletableFuture.runAsync(() -> {
             try {
-                addAll(tenant, user, turn, "chat");
+                addAll(owner.tenant(), owner.user(), turn, "chat");
             } catch (RuntimeException e) {
                 LOG.warn("recording a chat turn of session {} failed: {}", sessionId, e.toString());
                 throw e;
