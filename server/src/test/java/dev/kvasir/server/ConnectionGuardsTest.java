@@ -51,8 +51,8 @@ class ConnectionGuardsTest {
     @Test
     void slowlorisConnectionsAreClosedAtTheHeaderTimeout() throws Exception {
         ServerConfig config = TestServers.config().withListener(ListenerConfig.DEFAULTS.withHeaderTimeout(1));
-        int clients = 200;
-        ExecutorService pool = Executors.newFixedThreadPool(clients);
+        int clients = 500;
+        ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
         try (KvasirServer server = TestServers.start(config)) {
             long start = System.nanoTime();
             List<Future<Long>> closed = new ArrayList<>();

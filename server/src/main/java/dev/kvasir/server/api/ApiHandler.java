@@ -67,8 +67,9 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             if (!method.equals(expected)) throw ApiException.methodNotAllowed(method.name(), path);
             if (!path.equals("/health")) {
                 ApiKeys.Principal who = keys.authenticate(request.headers().get(HttpHeaderNames.AUTHORIZATION));
+                exchange.authenticated(who);
                 // Scrapes are not the key's traffic: they are never rate-limited.
-                exchange.authenticated(who, path.equals("/metrics") ? RateLimiter.Admission.UNLIMITED : limiter.admit(who));
+                if (!path.equals("/metrics")) exchange.admitted(limiter.admit(who));
             }
             switch (path) {
                 case "/health" -> service.health(exchange);

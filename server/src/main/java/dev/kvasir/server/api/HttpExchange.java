@@ -70,8 +70,11 @@ public final class HttpExchange {
     /** The request's rate-limit account: charge its tokens here. */
     public RateLimiter.Admission admission() { return admission; }
 
-    void authenticated(ApiKeys.Principal principal, RateLimiter.Admission admission) {
+    void authenticated(ApiKeys.Principal principal) {
         this.principal = principal;
+    }
+
+    void admitted(RateLimiter.Admission admission) {
         this.admission = admission;
     }
 
