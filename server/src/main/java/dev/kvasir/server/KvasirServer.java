@@ -7,7 +7,9 @@ import dev.kvasir.models.KvCacheSizing;
 import dev.kvasir.models.LlamaModel;
 import dev.kvasir.models.loader.LoadedModel;
 import dev.kvasir.models.loader.ModelLoader;
+import dev.kvasir.server.api.ApiGuards;
 import dev.kvasir.server.api.ApiInitializer;
+import dev.kvasir.server.api.ApiKeys;
 import dev.kvasir.server.api.ApiService;
 import dev.kvasir.server.engine.Engine;
 import dev.kvasir.server.engine.EngineConfig;
@@ -52,8 +54,11 @@ public final class KvasirServer implements AutoCloseable {
     private final ApiService api;
     private final EventLoopGroup group;
     private final Channel channel;
+    private final ApiGuards guards;
+    private final HangupSignal.Registration keyReloads;
 
     private KvasirServer(ServerConfig c) throws InterruptedException {
+        guards = ApiGuards.of(c.apiKey(), c.listener());
         loaded = ModelLoader.load(c.model());
         Backend created = null;
         try {
@@ -80,7 +85,7 @@ public final class KvasirServer implements AutoCloseable {
             engine.start();
             ThreadPoolExecutor workers = new ThreadPoolExecutor(2, 2, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(1024),
                     Thread.ofPlatform().name("kvasir-api-", 0).daemon(true).factory());
-            api = new ApiService(served, engine, metrics, c.apiKey(), workers, c.requestTimeoutSeconds());
+            api = new ApiService(served, engine, metrics, workers, c.requestTimeoutSeconds());
             boolean epoll = Epoll.isAvailable();
             IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
             Class<? extends ServerChannel> channelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
@@ -88,8 +93,9 @@ public final class KvasirServer implements AutoCloseable {
             channel = new ServerBootstrap().group(group).channel(channelType)
                     .option(ChannelOption.SO_BACKLOG, 1024)
                     .childOption(ChannelOption.TCP_NODELAY, true)
-                    .childHandler(new ApiInitializer(api, c.maxBodyBytes()))
+                    .childHandler(new ApiInitializer(api, c.maxBodyBytes(), guards))
                     .bind(new InetSocketAddress(c.host(), c.port())).sync().channel();
+            keyReloads = c.listener().apiKeyFile() != null ? HangupSignal.onHangup(guards.keys()::reload) : () -> {};
             LOG.info("serving {} on {} ({} KV blocks of {} tokens, max-model-len {}, {} transport) at {}", served.name(),
                     backend.name(), blocks, c.blockSize(), served.maxModelLen(), epoll ? "epoll" : "nio", baseUrl());
         } catch (RuntimeException | InterruptedException e) {
@@ -111,7 +117,7 @@ public final class KvasirServer implements AutoCloseable {
     public String baseUrl() {
         InetSocketAddress a = (InetSocketAddress) channel.localAddress();
         String host = a.getAddress().isAnyLocalAddress() ? "localhost" : a.getHostString();
-        return "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
+        return (guards.tls() != null ? "https://" : "http://") + (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
     }
 
     public Engine engine() {
@@ -127,8 +133,14 @@ public final class KvasirServer implements AutoCloseable {
         channel.closeFuture().sync();
     }
 
+    /** The accepted API keys ({@link ApiKeys#reload()} reads the key file again, as SIGHUP does). */
+    public ApiKeys apiKeys() {
+        return guards.keys();
+    }
+
     @Override
     public void close() {
+        keyReloads.close();
         channel.close().syncUninterruptibly();
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         api.shutdown();

@@ -19,7 +19,7 @@ import java.util.List;
 public record ServedModel(String name, Tokenizer tokenizer, PromptEncoder chat, BoundedEncoder bounded, int maxModelLen,
                           LoadedModel loaded) {
 
-    static ServedModel of(LoadedModel loaded, String name, Integer maxModelLen) {
+    public static ServedModel of(LoadedModel loaded, String name, Integer maxModelLen) {
         String fileName = loaded.source().getFileName().toString();
         String defaultName = fileName.endsWith(".gguf") ? fileName.substring(0, fileName.length() - 5) : fileName;
         int contextLength = loaded.config().contextLength();

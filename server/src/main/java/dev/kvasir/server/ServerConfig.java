@@ -22,6 +22,7 @@ import java.nio.file.Path;
  *                        cache; the KV pool is what is left of it (numKvBlocks, when set, overrides)
  * @param warmupSteps     forward steps run on scratch sequences at start-up, before requests are
  *                        accepted, so the JIT has compiled the step's code (0: none)
+ * @param listener        TLS, the API key file, connection and per-key limits
  */
 public record ServerConfig(
         Path model,
@@ -44,13 +45,16 @@ public record ServerConfig(
         int maxBodyBytes,
         String device,
         double gpuMemoryUtilization,
-        int warmupSteps) {
+        int warmupSteps,
+        ListenerConfig listener) {
 
     /** {@code kvasir serve}'s default {@link #warmupSteps}. */
     public static final int DEFAULT_WARMUP_STEPS = 128;
 
     public ServerConfig {
         if (warmupSteps < 0) throw new IllegalArgumentException("--warmup-steps must be 0 or more: " + warmupSteps);
+        if (maxBodyBytes <= 0) throw new IllegalArgumentException("--max-request-body must be 1 byte or more: " + maxBodyBytes);
+        if (listener == null) throw new IllegalArgumentException("listener is null: use ListenerConfig.DEFAULTS");
     }
 
     /** Defaults of {@code kvasir serve} for {@code model}, on a free loopback port. */
@@ -86,6 +90,7 @@ public record ServerConfig(
         b.device = device;
         b.gpuMemoryUtilization = gpuMemoryUtilization;
         b.warmupSteps = warmupSteps;
+        b.listener = listener;
         return b;
     }
 
@@ -118,6 +123,10 @@ public record ServerConfig(
         return toBuilder().warmupSteps(warmupSteps).build();
     }
 
+    public ServerConfig withListener(ListenerConfig listener) {
+        return toBuilder().listener(listener).build();
+    }
+
     /** Settings one by one, starting from {@code kvasir serve}'s defaults. */
     public static final class Builder {
         private final Path model;
@@ -141,6 +150,7 @@ public record ServerConfig(
         private String device = "cpu";
         private double gpuMemoryUtilization = 0.90;
         private int warmupSteps = DEFAULT_WARMUP_STEPS;
+        private ListenerConfig listener = ListenerConfig.DEFAULTS;
 
         private Builder(Path model) {
             this.model = model;
@@ -166,12 +176,13 @@ public record ServerConfig(
         public Builder device(String v) { device = v; return this; }
         public Builder gpuMemoryUtilization(double v) { gpuMemoryUtilization = v; return this; }
         public Builder warmupSteps(int v) { warmupSteps = v; return this; }
+        public Builder listener(ListenerConfig v) { listener = v; return this; }
 
         public ServerConfig build() {
             return new ServerConfig(model, servedModelName, host, port, apiKey, maxModelLen, blockSize, numKvBlocks,
                     kvCacheMemoryBytes, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpaceBytes,
                     preemptionMode, threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes, device,
-                    gpuMemoryUtilization, warmupSteps);
+                    gpuMemoryUtilization, warmupSteps, listener);
         }
     }
 }

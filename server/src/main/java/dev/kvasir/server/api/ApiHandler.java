@@ -3,6 +3,7 @@ package dev.kvasir.server.api;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
@@ -11,6 +12,7 @@ import io.netty.handler.timeout.IdleStateEvent;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import javax.net.ssl.SSLException;
 import java.util.ArrayDeque;
 
 /**
@@ -24,11 +26,15 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private static final int MAX_PIPELINED = 8;
 
     private final ApiService service;
+    private final ApiKeys keys;
+    private final RateLimiter limiter;
     private final ArrayDeque<FullHttpRequest> pipelined = new ArrayDeque<>();
     private HttpExchange current;
 
-    ApiHandler(ApiService service) {
+    ApiHandler(ApiService service, ApiKeys keys, RateLimiter limiter) {
         this.service = service;
+        this.keys = keys;
+        this.limiter = limiter;
     }
 
     @Override
@@ -59,7 +65,12 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             HttpMethod expected = routeMethod(path);
             if (expected == null) throw ApiException.notFound(null, "route_not_found", "No route for " + method + " " + path);
             if (!method.equals(expected)) throw ApiException.methodNotAllowed(method.name(), path);
-            if (!path.equals("/health")) service.authorize(request.headers().get(HttpHeaderNames.AUTHORIZATION));
+            if (!path.equals("/health")) {
+                ApiKeys.Principal who = keys.authenticate(request.headers().get(HttpHeaderNames.AUTHORIZATION));
+                exchange.authenticated(who);
+                // Scrapes are not the key's traffic: they are never rate-limited.
+                if (!path.equals("/metrics")) exchange.admitted(limiter.admit(who));
+            }
             switch (path) {
                 case "/health" -> service.health(exchange);
                 case "/metrics" -> service.metrics(exchange);
@@ -101,8 +112,10 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        // Resets and broken pipes are how clients leave; anything else is worth a line.
-        if (!(cause instanceof java.io.IOException)) LOG.warn("connection error: {}", cause.toString());
+        // Resets and broken pipes are how clients leave, and failed TLS handshakes (plain HTTP on the
+        // TLS port, an untrusted certificate) are the client's to fix; anything else is worth a line.
+        boolean tls = cause instanceof DecoderException && cause.getCause() instanceof SSLException || cause instanceof SSLException;
+        if (!(cause instanceof java.io.IOException) && !tls) LOG.warn("connection error: {}", cause.toString());
         ctx.close();
     }
 

@@ -13,9 +13,6 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -44,7 +41,6 @@ public final class ApiService {
     private final Engine engine;
     private final ServerMetrics metrics;
     private final RequestParser parser;
-    private final byte[] apiKeyHash;
     private final ExecutorService workers;
     /** The lane for large bodies: one thread, a short queue (a full one answers 503). */
     private final ExecutorService largeBodies = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(4),
@@ -53,27 +49,17 @@ public final class ApiService {
     private final long startedSeconds = System.currentTimeMillis() / 1000;
 
     /**
-     * @param apiKey          required bearer token, or null for an open server
      * @param workers         where bodies are parsed and tokenized (bounded: a full pool answers 503)
      * @param requestTimeoutSeconds deadline of a generation, from its arrival
      */
-    public ApiService(ServedModel model, Engine engine, ServerMetrics metrics, String apiKey,
+    public ApiService(ServedModel model, Engine engine, ServerMetrics metrics,
                       ExecutorService workers, double requestTimeoutSeconds) {
         this.model = model;
         this.engine = engine;
         this.metrics = metrics;
         this.parser = new RequestParser(engine.config().maxNumSeqs());
-        this.apiKeyHash = apiKey == null ? null : sha256(apiKey);
         this.workers = workers;
         this.requestTimeoutNanos = (long) (requestTimeoutSeconds * 1e9);
-    }
-
-    /** Bearer-token check; hashes first so the comparison takes the same time whatever the key's length. */
-    void authorize(String authorization) {
-        if (apiKeyHash == null) return;
-        String given = authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)
-                ? authorization.substring(7).trim() : "";
-        if (!MessageDigest.isEqual(apiKeyHash, sha256(given))) throw ApiException.unauthorized();
     }
 
     void countClientError(ApiException e) {
@@ -164,6 +150,7 @@ public final class ApiService {
             }
             maxTokens.add(spec.maxTokens() != null ? spec.maxTokens() : maxLen - prompt.length);
         }
+        ex.admission().chargePromptTokens(prompts.stream().mapToLong(p -> p.length).sum());
         String id = idPrefix + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
         GenerationResponder responder = new GenerationResponder(ex, chat, id, System.currentTimeMillis() / 1000,
                 model.name(), spec, prompts.size());
@@ -262,14 +249,6 @@ public final class ApiService {
         if (requested != null && !requested.equals(model.name())) {
             throw ApiException.notFound("model", "model_not_found", "The model '" + Json.abbreviate(requested)
                     + "' does not exist; this server serves '" + model.name() + "'");
-        }
-    }
-
-    private static byte[] sha256(String s) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
         }
     }
 

@@ -94,6 +94,8 @@ final class GenerationResponder {
             return;
         }
         beginNow();
+        // Each choice in an output advanced by one generated token.
+        exchange.admission().chargeCompletionTokens(out.choices().size());
         for (RequestOutput.Choice c : out.choices()) {
             int index = part * spec.n() + c.index();
             if (spec.stream()) {
@@ -114,6 +116,7 @@ final class GenerationResponder {
     }
 
     private void finish() {
+        exchange.admission().settleCompletionTokens(completionTokens);
         exchange.logDetail(id + " prompt=" + promptTokens + " completion=" + completionTokens + " cached=" + cachedTokens
                 + (spec.stream() ? " stream" : ""));
         if (spec.stream()) {

@@ -45,6 +45,8 @@ public final class HttpExchange {
     private volatile boolean cancelled;
     private String logDetail = "";
     private int status;
+    private volatile ApiKeys.Principal principal;
+    private volatile RateLimiter.Admission admission = RateLimiter.Admission.UNLIMITED;
 
     HttpExchange(ChannelHandlerContext ctx, String method, String path, boolean keepAlive, Runnable onEnd) {
         this.ctx = ctx;
@@ -55,6 +57,26 @@ public final class HttpExchange {
     }
 
     public String path() { return path; }
+
+    /** The tenant of the request's API key ({@value ApiKeys#DEFAULT_TENANT} on a server without keys); null before authentication. */
+    public String tenant() {
+        ApiKeys.Principal p = principal;
+        return p == null ? null : p.tenant();
+    }
+
+    /** Who sent the request; null before authentication (and on {@code /health}). */
+    public ApiKeys.Principal principal() { return principal; }
+
+    /** The request's rate-limit account: charge its tokens here. */
+    public RateLimiter.Admission admission() { return admission; }
+
+    void authenticated(ApiKeys.Principal principal) {
+        this.principal = principal;
+    }
+
+    void admitted(RateLimiter.Admission admission) {
+        this.admission = admission;
+    }
 
     /** Runs when the client goes away before the response ended (abort the generation). */
     public void onCancel(Runnable cancel) { this.onCancel = cancel; }
@@ -78,8 +100,10 @@ public final class HttpExchange {
         inner.put("type", e.type());
         inner.put("param", e.param());
         inner.put("code", e.code());
-        String retryAfter = e.status() == HttpResponseStatus.SERVICE_UNAVAILABLE ? "1" : null;
-        logDetail = e.getMessage();
+        String retryAfter = e.retryAfterSeconds() > 0 ? String.valueOf(e.retryAfterSeconds())
+                : e.status() == HttpResponseStatus.SERVICE_UNAVAILABLE ? "1" : null;
+        // Not the message: it may quote the client's values, and request text never goes into the log.
+        logDetail = e.type() + (e.code() != null ? " " + e.code() : "") + (e.param() != null ? " param=" + e.param() : "");
         send(e.status(), "application/json", Json.write(error), retryAfter);
     }
 
@@ -138,6 +162,7 @@ public final class HttpExchange {
 
     private void finish(Object last, HttpResponseStatus status, boolean full) {
         ended = true;
+        admission.release();
         this.status = full ? status.code() : this.status;
         if (full) HttpUtil.setKeepAlive((HttpResponse) last, keepAlive);
         var future = ctx.writeAndFlush(last);
@@ -151,6 +176,7 @@ public final class HttpExchange {
         if (ended) return;
         ended = true;
         cancelled = true;
+        admission.release();
         Runnable cancel = onCancel;
         if (cancel != null) cancel.run();
         log(499);
@@ -170,7 +196,9 @@ public final class HttpExchange {
     private void log(int code) {
         long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
         String what = code == 499 ? "499 client closed" : String.valueOf(code);
-        String line = Json.abbreviate(method, 16) + " " + Json.abbreviate(path, 80) + " " + what + " " + ms + "ms";
+        ApiKeys.Principal who = principal;
+        String line = Json.abbreviate(method, 16) + " " + Json.abbreviate(path, 80) + " " + what + " " + ms + "ms"
+                + (who != null && who.authenticated() ? " tenant=" + who.tenant() : "");
         ACCESS.info(logDetail.isEmpty() ? line : line + " " + Json.abbreviate(logDetail, 240));
     }
 }
