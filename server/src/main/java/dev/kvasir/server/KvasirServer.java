@@ -2,6 +2,8 @@ package dev.kvasir.server;
 
 import dev.kvasir.blockmanager.KvCacheManager;
 import dev.kvasir.kernels.Backend;
+import dev.kvasir.memory.MemoryConfig;
+import dev.kvasir.memory.MemoryService;
 import dev.kvasir.models.Backends;
 import dev.kvasir.models.KvCacheSizing;
 import dev.kvasir.models.LlamaModel;
@@ -56,10 +58,21 @@ public final class KvasirServer implements AutoCloseable {
     private final Channel channel;
     private final ApiGuards guards;
     private final HangupSignal.Registration keyReloads;
+    /** Agent memory, or null with {@code --memory-store none}. */
+    private final MemoryService memory;
 
     private KvasirServer(ServerConfig c) throws InterruptedException {
         guards = ApiGuards.of(c.apiKey(), c.listener());
-        loaded = ModelLoader.load(c.model());
+        // The store first: a bad --memory-store fails before minutes of model loading.
+        AtomicReference<ServerMetrics> metricsRef = new AtomicReference<>();
+        memory = MemoryService.open(c.memoryStore(), MemoryConfig.defaults()
+                .withSearchLatency(nanos -> metricsRef.get().memorySearch(nanos / 1e9))).orElse(null);
+        try {
+            loaded = ModelLoader.load(c.model());
+        } catch (RuntimeException e) {
+            if (memory != null) memory.close();
+            throw e;
+        }
         Backend created = null;
         try {
             served = ServedModel.of(loaded, c.servedModelName(), c.maxModelLen());
@@ -75,6 +88,8 @@ public final class KvasirServer implements AutoCloseable {
                     c.preemptionMode(), c.maxWaitingRequests());
             AtomicReference<Engine> engineRef = new AtomicReference<>();
             metrics = new ServerMetrics(served.name(), () -> engineRef.get().stats());
+            metricsRef.set(metrics);
+            if (memory != null) metrics.memory(memory.stats());
             engine = new Engine(model, ec, served.tokenizer(), metrics, served.name().hashCode());
             engineRef.set(engine);
             if (c.warmupSteps() > 0) {
@@ -85,7 +100,7 @@ public final class KvasirServer implements AutoCloseable {
             engine.start();
             ThreadPoolExecutor workers = new ThreadPoolExecutor(2, 2, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(1024),
                     Thread.ofPlatform().name("kvasir-api-", 0).daemon(true).factory());
-            api = new ApiService(served, engine, metrics, workers, c.requestTimeoutSeconds());
+            api = new ApiService(served, engine, metrics, memory, workers, c.requestTimeoutSeconds());
             boolean epoll = Epoll.isAvailable();
             IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
             Class<? extends ServerChannel> channelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
@@ -101,6 +116,7 @@ public final class KvasirServer implements AutoCloseable {
         } catch (RuntimeException | InterruptedException e) {
             if (created != null) created.close();
             loaded.close();
+            if (memory != null) memory.close();
             throw e;
         }
     }
@@ -148,5 +164,12 @@ public final class KvasirServer implements AutoCloseable {
         model.close();
         backend.close();
         loaded.close();
+        // Last: recorded turns still being written are finished and flushed.
+        if (memory != null) memory.close();
+    }
+
+    /** The agent memory, or null when it is off. */
+    public MemoryService memory() {
+        return memory;
     }
 }

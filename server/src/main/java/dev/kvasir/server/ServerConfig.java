@@ -1,5 +1,6 @@
 package dev.kvasir.server;
 
+import dev.kvasir.memory.store.MemoryStores;
 import dev.kvasir.server.engine.EngineConfig;
 
 import java.nio.file.Path;
@@ -23,6 +24,8 @@ import java.nio.file.Path;
  * @param warmupSteps     forward steps run on scratch sequences at start-up, before requests are
  *                        accepted, so the JIT has compiled the step's code (0: none)
  * @param listener        TLS, the API key file, connection and per-key limits
+ * @param memoryStore     where agent memory lives: {@code sqlite:PATH}, {@code postgresql://...}, or
+ *                        {@code none} (memory off, and the embedding model never loaded)
  */
 public record ServerConfig(
         Path model,
@@ -46,7 +49,8 @@ public record ServerConfig(
         String device,
         double gpuMemoryUtilization,
         int warmupSteps,
-        ListenerConfig listener) {
+        ListenerConfig listener,
+        String memoryStore) {
 
     /** {@code kvasir serve}'s default {@link #warmupSteps}. */
     public static final int DEFAULT_WARMUP_STEPS = 128;
@@ -55,6 +59,7 @@ public record ServerConfig(
         if (warmupSteps < 0) throw new IllegalArgumentException("--warmup-steps must be 0 or more: " + warmupSteps);
         if (maxBodyBytes <= 0) throw new IllegalArgumentException("--max-request-body must be 1 byte or more: " + maxBodyBytes);
         if (listener == null) throw new IllegalArgumentException("listener is null: use ListenerConfig.DEFAULTS");
+        if (memoryStore == null || memoryStore.isBlank()) throw new IllegalArgumentException("--memory-store is empty: give a store, or none");
     }
 
     /** Defaults of {@code kvasir serve} for {@code model}, on a free loopback port. */
@@ -91,6 +96,7 @@ public record ServerConfig(
         b.gpuMemoryUtilization = gpuMemoryUtilization;
         b.warmupSteps = warmupSteps;
         b.listener = listener;
+        b.memoryStore = memoryStore;
         return b;
     }
 
@@ -127,6 +133,10 @@ public record ServerConfig(
         return toBuilder().listener(listener).build();
     }
 
+    public ServerConfig withMemoryStore(String spec) {
+        return toBuilder().memoryStore(spec).build();
+    }
+
     /** Settings one by one, starting from {@code kvasir serve}'s defaults. */
     public static final class Builder {
         private final Path model;
@@ -151,6 +161,7 @@ public record ServerConfig(
         private double gpuMemoryUtilization = 0.90;
         private int warmupSteps = DEFAULT_WARMUP_STEPS;
         private ListenerConfig listener = ListenerConfig.DEFAULTS;
+        private String memoryStore = MemoryStores.DEFAULT_SPEC;
 
         private Builder(Path model) {
             this.model = model;
@@ -177,12 +188,13 @@ public record ServerConfig(
         public Builder gpuMemoryUtilization(double v) { gpuMemoryUtilization = v; return this; }
         public Builder warmupSteps(int v) { warmupSteps = v; return this; }
         public Builder listener(ListenerConfig v) { listener = v; return this; }
+        public Builder memoryStore(String v) { memoryStore = v; return this; }
 
         public ServerConfig build() {
             return new ServerConfig(model, servedModelName, host, port, apiKey, maxModelLen, blockSize, numKvBlocks,
                     kvCacheMemoryBytes, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpaceBytes,
                     preemptionMode, threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes, device,
-                    gpuMemoryUtilization, warmupSteps, listener);
+                    gpuMemoryUtilization, warmupSteps, listener, memoryStore);
         }
     }
 }

@@ -76,7 +76,7 @@ public final class SoakBench {
             }
         }
         // A pool of 64 blocks (1,024 tokens) for 8 sequences of up to 512: preemption under load is normal.
-        ServerConfig config = ServerConfig.builder(model).servedModelName("soak").maxModelLen(512).numKvBlocks(64)
+        ServerConfig config = ServerConfig.builder(model).servedModelName("soak").memoryStore("none").maxModelLen(512).numKvBlocks(64)
                 .maxNumSeqs(8).build();
         String setup = String.format("soak: %s, %d clients, %.1f minutes, rows every %d s, %d cores", model, clients, minutes,
                 intervalSeconds, Runtime.getRuntime().availableProcessors());

@@ -8,6 +8,7 @@ import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.timeout.IdleStateEvent;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -61,10 +62,11 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             return;
         }
         try {
+            exchange.query(new QueryStringDecoder(request.uri()).parameters());
             HttpMethod method = request.method();
-            HttpMethod expected = routeMethod(path);
-            if (expected == null) throw ApiException.notFound(null, "route_not_found", "No route for " + method + " " + path);
-            if (!method.equals(expected)) throw ApiException.methodNotAllowed(method.name(), path);
+            java.util.List<HttpMethod> allowed = Routes.methods(path);
+            if (allowed.isEmpty()) throw ApiException.notFound(null, "route_not_found", "No route for " + method + " " + path);
+            if (!allowed.contains(method)) throw ApiException.methodNotAllowed(method.name(), path);
             if (!path.equals("/health")) {
                 ApiKeys.Principal who = keys.authenticate(request.headers().get(HttpHeaderNames.AUTHORIZATION));
                 exchange.authenticated(who);
@@ -75,7 +77,7 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 case "/health" -> service.health(exchange);
                 case "/metrics" -> service.metrics(exchange);
                 case "/v1/models" -> service.models(exchange);
-                default -> service.post(exchange, ByteBufUtil.getBytes(request.content()));
+                default -> service.submit(exchange, method, ByteBufUtil.getBytes(request.content()));
             }
         } catch (ApiException e) {
             service.countClientError(e);
@@ -117,15 +119,6 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         boolean tls = cause instanceof DecoderException && cause.getCause() instanceof SSLException || cause instanceof SSLException;
         if (!(cause instanceof java.io.IOException) && !tls) LOG.warn("connection error: {}", cause.toString());
         ctx.close();
-    }
-
-    /** The method a route answers, or null when there is no such route. */
-    static HttpMethod routeMethod(String path) {
-        return switch (path) {
-            case "/health", "/metrics", "/v1/models" -> HttpMethod.GET;
-            case "/v1/chat/completions", "/v1/completions", "/tokenize", "/detokenize" -> HttpMethod.POST;
-            default -> null;
-        };
     }
 
     static String pathOf(String uri) {

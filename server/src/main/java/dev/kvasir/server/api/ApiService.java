@@ -3,16 +3,20 @@ package dev.kvasir.server.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.kvasir.memory.MemoryService;
+import dev.kvasir.memory.TokenCounter;
 import dev.kvasir.models.template.ChatTemplateException;
 import dev.kvasir.models.tokenizer.PromptTooLongException;
 import dev.kvasir.server.ServedModel;
 import dev.kvasir.server.engine.Engine;
 import dev.kvasir.server.engine.GenerationRequest;
 import dev.kvasir.server.metrics.ServerMetrics;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -22,6 +26,8 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.regex.Matcher;
 
 /**
  * The endpoints. Cheap GETs answer on the event loop; POST bodies are parsed, templated and
@@ -46,13 +52,17 @@ public final class ApiService {
     private final ExecutorService largeBodies = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(4),
             Thread.ofPlatform().name("kvasir-api-large").daemon(true).factory());
     private final long requestTimeoutNanos;
+    /** The memory endpoints and the chat's memory steps; null when memory is off. */
+    private final MemoryApi memoryApi;
+    private final ChatMemory chatMemory;
     private final long startedSeconds = System.currentTimeMillis() / 1000;
 
     /**
+     * @param memory          the agent memory, or null when it is off ({@code --memory-store none})
      * @param workers         where bodies are parsed and tokenized (bounded: a full pool answers 503)
      * @param requestTimeoutSeconds deadline of a generation, from its arrival
      */
-    public ApiService(ServedModel model, Engine engine, ServerMetrics metrics,
+    public ApiService(ServedModel model, Engine engine, ServerMetrics metrics, MemoryService memory,
                       ExecutorService workers, double requestTimeoutSeconds) {
         this.model = model;
         this.engine = engine;
@@ -60,6 +70,9 @@ public final class ApiService {
         this.parser = new RequestParser(engine.config().maxNumSeqs());
         this.workers = workers;
         this.requestTimeoutNanos = (long) (requestTimeoutSeconds * 1e9);
+        TokenCounter counter = text -> model.tokenizer().encode(text, false, false).length;
+        this.memoryApi = memory == null ? null : new MemoryApi(memory, counter);
+        this.chatMemory = memory == null ? null : new ChatMemory(memory, counter);
     }
 
     void countClientError(ApiException e) {
@@ -85,23 +98,18 @@ public final class ApiService {
         ex.sendJson(HttpResponseStatus.OK, body);
     }
 
-    void post(HttpExchange ex, byte[] body) {
+    /** A request that reads a body or the memory store: on a worker (a large body on its own lane), never on an event loop. */
+    void submit(HttpExchange ex, HttpMethod method, byte[] body) {
         try {
-            (body.length > LARGE_BODY_BYTES ? largeBodies : workers).execute(() -> dispatch(ex, body));
+            (body.length > LARGE_BODY_BYTES ? largeBodies : workers).execute(() -> dispatch(ex, method, body));
         } catch (RejectedExecutionException e) {
             throw ApiException.overloaded("The server is busy parsing other requests; retry shortly");
         }
     }
 
-    private void dispatch(HttpExchange ex, byte[] body) {
+    private void dispatch(HttpExchange ex, HttpMethod method, byte[] body) {
         try {
-            switch (ex.path()) {
-                case "/v1/chat/completions" -> chat(ex, body);
-                case "/v1/completions" -> completions(ex, body);
-                case "/tokenize" -> tokenize(ex, body);
-                case "/detokenize" -> detokenize(ex, body);
-                default -> throw ApiException.notFound(null, "route_not_found", "No route for POST " + ex.path());
-            }
+            route(ex, method, body);
         } catch (ApiException e) {
             countClientError(e);
             ex.sendError(e);
@@ -112,11 +120,79 @@ public final class ApiService {
         }
     }
 
+    private void route(HttpExchange ex, HttpMethod method, byte[] body) {
+        String path = ex.path();
+        switch (path) {
+            case "/v1/chat/completions" -> chat(ex, body);
+            case "/v1/completions" -> completions(ex, body);
+            case "/tokenize" -> tokenize(ex, body);
+            case "/detokenize" -> detokenize(ex, body);
+            case "/v1/embeddings" -> memoryApi().embeddings(ex, body);
+            case "/v1/memories/search" -> memoryApi().search(ex, body);
+            case "/v1/memories" -> {
+                if (method.equals(HttpMethod.POST)) memoryApi().create(ex, body);
+                else if (method.equals(HttpMethod.GET)) memoryApi().list(ex, ex.query());
+                else memoryApi().forgetUser(ex, ex.query());
+            }
+            default -> {
+                Matcher history = Routes.MEMORY_HISTORY.matcher(path);
+                Matcher one = Routes.MEMORY_ID.matcher(path);
+                if (history.matches()) {
+                    memoryApi().history(ex, history.group(1), ex.query());
+                } else if (one.matches()) {
+                    String id = one.group(1);
+                    if (method.equals(HttpMethod.GET)) memoryApi().get(ex, id, ex.query());
+                    else if (method.equals(HttpMethod.PATCH)) memoryApi().patch(ex, id, body);
+                    else memoryApi().delete(ex, id, ex.query());
+                } else {
+                    throw ApiException.notFound(null, "route_not_found", "No route for " + method + " " + path);
+                }
+            }
+        }
+    }
+
+    private MemoryApi memoryApi() {
+        if (memoryApi == null) {
+            throw ApiException.notFound(null, "memory_disabled",
+                    "Agent memory and embeddings are off on this server (started with --memory-store none)");
+        }
+        return memoryApi;
+    }
+
     private void chat(HttpExchange ex, byte[] body) {
         ChatRequest req = parser.chat(body);
         checkModel(req.model());
-        int[] prompt = encodeChat(req);
-        generate(ex, true, "chatcmpl-", List.of(prompt), req.spec(), "messages");
+        ChatMemory.Plan plan = null;
+        if (chatMemory != null) {
+            // Hopeless prompts are refused before any memory work (their bytes alone rule them out).
+            long bytes = 0;
+            for (ChatRequest.Message m : req.messages()) if (m.content() != null) bytes += m.content().getBytes(StandardCharsets.UTF_8).length;
+            try {
+                model.bounded().checkBytes(bytes, model.maxModelLen() - 1);
+            } catch (PromptTooLongException e) {
+                throw tooLong("messages", e);
+            }
+            plan = chatMemory.plan(ex.tenant(), req, model.maxModelLen() - 1 - completionRoom(req.spec()));
+        } else if (req.memory().serverHistory()) {
+            throw ApiException.badRequest("memory.history", "'history': 'server' needs agent memory, which is off on this server");
+        }
+        int[] prompt = encodeChat(plan != null ? plan.messages() : req.messages(), req.tools(), plan != null);
+        if (plan != null && prompt.length > model.maxModelLen() - 1 - completionRoom(req.spec())) {
+            // The budgets estimate the template's own tokens; past the room, the request goes without memory.
+            LOG.debug("memory left out: the assembled prompt of {} tokens leaves no room", prompt.length);
+            plan = new ChatMemory.Plan(req.messages(), plan.sessionId(), new dev.kvasir.memory.SearchResult(List.of(), null, 0), 0,
+                    plan.userText(), plan.write());
+            prompt = encodeChat(req.messages(), req.tools(), false);
+        }
+        ChatMemory.Plan done = plan;
+        String tenant = ex.tenant();
+        generate(ex, true, "chatcmpl-", List.of(prompt), req.spec(), "messages", plan == null ? null : plan.json(),
+                plan == null ? null : text -> chatMemory.record(tenant, req.user(), done, text));
+    }
+
+    /** Tokens the completion is given: max_tokens, or a default share when the request sets none. */
+    private int completionRoom(GenerationSpec spec) {
+        return spec.maxTokens() != null ? spec.maxTokens() : Math.min(ChatMemory.DEFAULT_COMPLETION_ROOM, model.maxModelLen() / 4);
     }
 
     private void completions(HttpExchange ex, byte[] body) {
@@ -132,10 +208,15 @@ public final class ApiService {
             throw ApiException.badRequest("n", "prompts × n = " + prompts.size() * req.spec().n()
                     + " exceeds max-num-seqs " + engine.config().maxNumSeqs());
         }
-        generate(ex, false, "cmpl-", prompts, req.spec(), "prompt");
+        generate(ex, false, "cmpl-", prompts, req.spec(), "prompt", null, null);
     }
 
-    private void generate(HttpExchange ex, boolean chat, String idPrefix, List<int[]> prompts, GenerationSpec spec, String promptParam) {
+    /**
+     * @param memory     the response's {@code memory} object, or null
+     * @param onComplete given the first choice's whole text once the response has been sent, or null
+     */
+    private void generate(HttpExchange ex, boolean chat, String idPrefix, List<int[]> prompts, GenerationSpec spec, String promptParam,
+                          ObjectNode memory, Consumer<String> onComplete) {
         int maxLen = model.maxModelLen();
         List<Integer> maxTokens = new ArrayList<>();
         for (int[] prompt : prompts) {
@@ -153,12 +234,12 @@ public final class ApiService {
         ex.admission().chargePromptTokens(prompts.stream().mapToLong(p -> p.length).sum());
         String id = idPrefix + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
         GenerationResponder responder = new GenerationResponder(ex, chat, id, System.currentTimeMillis() / 1000,
-                model.name(), spec, prompts.size());
+                model.name(), spec, prompts.size(), memory, onComplete);
         long deadline = System.nanoTime() + requestTimeoutNanos;
         List<GenerationRequest> requests = new ArrayList<>();
         for (int i = 0; i < prompts.size(); i++) {
             requests.add(new GenerationRequest(id + "-" + i, prompts.get(i), spec.n(), maxTokens.get(i), spec.stop(),
-                    spec.ignoreEos(), spec.sampling(), deadline, responder.sink(i)));
+                    spec.ignoreEos(), spec.sampling(), deadline, responder.sink(i), ex.tenant()));
         }
         Runnable abort = () -> requests.forEach(r -> engine.abort(r.id()));
         ex.onCancel(abort);
@@ -211,9 +292,15 @@ public final class ApiService {
      * mark (every private-use character taken): the client's error, not ours. A prompt that cannot fit
      * is refused as soon as that is known, before it is encoded whole.
      */
-    private int[] encodeChat(ChatRequest req) {
+    private int[] encodeChat(List<ChatRequest.Message> messages, List<Object> tools, boolean withMemory) {
         try {
-            return model.encodeRequestChat(req.messages(), req.tools());
+            try {
+                return model.encodeRequestChat(messages, tools);
+            } catch (ChatTemplateException e) {
+                if (!withMemory) throw e;
+                // A template that takes one system message only: the memory block joins the system prompt.
+                return model.encodeRequestChat(ChatMemory.foldSystem(messages), tools);
+            }
         } catch (PromptTooLongException e) {
             throw tooLong("messages", e);
         } catch (ChatTemplateException | IllegalArgumentException e) {

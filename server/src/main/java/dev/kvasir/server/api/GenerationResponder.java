@@ -8,6 +8,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * Turns engine outputs into one HTTP response in OpenAI's shape: chat or text completion, streamed
@@ -34,9 +35,19 @@ final class GenerationResponder {
     private int cachedTokens;
     private boolean begun;
     private Runnable onFailure = () -> {};
+    /** The response's {@code memory} object (chat with agent memory), or null. */
+    private final ObjectNode memory;
+    /** Given the first choice's text once the response is complete, or null. */
+    private final Consumer<String> onComplete;
 
+    /**
+     * @param memory     the {@code memory} object the response (and a stream's first chunk) carries, or null
+     * @param onComplete called with the first choice's whole text after a complete response, or null
+     */
     GenerationResponder(HttpExchange exchange, boolean chat, String id, long created, String model,
-                        GenerationSpec spec, int parts) {
+                        GenerationSpec spec, int parts, ObjectNode memory, Consumer<String> onComplete) {
+        this.memory = memory;
+        this.onComplete = onComplete;
         this.exchange = exchange;
         this.chat = chat;
         this.id = id;
@@ -76,7 +87,9 @@ final class GenerationResponder {
         if (chat) {
             for (int i = 0; i < texts.length; i++) {
                 ObjectNode delta = Json.MAPPER.createObjectNode().put("role", "assistant").put("content", "");
-                exchange.event(Json.write(chunk(i, delta, null, null)));
+                ObjectNode first = chunk(i, delta, null, null);
+                if (i == 0 && memory != null) first.set("memory", memory);
+                exchange.event(Json.write(first));
             }
         }
     }
@@ -99,6 +112,7 @@ final class GenerationResponder {
         for (RequestOutput.Choice c : out.choices()) {
             int index = part * spec.n() + c.index();
             if (spec.stream()) {
+                if (index == 0 && onComplete != null) texts[0].append(c.text()); // kept for onComplete only
                 if (c.text().isEmpty() && c.finishReason() == null && c.logprobs() == null) continue;
                 exchange.event(Json.write(chunk(index, delta(c.text()), logprobsJson(index, c.logprobs()), c.finishReason())));
             } else {
@@ -127,6 +141,7 @@ final class GenerationResponder {
                 exchange.event(Json.write(last));
             }
             exchange.endStream();
+            completed();
             return;
         }
         ObjectNode body = Json.MAPPER.createObjectNode();
@@ -140,7 +155,13 @@ final class GenerationResponder {
             c.put("finish_reason", finishReasons[i]);
         }
         body.set("usage", usage());
+        if (memory != null) body.set("memory", memory);
         exchange.sendJson(HttpResponseStatus.OK, body);
+        completed();
+    }
+
+    private void completed() {
+        if (onComplete != null) onComplete.accept(texts[0].toString());
     }
 
     private ObjectNode envelope() {

@@ -20,6 +20,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -46,6 +48,7 @@ public final class HttpExchange {
     private String logDetail = "";
     private int status;
     private volatile ApiKeys.Principal principal;
+    private volatile Map<String, String> query = Map.of();
     private volatile RateLimiter.Admission admission = RateLimiter.Admission.UNLIMITED;
 
     HttpExchange(ChannelHandlerContext ctx, String method, String path, boolean keepAlive, Runnable onEnd) {
@@ -73,6 +76,19 @@ public final class HttpExchange {
     void authenticated(ApiKeys.Principal principal) {
         this.principal = principal;
     }
+
+    /** The query string's parameters (the first value of each); a repeated name is the client's error. */
+    void query(Map<String, List<String>> parameters) {
+        Map<String, String> first = new java.util.LinkedHashMap<>();
+        for (Map.Entry<String, List<String>> e : parameters.entrySet()) {
+            if (e.getValue().size() > 1) throw ApiException.badRequest(e.getKey(), "query parameter '" + Json.abbreviate(e.getKey(), 40) + "' is repeated");
+            first.put(e.getKey(), e.getValue().isEmpty() ? "" : e.getValue().getFirst());
+        }
+        query = Map.copyOf(first);
+    }
+
+    /** The query string's parameters by name. */
+    public Map<String, String> query() { return query; }
 
     void admitted(RateLimiter.Admission admission) {
         this.admission = admission;
@@ -189,7 +205,7 @@ public final class HttpExchange {
     public boolean isCancelled() { return cancelled; }
 
     private String allowed() {
-        return ApiHandler.routeMethod(path) == HttpMethod.GET ? "GET" : "POST";
+        return Routes.allowHeader(path);
     }
 
     /** The request's one access-log line; client-supplied text is cut short and its control characters escaped. */

@@ -1,5 +1,6 @@
 package dev.kvasir.server.cli;
 
+import dev.kvasir.memory.store.MemoryStores;
 import dev.kvasir.models.Backends;
 import dev.kvasir.server.KvasirServer;
 import dev.kvasir.server.ListenerConfig;
@@ -127,6 +128,11 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--ssl-certfile", paramLabel = "FILE", description = "the PEM certificate chain for --ssl-keyfile")
     Path sslCertFile;
 
+    @Option(names = "--memory-store", defaultValue = MemoryStores.DEFAULT_SPEC, paramLabel = "SPEC",
+            description = "agent memory: sqlite:PATH, postgresql://HOST:PORT/DB?user=U&password=P (shared by replicas), or none"
+                    + " (default: ${DEFAULT-VALUE})")
+    String memoryStore;
+
     @Override
     public Integer call() throws Exception {
         try {
@@ -172,10 +178,13 @@ public final class ServeCommand implements Callable<Integer> {
         }
         Path modelPath = model != null ? model : DefaultModel.locate(System.err);
         String key = apiKey != null ? apiKey : System.getenv("KVASIR_API_KEY");
-        ServerConfig config = new ServerConfig(modelPath, servedModelName, host, port, key, maxModelLen, blockSize,
-                numKvBlocks, kvCacheMemory, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpace, mode,
-                threads, maxWaitingRequests, requestTimeout, (int) maxRequestBody, device,
-                gpuMemoryUtilization, warmupSteps, listener);
+        ServerConfig config = ServerConfig.builder(modelPath).servedModelName(servedModelName).host(host).port(port).apiKey(key)
+                .maxModelLen(maxModelLen).blockSize(blockSize).numKvBlocks(numKvBlocks).kvCacheMemoryBytes(kvCacheMemory)
+                .maxNumSeqs(maxNumSeqs).maxNumBatchedTokens(maxNumBatchedTokens).enablePrefixCaching(enablePrefixCaching)
+                .swapSpaceBytes(swapSpace).preemptionMode(mode).threads(threads).maxWaitingRequests(maxWaitingRequests)
+                .requestTimeoutSeconds(requestTimeout).maxBodyBytes((int) maxRequestBody).device(device)
+                .gpuMemoryUtilization(gpuMemoryUtilization).warmupSteps(warmupSteps).listener(listener).memoryStore(memoryStore)
+                .build();
         KvasirServer server = KvasirServer.start(config);
         Runtime.getRuntime().addShutdownHook(new Thread(server::close, "kvasir-shutdown"));
         String keyFrom = apiKeyFile != null ? "--api-key-file " + apiKeyFile

@@ -65,7 +65,7 @@ public final class Engine implements AutoCloseable {
         this.extraKey = extraKey;
         this.kvManager = new KvCacheManager(config.numKvBlocks(), config.blockSize(), config.numCpuBlocks(),
                 config.watermark(), config.enablePrefixCaching());
-        this.scheduler = new Scheduler(kvManager, config, extraKey);
+        this.scheduler = new Scheduler(kvManager, config);
         this.runner = new ModelRunner(model, kvManager);
         this.outputs = new OutputProcessor(tokenizer, config.maxModelLen(), observer);
         this.stats = EngineStats.empty(config.numKvBlocks());
@@ -196,7 +196,7 @@ public final class Engine implements AutoCloseable {
     }
 
     private void admit(GenerationRequest request, long arrivalNanos) {
-        RequestState r = new RequestState(request, arrivalNanos);
+        RequestState r = new RequestState(request, arrivalNanos, extraKey);
         if (live.putIfAbsent(request.id(), r) != null) {
             queued.decrementAndGet();
             request.sink().onOutput(new RequestOutput(List.of(), null,

@@ -13,6 +13,8 @@ import java.util.List;
  * @param stop          strings that end a choice (never part of its text)
  * @param sampling      sampling parameters (and logprobs); choice i of a seeded request uses seed + i
  * @param deadlineNanos {@link System#nanoTime()} after which the request is ended with an error
+ * @param tenant        who asked (its API key's tenant): prefix-cache entries are the tenant's own, so
+ *                      {@code cached_tokens} can never reveal another tenant's prompt
  */
 public record GenerationRequest(
         String id,
@@ -23,12 +25,23 @@ public record GenerationRequest(
         boolean ignoreEos,
         SamplingParams sampling,
         long deadlineNanos,
-        OutputSink sink) {
+        OutputSink sink,
+        String tenant) {
+
+    /** The tenant of requests from a server without keys (and of warm-up and tests). */
+    public static final String DEFAULT_TENANT = "default";
+
+    public GenerationRequest(String id, int[] promptTokens, int n, int maxTokens, List<String> stop, boolean ignoreEos,
+                             SamplingParams sampling, long deadlineNanos, OutputSink sink) {
+        this(id, promptTokens, n, maxTokens, stop, ignoreEos, sampling, deadlineNanos, sink, DEFAULT_TENANT);
+    }
+
 
     public GenerationRequest {
         if (promptTokens.length == 0) throw new IllegalArgumentException("request " + id + " has an empty prompt");
         if (n < 1) throw new IllegalArgumentException("request " + id + ": n must be at least 1");
         if (maxTokens < 1) throw new IllegalArgumentException("request " + id + ": max tokens must be at least 1");
         stop = List.copyOf(stop);
+        if (tenant == null) throw new IllegalArgumentException("request " + id + " has no tenant");
     }
 }

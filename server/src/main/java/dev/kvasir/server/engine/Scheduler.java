@@ -18,18 +18,15 @@ final class Scheduler {
 
     private final KvCacheManager kvManager;
     private final EngineConfig config;
-    private final long extraKey;
     /** Admission order: the last one is the newest, the first to be preempted. */
     private final ArrayList<Sequence> running = new ArrayList<>();
     private final ArrayDeque<Sequence> waiting = new ArrayDeque<>();
     private final ArrayDeque<Sequence> swapped = new ArrayDeque<>();
     private long preemptions;
 
-    /** @param extraKey mixed into prefix-cache hashes (the served model) */
-    Scheduler(KvCacheManager kvManager, EngineConfig config, long extraKey) {
+    Scheduler(KvCacheManager kvManager, EngineConfig config) {
         this.kvManager = kvManager;
         this.config = config;
-        this.extraKey = extraKey;
     }
 
     void addWaiting(Sequence seq) {
@@ -117,8 +114,8 @@ final class Scheduler {
             Sequence seq = waiting.peekFirst();
             if (running.size() + seq.request.seatsNeeded() > config.maxNumSeqs()) break;
             int[] tokens = seq.tokens(0, seq.numTokens());
-            if (!kvManager.canAllocatePrompt(tokens, extraKey)) break;
-            int cached = kvManager.allocatePrompt(seq.id, tokens, extraKey);
+            if (!kvManager.canAllocatePrompt(tokens, seq.request.cacheKey)) break;
+            int cached = kvManager.allocatePrompt(seq.id, tokens, seq.request.cacheKey);
             if (cached < 0) break;
             waiting.pollFirst();
             seq.allocated = true;

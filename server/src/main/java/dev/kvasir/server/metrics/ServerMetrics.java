@@ -1,5 +1,6 @@
 package dev.kvasir.server.metrics;
 
+import dev.kvasir.memory.MemoryStats;
 import dev.kvasir.server.engine.EngineObserver;
 import dev.kvasir.server.engine.EngineStats;
 import io.micrometer.core.instrument.Counter;
@@ -83,6 +84,36 @@ public final class ServerMetrics implements EngineObserver {
     @Override public void aborted() { aborted.increment(); }
     public void rejected() { rejected.increment(); }
     public void clientError() { clientErrors.increment(); }
+
+    private DistributionSummary memorySearch;
+    /** Micrometer holds gauge sources weakly; this field keeps the memory counters alive. */
+    private MemoryStats memoryStats;
+
+    /**
+     * Exports the agent memory's counters: searches, the share of searches that found a memory above
+     * the similarity floor (under 60% means retrieval needs work), search latency, memories stored,
+     * store errors. Called once at start-up when memory is on.
+     */
+    public void memory(MemoryStats stats) {
+        this.memoryStats = stats;
+        FunctionCounter.builder("kvasir:memory_searches", stats, MemoryStats::searches)
+                .description("Memory searches (API and chat injection)").register(registry);
+        FunctionCounter.builder("kvasir:memory_search_hits", stats, MemoryStats::searchHits)
+                .description("Memory searches that returned a memory above the similarity floor").register(registry);
+        Gauge.builder("kvasir:memory_hit_rate", stats, s -> s.searches() == 0 ? 0 : (double) s.searchHits() / s.searches())
+                .description("Share of memory searches with a hit above the similarity floor").register(registry);
+        FunctionCounter.builder("kvasir:memories_stored", stats, MemoryStats::stored)
+                .description("Memories written (API and recorded chat turns)").register(registry);
+        FunctionCounter.builder("kvasir:memory_store_errors", stats, MemoryStats::storeErrors)
+                .description("Memory store operations that failed").register(registry);
+        memorySearch = histogram("kvasir:memory_search_seconds", "Memory search latency, query embedding included", TTFT_BUCKETS);
+    }
+
+    /** One memory search took {@code seconds}. */
+    public void memorySearch(double seconds) {
+        DistributionSummary h = memorySearch;
+        if (h != null) h.record(seconds);
+    }
 
     /** The Prometheus text exposition (format 0.0.4). */
     public String scrape() {
