@@ -176,9 +176,16 @@ public final class ApiService {
         } else if (req.memory().serverHistory()) {
             throw ApiException.badRequest("memory.history", "'history': 'server' needs agent memory, which is off on this server");
         }
+        int room = model.maxModelLen() - 1 - completionRoom(req.spec());
         int[] prompt = encodeChat(plan != null ? plan.messages() : req.messages(), req.tools(), plan != null);
-        if (plan != null && prompt.length > model.maxModelLen() - 1 - completionRoom(req.spec())) {
-            // The budgets estimate the template's own tokens; past the room, the request goes without memory.
+        // The budgets count the parts' text, not the template's own tokens: past the room, plan again with
+        // the overshoot taken off (twice at most), then go without memory.
+        for (int attempt = 0; plan != null && prompt.length > room && attempt < 2; attempt++) {
+            int over = prompt.length - room;
+            plan = chatMemory.plan(ex.tenant(), req, room - over - 8 * (attempt + 1));
+            prompt = encodeChat(plan.messages(), req.tools(), true);
+        }
+        if (plan != null && prompt.length > room) {
             LOG.debug("memory left out: the assembled prompt of {} tokens leaves no room", prompt.length);
             plan = new ChatMemory.Plan(req.messages(), plan.sessionId(), new dev.kvasir.memory.SearchResult(List.of(), null, 0), 0,
                     plan.userText(), plan.write());

@@ -26,6 +26,8 @@ final class ChatMemory {
     static final int DEFAULT_TOP_K = 8;
     /** Tokens the memory block may take when the request does not say. */
     static final int DEFAULT_MAX_TOKENS = 512;
+    /** The template's own tokens around each message, as estimated before the prompt is rendered. */
+    static final int TEMPLATE_TOKENS_PER_MESSAGE = 8;
     /** Completion room kept free when the request sets no max_tokens. */
     static final int DEFAULT_COMPLETION_ROOM = 256;
 
@@ -76,8 +78,9 @@ final class ChatMemory {
         int systems = 0;
         while (systems < sent.size() && isSystem(sent.get(systems))) systems++;
         String userText = latestUserText(sent);
-        // The messages as sent already take their tokens: memory and history share what is left.
-        int left = room - counter.count(joined(sent));
+        // The messages as sent already take their tokens, and the template some per message (a role
+        // header, separators): memory and history share what is left.
+        int left = room - counter.count(joined(sent)) - TEMPLATE_TOKENS_PER_MESSAGE * (sent.size() + 1);
         int budget = Math.min(opts.maxTokens() != null ? opts.maxTokens() : DEFAULT_MAX_TOKENS, left);
         SearchResult found = budget < 1 ? new SearchResult(List.of(), null, 0)
                 : MemoryApi.call(() -> memory.contextFor(tenant, req.user(), sessionId, userText,
