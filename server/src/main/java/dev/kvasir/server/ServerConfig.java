@@ -26,6 +26,7 @@ import java.nio.file.Path;
  * @param listener        TLS, the API key file, connection and per-key limits
  * @param memoryStore     where agent memory lives: {@code sqlite:PATH}, {@code postgresql://...}, or
  *                        {@code none} (memory off, and the embedding model never loaded)
+ * @param shutdownTimeoutSeconds on SIGTERM, how long requests in progress may still run before they are cut
  */
 public record ServerConfig(
         Path model,
@@ -50,7 +51,11 @@ public record ServerConfig(
         double gpuMemoryUtilization,
         int warmupSteps,
         ListenerConfig listener,
-        String memoryStore) {
+        String memoryStore,
+        double shutdownTimeoutSeconds) {
+
+    /** {@code kvasir serve}'s default {@link #shutdownTimeoutSeconds}: Kubernetes' default grace period. */
+    public static final double DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 30;
 
     /** {@code kvasir serve}'s default {@link #warmupSteps}. */
     public static final int DEFAULT_WARMUP_STEPS = 128;
@@ -60,6 +65,7 @@ public record ServerConfig(
         if (maxBodyBytes <= 0) throw new IllegalArgumentException("--max-request-body must be 1 byte or more: " + maxBodyBytes);
         if (listener == null) throw new IllegalArgumentException("listener is null: use ListenerConfig.DEFAULTS");
         if (memoryStore == null || memoryStore.isBlank()) throw new IllegalArgumentException("--memory-store is empty: give a store, or none");
+        if (!(shutdownTimeoutSeconds >= 0)) throw new IllegalArgumentException("--shutdown-timeout must be 0 or more seconds: " + shutdownTimeoutSeconds);
     }
 
     /** Defaults of {@code kvasir serve} for {@code model}, on a free loopback port. */
@@ -97,6 +103,7 @@ public record ServerConfig(
         b.warmupSteps = warmupSteps;
         b.listener = listener;
         b.memoryStore = memoryStore;
+        b.shutdownTimeoutSeconds = shutdownTimeoutSeconds;
         return b;
     }
 
@@ -162,6 +169,7 @@ public record ServerConfig(
         private int warmupSteps = DEFAULT_WARMUP_STEPS;
         private ListenerConfig listener = ListenerConfig.DEFAULTS;
         private String memoryStore = MemoryStores.DEFAULT_SPEC;
+        private double shutdownTimeoutSeconds = DEFAULT_SHUTDOWN_TIMEOUT_SECONDS;
 
         private Builder(Path model) {
             this.model = model;
@@ -189,12 +197,13 @@ public record ServerConfig(
         public Builder warmupSteps(int v) { warmupSteps = v; return this; }
         public Builder listener(ListenerConfig v) { listener = v; return this; }
         public Builder memoryStore(String v) { memoryStore = v; return this; }
+        public Builder shutdownTimeoutSeconds(double v) { shutdownTimeoutSeconds = v; return this; }
 
         public ServerConfig build() {
             return new ServerConfig(model, servedModelName, host, port, apiKey, maxModelLen, blockSize, numKvBlocks,
                     kvCacheMemoryBytes, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpaceBytes,
                     preemptionMode, threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes, device,
-                    gpuMemoryUtilization, warmupSteps, listener, memoryStore);
+                    gpuMemoryUtilization, warmupSteps, listener, memoryStore, shutdownTimeoutSeconds);
         }
     }
 }

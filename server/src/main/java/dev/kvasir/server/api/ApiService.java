@@ -55,6 +55,8 @@ public final class ApiService {
     /** The memory endpoints and the chat's memory steps; null when memory is off. */
     private final MemoryApi memoryApi;
     private final ChatMemory chatMemory;
+    private final java.util.concurrent.atomic.AtomicInteger open = new java.util.concurrent.atomic.AtomicInteger();
+    private volatile boolean draining;
     private final long startedSeconds = System.currentTimeMillis() / 1000;
 
     /**
@@ -82,7 +84,8 @@ public final class ApiService {
     }
 
     void health(HttpExchange ex) {
-        if (engine.alive()) ex.sendJson(HttpResponseStatus.OK, Json.MAPPER.createObjectNode().put("status", "ok"));
+        if (draining) ex.sendJson(HttpResponseStatus.SERVICE_UNAVAILABLE, Json.MAPPER.createObjectNode().put("status", "draining"));
+        else if (engine.alive()) ex.sendJson(HttpResponseStatus.OK, Json.MAPPER.createObjectNode().put("status", "ok"));
         else throw new ApiException(HttpResponseStatus.SERVICE_UNAVAILABLE, "server_error", null, "engine_down", "The engine is not running");
     }
 
@@ -100,11 +103,30 @@ public final class ApiService {
 
     /** A request that reads a body or the memory store: on a worker (a large body on its own lane), never on an event loop. */
     void submit(HttpExchange ex, HttpMethod method, byte[] body) {
+        if (draining) {
+            throw new ApiException(HttpResponseStatus.SERVICE_UNAVAILABLE, "server_error", null, "server_shutting_down",
+                    "The server is shutting down and takes no new requests; retry on another replica");
+        }
+        open.incrementAndGet();
+        ex.whenDone(open::decrementAndGet);
         try {
             (body.length > LARGE_BODY_BYTES ? largeBodies : workers).execute(() -> dispatch(ex, method, body));
         } catch (RejectedExecutionException e) {
             throw ApiException.overloaded("The server is busy parsing other requests; retry shortly");
         }
+    }
+
+    /**
+     * Stops admitting requests ({@code /health} answers 503 "draining", new requests 503) so a load
+     * balancer moves traffic away; requests already in progress go on.
+     */
+    public void startDraining() {
+        draining = true;
+    }
+
+    /** Requests admitted and not yet answered (or abandoned by their client). */
+    public int openRequests() {
+        return open.get();
     }
 
     private void dispatch(HttpExchange ex, HttpMethod method, byte[] body) {

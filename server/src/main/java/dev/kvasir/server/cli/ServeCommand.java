@@ -133,6 +133,11 @@ public final class ServeCommand implements Callable<Integer> {
                     + " (default: ${DEFAULT-VALUE})")
     String memoryStore;
 
+    @Option(names = "--shutdown-timeout", defaultValue = "" + ServerConfig.DEFAULT_SHUTDOWN_TIMEOUT_SECONDS, paramLabel = "SECONDS",
+            description = "on SIGTERM: stop taking requests (/health answers 503), let running ones finish this long, then end them"
+                    + " (default: ${DEFAULT-VALUE})")
+    double shutdownTimeout;
+
     @Override
     public Integer call() throws Exception {
         try {
@@ -184,8 +189,19 @@ public final class ServeCommand implements Callable<Integer> {
                 .swapSpaceBytes(swapSpace).preemptionMode(mode).threads(threads).maxWaitingRequests(maxWaitingRequests)
                 .requestTimeoutSeconds(requestTimeout).maxBodyBytes((int) maxRequestBody).device(device)
                 .gpuMemoryUtilization(gpuMemoryUtilization).warmupSteps(warmupSteps).listener(listener).memoryStore(memoryStore)
-                .build();
+                .shutdownTimeoutSeconds(shutdownTimeout).build();
         KvasirServer server = KvasirServer.start(config);
+        // SIGTERM drains (Kubernetes' stop): the main thread's awaitClose returns after close, and serve exits 0.
+        // Anything else that ends the JVM (Ctrl-C, System.exit) still closes the server on the way out.
+        TerminateSignal.onTerminate(() -> {
+            try {
+                server.drain(java.time.Duration.ofMillis((long) (config.shutdownTimeoutSeconds() * 1000)));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                server.close();
+            }
+        });
         Runtime.getRuntime().addShutdownHook(new Thread(server::close, "kvasir-shutdown"));
         String keyFrom = apiKeyFile != null ? "--api-key-file " + apiKeyFile
                 : apiKey != null ? "--api-key" : key != null ? "$" + ServeBanner.KEY_VARIABLE : null;

@@ -26,10 +26,11 @@ public final class Engine implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
 
-    private sealed interface Command permits Submit, Abort, Probe {}
+    private sealed interface Command permits Submit, Abort, Probe, EndAll {}
     private record Submit(GenerationRequest request, long arrivalNanos) implements Command {}
     private record Abort(String requestId) implements Command {}
     private record Probe(Runnable task) implements Command {}
+    private record EndAll(String message) implements Command {}
 
     private final LlamaModel model;
     private final KvCacheManager kvManager;
@@ -127,6 +128,14 @@ public final class Engine implements AutoCloseable {
         inbox.add(new Abort(requestId));
     }
 
+    /**
+     * Ends every request in the engine at the next step with a "shutdown" error (a stream gets an
+     * error event and its end), freeing their blocks: the end of a drain that ran out of time.
+     */
+    public void endAll(String message) {
+        inbox.add(new EndAll(message));
+    }
+
     /** Runs {@code task} on the engine thread between steps (tests read the block manager so). */
     public <T> CompletableFuture<T> probe(java.util.function.Function<KvCacheManager, T> task) {
         CompletableFuture<T> result = new CompletableFuture<>();
@@ -192,6 +201,9 @@ public final class Engine implements AutoCloseable {
                 }
             }
             case Probe p -> p.task().run();
+            case EndAll e -> {
+                for (RequestState r : new ArrayList<>(live.values())) fail(r, "shutdown", e.message());
+            }
         }
     }
 
