@@ -81,12 +81,13 @@ public final class KvasirServer implements AutoCloseable {
             backend = created;
             KvCacheSizing.Sized sized = KvCacheSizing.create(loaded.config(), loaded.weights(), backend,
                     new KvCacheSizing.StepLimits(c.maxNumSeqs(), c.maxNumBatchedTokens(), served.maxModelLen(), c.blockSize()),
-                    new KvCacheSizing.Budget(c.numKvBlocks(), c.kvCacheMemoryBytes(), c.gpuMemoryUtilization(), c.swapSpaceBytes()));
+                    new KvCacheSizing.Budget(c.numKvBlocks(), c.kvCacheMemoryBytes(), c.gpuMemoryUtilization(), c.swapSpaceBytes(),
+                            c.kvOffloadBytes()));
             model = sized.model();
             int blocks = sized.numBlocks();
             EngineConfig ec = new EngineConfig(c.maxNumSeqs(), c.maxNumBatchedTokens(), served.maxModelLen(), c.blockSize(),
                     blocks, sized.numCpuBlocks(), KvCacheManager.DEFAULT_WATERMARK, c.enablePrefixCaching(),
-                    c.preemptionMode(), c.maxWaitingRequests());
+                    c.preemptionMode(), c.maxWaitingRequests(), sized.numOffloadBlocks(), c.kvRetention());
             AtomicReference<Engine> engineRef = new AtomicReference<>();
             metrics = new ServerMetrics(served.name(), () -> engineRef.get().stats());
             metricsRef.set(metrics);

@@ -215,7 +215,11 @@ public final class ApiService {
         }
         ChatMemory.Plan done = plan;
         String tenant = ex.tenant();
-        generate(ex, true, "chatcmpl-", List.of(prompt), req.spec(), "messages", plan == null ? null : plan.json(),
+        // An agent session's prompt comes back next turn, longer: its blocks are worth keeping (and pinning, when asked).
+        Integer pin = req.memory().pinPrefixSeconds();
+        GenerationRequest.CacheHint cache = new GenerationRequest.CacheHint(plan != null,
+                pin == null ? 0 : TimeUnit.SECONDS.toNanos(pin));
+        generate(ex, true, "chatcmpl-", List.of(prompt), req.spec(), "messages", cache, plan == null ? null : plan.json(),
                 plan == null ? null : text -> chatMemory.record(tenant, req.user(), done, text));
     }
 
@@ -237,7 +241,7 @@ public final class ApiService {
             throw ApiException.badRequest("n", "prompts × n = " + prompts.size() * req.spec().n()
                     + " exceeds max-num-seqs " + engine.config().maxNumSeqs());
         }
-        generate(ex, false, "cmpl-", prompts, req.spec(), "prompt", null, null);
+        generate(ex, false, "cmpl-", prompts, req.spec(), "prompt", GenerationRequest.CacheHint.NONE, null, null);
     }
 
     /**
@@ -245,7 +249,7 @@ public final class ApiService {
      * @param onComplete given the first choice's whole text once the response has been sent, or null
      */
     private void generate(HttpExchange ex, boolean chat, String idPrefix, List<int[]> prompts, GenerationSpec spec, String promptParam,
-                          ObjectNode memory, Consumer<String> onComplete) {
+                          GenerationRequest.CacheHint cache, ObjectNode memory, Consumer<String> onComplete) {
         int maxLen = model.maxModelLen();
         List<Integer> maxTokens = new ArrayList<>();
         for (int[] prompt : prompts) {
@@ -268,7 +272,7 @@ public final class ApiService {
         List<GenerationRequest> requests = new ArrayList<>();
         for (int i = 0; i < prompts.size(); i++) {
             requests.add(new GenerationRequest(id + "-" + i, prompts.get(i), spec.n(), maxTokens.get(i), spec.stop(),
-                    spec.ignoreEos(), spec.sampling(), deadline, responder.sink(i), ex.tenant()));
+                    spec.ignoreEos(), spec.sampling(), deadline, responder.sink(i), ex.tenant(), cache));
         }
         Runnable abort = () -> requests.forEach(r -> engine.abort(r.id()));
         ex.onCancel(abort);

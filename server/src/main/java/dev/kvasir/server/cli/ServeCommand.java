@@ -70,6 +70,16 @@ public final class ServeCommand implements Callable<Integer> {
                     + " or give a unit: 512MiB, 2GB (default: 0; 1GiB when swap is asked for)")
     long swapSpace;
 
+    @Option(names = "--kv-retention", defaultValue = "session", paramLabel = "lru|session",
+            description = "which cached prefixes go first when the KV pool is full: lru (vLLM's), or session: active"
+                    + " sessions', shared and pinned prefixes last (default: ${DEFAULT-VALUE})")
+    String kvRetention;
+
+    @Option(names = "--kv-offload-gb", defaultValue = "0", converter = ByteSize.GibibytesByDefault.class, paramLabel = "SIZE",
+            description = "host memory that keeps cached prefixes evicted from the device, to copy back instead of"
+                    + " recomputing: a plain number is GiB, or give a unit (default: 0, off)")
+    long kvOffload;
+
     @Option(names = "--preemption-mode", defaultValue = "recompute",
             description = "what preemption does: recompute or swap (default: ${DEFAULT-VALUE})")
     String preemptionMode;
@@ -160,6 +170,15 @@ public final class ServeCommand implements Callable<Integer> {
             return 2;
         }
         if (mode == EngineConfig.PreemptionMode.SWAP && swapSpace == 0) swapSpace = 1L << 30;
+        EngineConfig.KvRetention retention = switch (kvRetention.toLowerCase(Locale.ROOT)) {
+            case "lru" -> EngineConfig.KvRetention.LRU;
+            case "session" -> EngineConfig.KvRetention.SESSION;
+            default -> null;
+        };
+        if (retention == null) {
+            System.err.println("serve: --kv-retention must be lru or session, got " + kvRetention);
+            return 2;
+        }
         if (warmupSteps < 0) {
             System.err.println("serve: --warmup-steps must be 0 or more, got " + warmupSteps);
             return 2;
@@ -189,7 +208,7 @@ public final class ServeCommand implements Callable<Integer> {
                 .swapSpaceBytes(swapSpace).preemptionMode(mode).threads(threads).maxWaitingRequests(maxWaitingRequests)
                 .requestTimeoutSeconds(requestTimeout).maxBodyBytes((int) maxRequestBody).device(device)
                 .gpuMemoryUtilization(gpuMemoryUtilization).warmupSteps(warmupSteps).listener(listener).memoryStore(memoryStore)
-                .shutdownTimeoutSeconds(shutdownTimeout).build();
+                .shutdownTimeoutSeconds(shutdownTimeout).kvRetention(retention).kvOffloadBytes(kvOffload).build();
         KvasirServer server = KvasirServer.start(config);
         // SIGTERM drains (Kubernetes' stop): the main thread's awaitClose returns after close, and serve exits 0.
         // Anything else that ends the JVM (Ctrl-C, System.exit) still closes the server on the way out.
