@@ -73,9 +73,10 @@ public final class Sampler {
 
     /**
      * Disallowed tokens (clear bits, and ids beyond the mask, such as padded output rows) to -inf.
-     * Whole words at a time where a word is all allowed or all disallowed.
+     * Whole words at a time where a word is all allowed or all disallowed. Public for batched
+     * samplers and benchmarks; throws when nothing is allowed.
      */
-    static void applyMask(float[] x, long[] allowed) {
+    public static void applyMask(float[] x, long[] allowed) {
         int vocab = x.length;
         boolean any = false;
         for (int w = 0; w < allowed.length && (w << 6) < vocab; w++) {

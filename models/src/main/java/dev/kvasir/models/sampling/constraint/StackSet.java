@@ -53,9 +53,4 @@ final class StackSet {
         s.escaped = escaped;
         return s;
     }
-
-    /** Whether both hold the same stacks in the same order. */
-    boolean sameAs(StackSet other) {
-        return used == other.used && Arrays.equals(data, 0, used, other.data, 0, used);
-    }
 }

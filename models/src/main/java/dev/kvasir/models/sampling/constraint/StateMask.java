@@ -17,11 +17,4 @@ record StateMask(long[] dense, int[] sparse, int[] uncertain) {
             for (int t : sparse) mask[t >>> 6] |= 1L << t;
         }
     }
-
-    int acceptedCount() {
-        if (dense == null) return sparse.length;
-        int n = 0;
-        for (long w : dense) n += Long.bitCount(w);
-        return n;
-    }
 }

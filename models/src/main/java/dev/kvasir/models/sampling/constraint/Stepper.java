@@ -32,12 +32,6 @@ final class Stepper {
         out.escaped |= in.escaped;
     }
 
-    /** Whether any stack of {@code in} can read byte {@code b}. */
-    boolean canRead(StackSet in, int b, StackSet tmp) {
-        advance(in, b, tmp);
-        return tmp.count > 0;
-    }
-
     /** Whether some stack can end here: every state from its top down may finish its rule. */
     boolean canEnd(StackSet in) {
         int[] d = in.data;
