@@ -66,6 +66,12 @@ public final class ApiService {
      */
     public ApiService(ServedModel model, Engine engine, ServerMetrics metrics, MemoryService memory,
                       ExecutorService workers, double requestTimeoutSeconds) {
+        this(model, engine, metrics, memory, workers, requestTimeoutSeconds, ChatMemory.Placement.TURN);
+    }
+
+    /** @param placement where chat puts retrieved memories ({@link ChatMemory.Placement#BLOCK}: the benchmark's ablation) */
+    ApiService(ServedModel model, Engine engine, ServerMetrics metrics, MemoryService memory,
+               ExecutorService workers, double requestTimeoutSeconds, ChatMemory.Placement placement) {
         this.model = model;
         this.engine = engine;
         this.metrics = metrics;
@@ -74,7 +80,7 @@ public final class ApiService {
         this.requestTimeoutNanos = (long) (requestTimeoutSeconds * 1e9);
         TokenCounter counter = text -> model.tokenizer().encode(text, false, false).length;
         this.memoryApi = memory == null ? null : new MemoryApi(memory, counter);
-        this.chatMemory = memory == null ? null : new ChatMemory(memory, counter);
+        this.chatMemory = memory == null ? null : new ChatMemory(memory, counter, placement);
     }
 
     void countClientError(ApiException e) {
@@ -210,9 +216,10 @@ public final class ApiService {
         if (plan != null && prompt.length > room) {
             LOG.debug("memory left out: the assembled prompt of {} tokens leaves no room", prompt.length);
             plan = new ChatMemory.Plan(req.messages(), plan.sessionId(), new dev.kvasir.memory.SearchResult(List.of(), null, 0), 0,
-                    plan.userText(), plan.write());
+                    plan.userText(), plan.write(), null);
             prompt = encodeChat(req.messages(), req.tools(), false);
         }
+        if (plan != null) chatMemory.commit(ex.tenant(), req.user(), plan);
         ChatMemory.Plan done = plan;
         String tenant = ex.tenant();
         // An agent session's prompt comes back next turn, longer: its blocks are worth keeping (and pinning, when asked).
