@@ -26,6 +26,8 @@ import java.nio.file.Path;
  * @param listener        TLS, the API key file, connection and per-key limits
  * @param memoryStore     where agent memory lives: {@code sqlite:PATH}, {@code postgresql://...}, or
  *                        {@code none} (memory off, and the embedding model never loaded)
+ * @param ui              serve the web console at {@code /} ({@code --no-ui} turns it off; the API,
+ *                        {@code /v1/kv/stream} included, is unchanged)
  */
 public record ServerConfig(
         Path model,
@@ -50,7 +52,8 @@ public record ServerConfig(
         double gpuMemoryUtilization,
         int warmupSteps,
         ListenerConfig listener,
-        String memoryStore) {
+        String memoryStore,
+        boolean ui) {
 
     /** {@code kvasir serve}'s default {@link #warmupSteps}. */
     public static final int DEFAULT_WARMUP_STEPS = 128;
@@ -97,6 +100,7 @@ public record ServerConfig(
         b.warmupSteps = warmupSteps;
         b.listener = listener;
         b.memoryStore = memoryStore;
+        b.ui = ui;
         return b;
     }
 
@@ -162,6 +166,7 @@ public record ServerConfig(
         private int warmupSteps = DEFAULT_WARMUP_STEPS;
         private ListenerConfig listener = ListenerConfig.DEFAULTS;
         private String memoryStore = MemoryStores.DEFAULT_SPEC;
+        private boolean ui = true;
 
         private Builder(Path model) {
             this.model = model;
@@ -189,12 +194,13 @@ public record ServerConfig(
         public Builder warmupSteps(int v) { warmupSteps = v; return this; }
         public Builder listener(ListenerConfig v) { listener = v; return this; }
         public Builder memoryStore(String v) { memoryStore = v; return this; }
+        public Builder ui(boolean v) { ui = v; return this; }
 
         public ServerConfig build() {
             return new ServerConfig(model, servedModelName, host, port, apiKey, maxModelLen, blockSize, numKvBlocks,
                     kvCacheMemoryBytes, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpaceBytes,
                     preemptionMode, threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes, device,
-                    gpuMemoryUtilization, warmupSteps, listener, memoryStore);
+                    gpuMemoryUtilization, warmupSteps, listener, memoryStore, ui);
         }
     }
 }

@@ -133,6 +133,9 @@ public final class ServeCommand implements Callable<Integer> {
                     + " (default: ${DEFAULT-VALUE})")
     String memoryStore;
 
+    @Option(names = "--no-ui", description = "do not serve the web console at / (the API, /v1/kv/stream included, is unchanged)")
+    boolean noUi;
+
     @Override
     public Integer call() throws Exception {
         try {
@@ -184,12 +187,13 @@ public final class ServeCommand implements Callable<Integer> {
                 .swapSpaceBytes(swapSpace).preemptionMode(mode).threads(threads).maxWaitingRequests(maxWaitingRequests)
                 .requestTimeoutSeconds(requestTimeout).maxBodyBytes((int) maxRequestBody).device(device)
                 .gpuMemoryUtilization(gpuMemoryUtilization).warmupSteps(warmupSteps).listener(listener).memoryStore(memoryStore)
-                .build();
+                .ui(!noUi).build();
         KvasirServer server = KvasirServer.start(config);
         Runtime.getRuntime().addShutdownHook(new Thread(server::close, "kvasir-shutdown"));
         String keyFrom = apiKeyFile != null ? "--api-key-file " + apiKeyFile
                 : apiKey != null ? "--api-key" : key != null ? "$" + ServeBanner.KEY_VARIABLE : null;
         System.out.print(new ServeBanner(server.baseUrl(), server.model().name(), keyFrom, sslCertFile).text());
+        if (!noUi) System.out.println("Web console: " + server.baseUrl() + "/");
         System.out.flush();
         server.awaitClose();
         return 0;
