@@ -32,7 +32,7 @@ const browser = await chromium.launch({
 });
 const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
 const page = await context.newPage();
-page.setDefaultTimeout(20000);
+page.setDefaultTimeout(30000);
 
 // Anything the page logs as an error (a script error, a CSP refusal) fails the run, except the
 // browser's own notes on answers the console expects: 401 before the key, and the core block's
@@ -150,9 +150,23 @@ await scenario('keyboard only: reach the box, send, regenerate, stop, switch vie
     assert.ok(++guard < 40, 'Tab reaches the message box');
     await page.keyboard.press('Tab');
   }
+  // A shorter reply: Tab on to the settings, set Max tokens, Shift+Tab back to the box.
+  guard = 0;
+  while (await page.evaluate(() => document.activeElement.id) !== 'max-tokens') {
+    assert.ok(++guard < 20, 'Tab reaches Max tokens');
+    await page.keyboard.press('Tab');
+  }
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type('40');
+  while (await page.evaluate(() => document.activeElement.id) !== 'prompt') {
+    assert.ok(++guard < 40, 'Shift+Tab returns to the message box');
+    await page.keyboard.press('Shift+Tab');
+  }
   await page.keyboard.type('The little cat');
   await page.keyboard.press('Enter');
-  const first = await (await lastReplyDone()).locator('.body').textContent();
+  const firstReply = await lastReplyDone();
+  const first = await firstReply.locator('.body').textContent();
+  assert.match(await firstReply.locator('.meta').textContent(), /\b40 completion tokens|finish: stop/, 'the setting typed took effect');
   assert.equal(await page.locator('#messages li.assistant').count(), 1);
   guard = 0;
   while (await page.evaluate(() => document.activeElement.id) !== 'regenerate') {
