@@ -40,7 +40,7 @@ public final class KvFeed implements AutoCloseable {
     private final ScheduledThreadPoolExecutor timer;
     private final Set<Subscriber> subscribers = ConcurrentHashMap.newKeySet();
     private ScheduledFuture<?> ticking;
-    private boolean closed;
+    private volatile boolean closed;
     /** When the outstanding block-map read was asked for; 0 when none is outstanding. */
     private final AtomicLong probeSince = new AtomicLong();
     private final AtomicLong reads = new AtomicLong();
@@ -102,7 +102,7 @@ public final class KvFeed implements AutoCloseable {
             publish(new KvSnapshot(read.atMillis(), engine.stats(), read.states(), read.gpuBlocks()));
         }, timer).exceptionally(e -> {
             probeSince.set(0);
-            LOG.warn("KV feed: reading the block map failed: {}", e.toString());
+            if (!closed) LOG.warn("KV feed: reading the block map failed: {}", e.toString());
             return null;
         });
     }
