@@ -1,6 +1,7 @@
 package dev.kvasir.server;
 
 import dev.kvasir.memory.store.MemoryStores;
+import dev.kvasir.server.api.MemoryPlacement;
 import dev.kvasir.server.engine.EngineConfig;
 
 import java.nio.file.Path;
@@ -31,6 +32,8 @@ import java.nio.file.Path;
  * @param kvOffloadBytes  host memory that keeps evicted cached prefixes for a copy back ({@code --kv-offload-gb}; 0: none)
  * @param ui              serve the web console at {@code /} ({@code --no-ui} turns it off; the API,
  *                        {@code /v1/kv/stream} included, is unchanged)
+ * @param memoryPlacement where chat puts retrieved memories ({@code --memory-placement}; {@code block} is the
+ *                        agent-sessions benchmark's ablation)
  */
 public record ServerConfig(
         Path model,
@@ -59,7 +62,8 @@ public record ServerConfig(
         double shutdownTimeoutSeconds,
         EngineConfig.KvRetention kvRetention,
         long kvOffloadBytes,
-        boolean ui) {
+        boolean ui,
+        MemoryPlacement memoryPlacement) {
 
     /** {@code kvasir serve}'s default {@link #shutdownTimeoutSeconds}: Kubernetes' default grace period. */
     public static final double DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 30;
@@ -116,6 +120,7 @@ public record ServerConfig(
         b.kvRetention = kvRetention;
         b.kvOffloadBytes = kvOffloadBytes;
         b.ui = ui;
+        b.memoryPlacement = memoryPlacement;
         return b;
     }
 
@@ -185,6 +190,7 @@ public record ServerConfig(
         private EngineConfig.KvRetention kvRetention = EngineConfig.KvRetention.SESSION;
         private long kvOffloadBytes;
         private boolean ui = true;
+        private MemoryPlacement memoryPlacement = MemoryPlacement.TURN;
 
         private Builder(Path model) {
             this.model = model;
@@ -216,12 +222,13 @@ public record ServerConfig(
         public Builder kvRetention(EngineConfig.KvRetention v) { kvRetention = v; return this; }
         public Builder kvOffloadBytes(long v) { kvOffloadBytes = v; return this; }
         public Builder ui(boolean v) { ui = v; return this; }
+        public Builder memoryPlacement(MemoryPlacement v) { memoryPlacement = v; return this; }
 
         public ServerConfig build() {
             return new ServerConfig(model, servedModelName, host, port, apiKey, maxModelLen, blockSize, numKvBlocks,
                     kvCacheMemoryBytes, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpaceBytes,
                     preemptionMode, threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes, device,
-                    gpuMemoryUtilization, warmupSteps, listener, memoryStore, shutdownTimeoutSeconds, kvRetention, kvOffloadBytes, ui);
+                    gpuMemoryUtilization, warmupSteps, listener, memoryStore, shutdownTimeoutSeconds, kvRetention, kvOffloadBytes, ui, memoryPlacement);
         }
     }
 }
