@@ -44,9 +44,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * <li>{@code lru}: stable placement, plain LRU eviction of cached prefixes;</li>
  * <li>{@code url}: the other server.</li>
  * </ol>
- * Meanwhile background clients send one-off completions with long unique prompts, so the KV pool
- * (sized too small for every session's prefix and the background's) is under pressure: which cached
- * blocks survive is what retention decides. Prints, per configuration, time to first token p50/p95,
+ * Agents think between turns (their tools run), so a few sessions run at a time while the others
+ * wait; meanwhile background clients send one-off completions with long unique prompts, so the KV
+ * pool (about half of what every session's prefix needs) is under pressure: which cached blocks of
+ * the idle sessions survive is what retention decides. Prints, per configuration, time to first token p50/p95,
  * prompt tokens computed per turn (prompt minus cached), total tok/s and prefix hit rate; writes the
  * table and a PNG chart to {@code bench/results/}.
  */
@@ -127,8 +128,9 @@ public final class AgentSessionsBench {
         Path dir = Path.of("bench", "results");
         Files.createDirectories(dir);
         Path txt = dir.resolve("agent-sessions-" + stamp + ".txt");
-        Files.writeString(txt, String.format(Locale.ROOT, "%s, %d users x %d turns, system %d tokens, background %d x %d tokens%n",
-                o.model().getFileName(), o.users(), o.turns(), o.systemTokens(), o.background(), o.backgroundTokens()) + table + verdict);
+        Files.writeString(txt, String.format(Locale.ROOT, "%s, %d users x %d turns, system %d tokens, background %d x %d tokens,"
+                        + " think %d ms, %d cores%n", o.model().getFileName(), o.users(), o.turns(), o.systemTokens(), o.background(),
+                o.backgroundTokens(), o.thinkMillis(), Runtime.getRuntime().availableProcessors()) + table + verdict);
         Path png = dir.resolve("agent-sessions-" + stamp + ".png");
         AgentSessionsChart.write(results, png, o.model().getFileName().toString());
         System.out.println("written to " + txt + " and " + png);
@@ -137,8 +139,8 @@ public final class AgentSessionsBench {
     private static Options parse(String[] args) {
         Path model = null;
         String shape = "smol135";
-        int users = 8, turns = 20, system = 1000, memories = 12, reply = 16, kvBlocks = 0, background = 2, bgTokens = 512,
-                think = 100, threads = 0;
+        int users = 8, turns = 20, system = 1000, memories = 12, reply = 16, kvBlocks = 0, background = 4, bgTokens = 512,
+                think = 2000, threads = 0;
         long seed = 7;
         String url = null;
         List<String> configs = new ArrayList<>(List.of("stable", "unstable", "lru"));
@@ -178,7 +180,7 @@ public final class AgentSessionsBench {
         System.err.println("agent-sessions: " + problem);
         System.err.println("usage: scripts/bench agent-sessions [--shape smol135|tiny1b | --model FILE] [--users 8] [--turns 20]"
                 + " [--system-tokens 1000] [--memories 12] [--reply-tokens 16] [--kv-blocks N (default: auto, too few for all)]"
-                + " [--background 2] [--background-tokens 512] [--think-ms 100] [--threads N] [--configs stable,unstable,lru]"
+                + " [--background 4] [--background-tokens 512] [--think-ms 2000 (an agent waiting on its tools)] [--threads N] [--configs stable,unstable,lru]"
                 + " [--url http://HOST:PORT (adds the url configuration)]");
         System.exit(2);
     }
@@ -233,8 +235,10 @@ public final class AgentSessionsBench {
         // A turn adds its question, reply, memory note (3 memories) and the template's tokens around them.
         int perTurn = 20 + o.replyTokens() + 3 * 25 + 24;
         int maxModelLen = (o.systemTokens() + o.turns() * perTurn + 256 + 255) / 256 * 256;
+        // Room for about half of the sessions' final prefixes (the system prompt shared): enough for the few
+        // sessions running at once, too little to keep every idle session's prefix beside the background's.
         int kvBlocks = o.kvBlocks() > 0 ? o.kvBlocks()
-                : Math.max(maxModelLen / 16 * 5 / 4, (o.systemTokens() + o.users() * o.turns() * perTurn + o.background() * o.backgroundTokens()) / 16 * 3 / 4);
+                : Math.max(maxModelLen / 16 * 5 / 4, (o.systemTokens() + o.users() * o.turns() * perTurn) / 16 / 2);
         ServerConfig.Builder b = ServerConfig.builder(o.model()).servedModelName("agents").maxModelLen(maxModelLen)
                 .numKvBlocks(kvBlocks).maxNumSeqs(o.users() + o.background()).memoryStore("sqlite:" + dir.resolve("memory.db"))
                 .memoryPlacement(config.equals("unstable") ? MemoryPlacement.BLOCK : MemoryPlacement.TURN)
