@@ -1,6 +1,7 @@
 package dev.kvasir.server;
 
 import dev.kvasir.memory.store.MemoryStores;
+import dev.kvasir.models.tools.ToolCallFormat;
 import dev.kvasir.server.engine.EngineConfig;
 
 import java.nio.file.Path;
@@ -29,6 +30,7 @@ import java.nio.file.Path;
  * @param shutdownTimeoutSeconds on SIGTERM, how long requests in progress may still run before they are cut
  * @param kvRetention     which cached prefixes are evicted first ({@code --kv-retention})
  * @param kvOffloadBytes  host memory that keeps evicted cached prefixes for a copy back ({@code --kv-offload-gb}; 0: none)
+ * @param toolCallParser  how the model writes tool calls ({@code --tool-call-parser}); null: what its chat template teaches
  */
 public record ServerConfig(
         Path model,
@@ -56,7 +58,8 @@ public record ServerConfig(
         String memoryStore,
         double shutdownTimeoutSeconds,
         EngineConfig.KvRetention kvRetention,
-        long kvOffloadBytes) {
+        long kvOffloadBytes,
+        ToolCallFormat toolCallParser) {
 
     /** {@code kvasir serve}'s default {@link #shutdownTimeoutSeconds}: Kubernetes' default grace period. */
     public static final double DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 30;
@@ -112,6 +115,7 @@ public record ServerConfig(
         b.shutdownTimeoutSeconds = shutdownTimeoutSeconds;
         b.kvRetention = kvRetention;
         b.kvOffloadBytes = kvOffloadBytes;
+        b.toolCallParser = toolCallParser;
         return b;
     }
 
@@ -180,6 +184,7 @@ public record ServerConfig(
         private double shutdownTimeoutSeconds = DEFAULT_SHUTDOWN_TIMEOUT_SECONDS;
         private EngineConfig.KvRetention kvRetention = EngineConfig.KvRetention.SESSION;
         private long kvOffloadBytes;
+        private ToolCallFormat toolCallParser;
 
         private Builder(Path model) {
             this.model = model;
@@ -210,12 +215,14 @@ public record ServerConfig(
         public Builder shutdownTimeoutSeconds(double v) { shutdownTimeoutSeconds = v; return this; }
         public Builder kvRetention(EngineConfig.KvRetention v) { kvRetention = v; return this; }
         public Builder kvOffloadBytes(long v) { kvOffloadBytes = v; return this; }
+        public Builder toolCallParser(ToolCallFormat v) { toolCallParser = v; return this; }
 
         public ServerConfig build() {
             return new ServerConfig(model, servedModelName, host, port, apiKey, maxModelLen, blockSize, numKvBlocks,
                     kvCacheMemoryBytes, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpaceBytes,
                     preemptionMode, threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes, device,
-                    gpuMemoryUtilization, warmupSteps, listener, memoryStore, shutdownTimeoutSeconds, kvRetention, kvOffloadBytes);
+                    gpuMemoryUtilization, warmupSteps, listener, memoryStore, shutdownTimeoutSeconds, kvRetention, kvOffloadBytes,
+                    toolCallParser);
         }
     }
 }
