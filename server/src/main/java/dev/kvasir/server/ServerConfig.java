@@ -2,6 +2,7 @@ package dev.kvasir.server;
 
 import dev.kvasir.memory.store.MemoryStores;
 import dev.kvasir.models.tools.ToolCallFormat;
+import dev.kvasir.server.api.MemoryPlacement;
 import dev.kvasir.server.engine.EngineConfig;
 
 import java.nio.file.Path;
@@ -30,6 +31,10 @@ import java.nio.file.Path;
  * @param shutdownTimeoutSeconds on SIGTERM, how long requests in progress may still run before they are cut
  * @param kvRetention     which cached prefixes are evicted first ({@code --kv-retention})
  * @param kvOffloadBytes  host memory that keeps evicted cached prefixes for a copy back ({@code --kv-offload-gb}; 0: none)
+ * @param ui              serve the web console at {@code /} ({@code --no-ui} turns it off; the API,
+ *                        {@code /v1/kv/stream} included, is unchanged)
+ * @param memoryPlacement where chat puts retrieved memories ({@code --memory-placement}; {@code block} is the
+ *                        agent-sessions benchmark's ablation)
  * @param toolCallParser  how the model writes tool calls ({@code --tool-call-parser}); null: what its chat template teaches
  */
 public record ServerConfig(
@@ -59,6 +64,8 @@ public record ServerConfig(
         double shutdownTimeoutSeconds,
         EngineConfig.KvRetention kvRetention,
         long kvOffloadBytes,
+        boolean ui,
+        MemoryPlacement memoryPlacement,
         ToolCallFormat toolCallParser) {
 
     /** {@code kvasir serve}'s default {@link #shutdownTimeoutSeconds}: Kubernetes' default grace period. */
@@ -116,6 +123,8 @@ public record ServerConfig(
         b.kvRetention = kvRetention;
         b.kvOffloadBytes = kvOffloadBytes;
         b.toolCallParser = toolCallParser;
+        b.ui = ui;
+        b.memoryPlacement = memoryPlacement;
         return b;
     }
 
@@ -185,6 +194,8 @@ public record ServerConfig(
         private EngineConfig.KvRetention kvRetention = EngineConfig.KvRetention.SESSION;
         private long kvOffloadBytes;
         private ToolCallFormat toolCallParser;
+        private boolean ui = true;
+        private MemoryPlacement memoryPlacement = MemoryPlacement.TURN;
 
         private Builder(Path model) {
             this.model = model;
@@ -216,12 +227,14 @@ public record ServerConfig(
         public Builder kvRetention(EngineConfig.KvRetention v) { kvRetention = v; return this; }
         public Builder kvOffloadBytes(long v) { kvOffloadBytes = v; return this; }
         public Builder toolCallParser(ToolCallFormat v) { toolCallParser = v; return this; }
+        public Builder ui(boolean v) { ui = v; return this; }
+        public Builder memoryPlacement(MemoryPlacement v) { memoryPlacement = v; return this; }
 
         public ServerConfig build() {
             return new ServerConfig(model, servedModelName, host, port, apiKey, maxModelLen, blockSize, numKvBlocks,
                     kvCacheMemoryBytes, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpaceBytes,
                     preemptionMode, threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes, device,
-                    gpuMemoryUtilization, warmupSteps, listener, memoryStore, shutdownTimeoutSeconds, kvRetention, kvOffloadBytes,
+                    gpuMemoryUtilization, warmupSteps, listener, memoryStore, shutdownTimeoutSeconds, kvRetention, kvOffloadBytes, ui, memoryPlacement,
                     toolCallParser);
         }
     }

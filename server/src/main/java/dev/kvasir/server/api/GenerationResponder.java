@@ -47,7 +47,7 @@ final class GenerationResponder {
 
     /**
      * @param memory     the {@code memory} object the response (and a stream's first chunk) carries, or null
-     * @param onComplete called with the first choice's whole text after a complete response, or null
+     * @param onComplete called with the first choice's whole text as a complete response ends (before its last bytes), or null
      * @param output     how the text is read: as it is, or as tool calls (chat only)
      */
     GenerationResponder(HttpExchange exchange, boolean chat, String id, long created, String model,
@@ -158,8 +158,8 @@ final class GenerationResponder {
                 last.set("usage", usage());
                 exchange.event(Json.write(last));
             }
-            exchange.endStream();
             completed();
+            exchange.endStream();
             return;
         }
         ObjectNode body = Json.MAPPER.createObjectNode();
@@ -179,8 +179,8 @@ final class GenerationResponder {
         }
         body.set("usage", usage());
         if (memory != null) body.set("memory", memory);
-        exchange.sendJson(HttpResponseStatus.OK, body);
         completed();
+        exchange.sendJson(HttpResponseStatus.OK, body);
     }
 
     /**
@@ -247,6 +247,7 @@ final class GenerationResponder {
         return toolCalls != null && "stop".equals(reason) && toolCalls[index].hasCalls() ? "tool_calls" : reason;
     }
 
+    /** Before the response's last bytes: a client that sends its next turn at once finds this one being recorded. */
     private void completed() {
         if (onComplete != null) onComplete.accept(texts[0].toString());
     }
