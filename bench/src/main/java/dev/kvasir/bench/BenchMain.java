@@ -19,6 +19,7 @@ public final class BenchMain {
         BENCHMARKS.put("constraint", "dev.kvasir.bench.constraint.ConstraintBench");
         BENCHMARKS.put("console", "dev.kvasir.bench.console.ConsoleBench");
         BENCHMARKS.put("agent-sessions", "dev.kvasir.bench.agents.AgentSessionsBench");
+        BENCHMARKS.put("structured", "dev.kvasir.bench.structured.StructuredBench");
     }
 
     private BenchMain() {}

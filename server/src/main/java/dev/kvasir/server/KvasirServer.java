@@ -78,7 +78,7 @@ public final class KvasirServer implements AutoCloseable {
         }
         Backend created = null;
         try {
-            served = ServedModel.of(loaded, c.servedModelName(), c.maxModelLen());
+            served = ServedModel.of(loaded, c.servedModelName(), c.maxModelLen(), c.toolCallParser());
             created = Backends.create(c.device(), c.threads());
             backend = created;
             KvCacheSizing.Sized sized = KvCacheSizing.create(loaded.config(), loaded.weights(), backend,

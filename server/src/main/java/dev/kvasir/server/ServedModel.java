@@ -1,25 +1,38 @@
 package dev.kvasir.server;
 
 import dev.kvasir.models.loader.LoadedModel;
+import dev.kvasir.models.sampling.constraint.Constraints;
 import dev.kvasir.models.template.ChatMessage;
 import dev.kvasir.models.template.ChatTemplate;
 import dev.kvasir.models.template.PromptEncoder;
 import dev.kvasir.models.tokenizer.BoundedEncoder;
 import dev.kvasir.models.tokenizer.Tokenizer;
 import dev.kvasir.models.tokenizer.Tokenizers;
+import dev.kvasir.models.tools.ToolCallFormat;
 import dev.kvasir.server.api.ChatRequest;
 
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The model as the API sees it: its public name, tokenizer, context limit, and how chat messages
- * and completion prompts become tokens.
+ * The model as the API sees it: its public name, tokenizer, context limit, how chat messages and
+ * completion prompts become tokens, and how structured outputs and tool calls are compiled and read.
+ *
+ * @param constraints    compiles (and caches) structured-output constraints against this model's vocabulary
+ * @param toolCallFormat how this model writes tool calls: what a required call is constrained to and an auto one parsed from
  */
 public record ServedModel(String name, Tokenizer tokenizer, PromptEncoder chat, BoundedEncoder bounded, int maxModelLen,
-                          LoadedModel loaded) {
+                          LoadedModel loaded, Constraints constraints, ToolCallFormat toolCallFormat) {
 
     public static ServedModel of(LoadedModel loaded, String name, Integer maxModelLen) {
+        return of(loaded, name, maxModelLen, null);
+    }
+
+    /**
+     * @param toolCallFormat {@code --tool-call-parser}; null: the format the chat template teaches
+     *                       ({@link ToolCallFormat#forTemplate})
+     */
+    public static ServedModel of(LoadedModel loaded, String name, Integer maxModelLen, ToolCallFormat toolCallFormat) {
         String fileName = loaded.source().getFileName().toString();
         String defaultName = fileName.endsWith(".gguf") ? fileName.substring(0, fileName.length() - 5) : fileName;
         int contextLength = loaded.config().contextLength();
@@ -28,9 +41,11 @@ public record ServedModel(String name, Tokenizer tokenizer, PromptEncoder chat, 
                     + contextLength);
         }
         Tokenizer tokenizer = Tokenizers.load(loaded);
-        PromptEncoder chat = new PromptEncoder(ChatTemplate.forModel(loaded, tokenizer), tokenizer);
+        ChatTemplate template = ChatTemplate.forModel(loaded, tokenizer);
+        PromptEncoder chat = new PromptEncoder(template, tokenizer);
         return new ServedModel(name != null ? name : defaultName, tokenizer, chat, new BoundedEncoder(tokenizer),
-                maxModelLen != null ? maxModelLen : contextLength, loaded);
+                maxModelLen != null ? maxModelLen : contextLength, loaded, Constraints.forTokenizer(tokenizer),
+                toolCallFormat != null ? toolCallFormat : ToolCallFormat.forTemplate(template.source()));
     }
 
     /** A completion prompt: BOS first when the tokenizer adds one; special-token text stays text. */

@@ -1,6 +1,7 @@
 package dev.kvasir.server;
 
 import dev.kvasir.memory.store.MemoryStores;
+import dev.kvasir.models.tools.ToolCallFormat;
 import dev.kvasir.server.api.MemoryPlacement;
 import dev.kvasir.server.engine.EngineConfig;
 
@@ -34,6 +35,7 @@ import java.nio.file.Path;
  *                        {@code /v1/kv/stream} included, is unchanged)
  * @param memoryPlacement where chat puts retrieved memories ({@code --memory-placement}; {@code block} is the
  *                        agent-sessions benchmark's ablation)
+ * @param toolCallParser  how the model writes tool calls ({@code --tool-call-parser}); null: what its chat template teaches
  */
 public record ServerConfig(
         Path model,
@@ -63,7 +65,8 @@ public record ServerConfig(
         EngineConfig.KvRetention kvRetention,
         long kvOffloadBytes,
         boolean ui,
-        MemoryPlacement memoryPlacement) {
+        MemoryPlacement memoryPlacement,
+        ToolCallFormat toolCallParser) {
 
     /** {@code kvasir serve}'s default {@link #shutdownTimeoutSeconds}: Kubernetes' default grace period. */
     public static final double DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 30;
@@ -119,6 +122,7 @@ public record ServerConfig(
         b.shutdownTimeoutSeconds = shutdownTimeoutSeconds;
         b.kvRetention = kvRetention;
         b.kvOffloadBytes = kvOffloadBytes;
+        b.toolCallParser = toolCallParser;
         b.ui = ui;
         b.memoryPlacement = memoryPlacement;
         return b;
@@ -189,6 +193,7 @@ public record ServerConfig(
         private double shutdownTimeoutSeconds = DEFAULT_SHUTDOWN_TIMEOUT_SECONDS;
         private EngineConfig.KvRetention kvRetention = EngineConfig.KvRetention.SESSION;
         private long kvOffloadBytes;
+        private ToolCallFormat toolCallParser;
         private boolean ui = true;
         private MemoryPlacement memoryPlacement = MemoryPlacement.TURN;
 
@@ -221,6 +226,7 @@ public record ServerConfig(
         public Builder shutdownTimeoutSeconds(double v) { shutdownTimeoutSeconds = v; return this; }
         public Builder kvRetention(EngineConfig.KvRetention v) { kvRetention = v; return this; }
         public Builder kvOffloadBytes(long v) { kvOffloadBytes = v; return this; }
+        public Builder toolCallParser(ToolCallFormat v) { toolCallParser = v; return this; }
         public Builder ui(boolean v) { ui = v; return this; }
         public Builder memoryPlacement(MemoryPlacement v) { memoryPlacement = v; return this; }
 
@@ -228,7 +234,8 @@ public record ServerConfig(
             return new ServerConfig(model, servedModelName, host, port, apiKey, maxModelLen, blockSize, numKvBlocks,
                     kvCacheMemoryBytes, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpaceBytes,
                     preemptionMode, threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes, device,
-                    gpuMemoryUtilization, warmupSteps, listener, memoryStore, shutdownTimeoutSeconds, kvRetention, kvOffloadBytes, ui, memoryPlacement);
+                    gpuMemoryUtilization, warmupSteps, listener, memoryStore, shutdownTimeoutSeconds, kvRetention, kvOffloadBytes, ui, memoryPlacement,
+                    toolCallParser);
         }
     }
 }

@@ -27,7 +27,7 @@ class ServedModelTest {
         try (LoadedModel loaded = ModelLoader.load(TestServers.model())) {
             Tokenizer tokenizer = Tokenizers.load(loaded);
             ServedModel model = new ServedModel("m", tokenizer, new PromptEncoder(ChatTemplate.of(TEMPLATE, "<s>", "</s>"), tokenizer),
-                    new BoundedEncoder(tokenizer), 256, loaded);
+                    new BoundedEncoder(tokenizer), 256, loaded, null, dev.kvasir.models.tools.ToolCallFormat.JSON);
             ChatRequest chat = new RequestParser(4).chat("""
                     {"messages":[{"role":"developer","content":"be brief"},
                      {"role":"user","name":"ann","content":[{"type":"text","text":"weather?"}]},

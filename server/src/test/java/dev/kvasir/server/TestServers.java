@@ -23,6 +23,11 @@ public final class TestServers {
         return ModelLocator.testModel("stories260K.gguf");
     }
 
+    /** llama-2-tiny-random: random weights over the real 32,000-token Llama 2 vocabulary (structured-output tests). */
+    public static Path randomModel() {
+        return ModelLocator.testModel("llama-2-tiny-random.gguf");
+    }
+
     /**
      * Small pool (so pressure is reachable), two CPU workers (the CI machine has two cores), no
      * start-up warm-up (tests that count steps or blocks start from nothing).

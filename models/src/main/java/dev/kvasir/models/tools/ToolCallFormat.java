@@ -22,5 +22,17 @@ public enum ToolCallFormat {
      * Hermes / Qwen style: each call {@code <tool_call>\n{"name": "f", "arguments": {...}}\n</tool_call>},
      * several one after another.
      */
-    HERMES
+    HERMES;
+
+    /**
+     * The format a chat template teaches its model: Hermes when it writes {@code <tool_call>} tags,
+     * Llama 3.1's when it knows {@code <|python_tag|>} or sets up Meta's {@code Environment: ipython}
+     * (the built-in Llama 3 template), else plain JSON (what the built-in Llama 2 template asks for).
+     */
+    public static ToolCallFormat forTemplate(String templateSource) {
+        if (templateSource == null) return JSON;
+        if (templateSource.contains(ToolCallParser.HERMES_OPEN)) return HERMES;
+        if (templateSource.contains(ToolCallParser.PYTHON_TAG) || templateSource.contains("Environment: ipython")) return LLAMA3_JSON;
+        return JSON;
+    }
 }

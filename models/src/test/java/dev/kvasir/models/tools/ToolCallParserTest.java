@@ -1,5 +1,6 @@
 package dev.kvasir.models.tools;
 
+import dev.kvasir.models.template.BuiltInTemplates;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -64,5 +65,21 @@ class ToolCallParserTest {
                 .calls().size());
         assertFalse(ToolCallParser.parse("[1, 2]", ToolCallFormat.JSON).hasCalls());
         assertNull(ToolCallParser.parse("", ToolCallFormat.JSON).content());
+    }
+
+    @Test
+    void formatFollowsWhatTheTemplateTeaches() throws Exception {
+        assertEquals(ToolCallFormat.LLAMA3_JSON, ToolCallFormat.forTemplate(resource("llama-3.1-instruct.jinja")));
+        assertEquals(ToolCallFormat.LLAMA3_JSON, ToolCallFormat.forTemplate(BuiltInTemplates.LLAMA3.source()));
+        assertEquals(ToolCallFormat.HERMES, ToolCallFormat.forTemplate(BuiltInTemplates.CHATML.source()));
+        assertEquals(ToolCallFormat.JSON, ToolCallFormat.forTemplate(BuiltInTemplates.LLAMA2.source()));
+        assertEquals(ToolCallFormat.JSON, ToolCallFormat.forTemplate(resource("smollm2-instruct.jinja")));
+        assertEquals(ToolCallFormat.JSON, ToolCallFormat.forTemplate(null));
+    }
+
+    private static String resource(String name) throws java.io.IOException {
+        try (var in = BuiltInTemplates.class.getResourceAsStream(name)) {
+            return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
     }
 }

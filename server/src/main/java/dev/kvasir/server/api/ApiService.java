@@ -185,6 +185,8 @@ public final class ApiService {
     private void chat(HttpExchange ex, byte[] body) {
         ChatRequest req = parser.chat(body);
         checkModel(req.model());
+        // A schema or grammar the compiler refuses is a 400 before any memory or template work.
+        OutputPlan output = OutputPlan.of(model, req.spec().outputFormat(), req.toolUse());
         ChatMemory.Plan plan = null;
         if (chatMemory != null) {
             // Hopeless prompts are refused before any memory work (their bytes alone rule them out).
@@ -221,7 +223,7 @@ public final class ApiService {
         Integer pin = req.memory().pinPrefixSeconds();
         GenerationRequest.CacheHint cache = new GenerationRequest.CacheHint(plan != null,
                 pin == null ? 0 : TimeUnit.SECONDS.toNanos(pin));
-        generate(ex, true, "chatcmpl-", List.of(prompt), req.spec(), "messages", cache, plan == null ? null : plan.json(),
+        generate(ex, true, "chatcmpl-", List.of(prompt), req.spec(), output, "messages", cache, plan == null ? null : plan.json(),
                 plan == null ? null : text -> chatMemory.record(tenant, req.user(), done, text));
     }
 
@@ -233,6 +235,7 @@ public final class ApiService {
     private void completions(HttpExchange ex, byte[] body) {
         CompletionRequest req = parser.completion(body);
         checkModel(req.model());
+        OutputPlan output = OutputPlan.of(model, req.spec().outputFormat(), ToolUse.NO_TOOLS);
         List<int[]> prompts = new ArrayList<>();
         for (CompletionRequest.Prompt p : req.prompts()) {
             int[] tokens = p.tokens() != null ? checkTokenIds(p.tokens(), "prompt") : encodeText(p.text());
@@ -243,15 +246,16 @@ public final class ApiService {
             throw ApiException.badRequest("n", "prompts × n = " + prompts.size() * req.spec().n()
                     + " exceeds max-num-seqs " + engine.config().maxNumSeqs());
         }
-        generate(ex, false, "cmpl-", prompts, req.spec(), "prompt", GenerationRequest.CacheHint.NONE, null, null);
+        generate(ex, false, "cmpl-", prompts, req.spec(), output, "prompt", GenerationRequest.CacheHint.NONE, null, null);
     }
 
     /**
+     * @param output     the constraint the engine decodes under, and how the text is read (tool calls)
      * @param memory     the response's {@code memory} object, or null
      * @param onComplete given the first choice's whole text as the response completes, just before its last bytes go out, or null
      */
-    private void generate(HttpExchange ex, boolean chat, String idPrefix, List<int[]> prompts, GenerationSpec spec, String promptParam,
-                          GenerationRequest.CacheHint cache, ObjectNode memory, Consumer<String> onComplete) {
+    private void generate(HttpExchange ex, boolean chat, String idPrefix, List<int[]> prompts, GenerationSpec spec, OutputPlan output,
+                          String promptParam, GenerationRequest.CacheHint cache, ObjectNode memory, Consumer<String> onComplete) {
         int maxLen = model.maxModelLen();
         List<Integer> maxTokens = new ArrayList<>();
         for (int[] prompt : prompts) {
@@ -269,12 +273,13 @@ public final class ApiService {
         ex.admission().chargePromptTokens(prompts.stream().mapToLong(p -> p.length).sum());
         String id = idPrefix + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
         GenerationResponder responder = new GenerationResponder(ex, chat, id, System.currentTimeMillis() / 1000,
-                model.name(), spec, prompts.size(), memory, onComplete);
+                model.name(), spec, prompts.size(), memory, onComplete, output);
         long deadline = System.nanoTime() + requestTimeoutNanos;
         List<GenerationRequest> requests = new ArrayList<>();
         for (int i = 0; i < prompts.size(); i++) {
             requests.add(new GenerationRequest(id + "-" + i, prompts.get(i), spec.n(), maxTokens.get(i), spec.stop(),
-                    spec.ignoreEos(), spec.sampling(), deadline, responder.sink(i), ex.tenant(), cache));
+                    spec.ignoreEos(), spec.sampling(), deadline, responder.sink(i), ex.tenant(), cache, output.constraint(),
+                    output.keepSpecialTokens()));
         }
         Runnable abort = () -> requests.forEach(r -> engine.abort(r.id()));
         ex.onCancel(abort);

@@ -10,9 +10,11 @@ import java.util.List;
  * @param tools  the functions the model may call, OpenAI's tool objects as plain JSON values
  *               ({@code Map}s, {@code List}s, strings, numbers), for the template's {@code tools}; null for none
  * @param memory the request's {@code memory} object ({@link MemoryOptions#DEFAULT} when absent)
+ * @param toolUse the same functions as the parser and the call constraint read them, with {@code tool_choice}
+ *               and {@code parallel_tool_calls}
  */
 public record ChatRequest(String model, List<Message> messages, List<Object> tools, GenerationSpec spec, String user,
-                          MemoryOptions memory) {
+                          MemoryOptions memory, ToolUse toolUse) {
 
     /**
      * One chat turn; content already flattened from text parts.

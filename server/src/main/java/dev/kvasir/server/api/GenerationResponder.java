@@ -13,8 +13,11 @@ import java.util.function.Consumer;
 /**
  * Turns engine outputs into one HTTP response in OpenAI's shape: chat or text completion, streamed
  * as server-sent events or sent whole at the end. A completions request with several prompts runs
- * as several engine requests ("parts"); part p's choice i is {@code choices[p * n + i]}. Everything
- * after the sink hand-off runs on the channel's event loop.
+ * as several engine requests ("parts"); part p's choice i is {@code choices[p * n + i]}. A chat
+ * request with tools reads each choice's text through a {@link ToolCallStream}: content and
+ * {@code tool_calls} (streamed as OpenAI's tool-call deltas, the name once, then argument
+ * fragments), finishing with {@code tool_calls}. Everything after the sink hand-off runs on the
+ * channel's event loop.
  */
 final class GenerationResponder {
 
@@ -39,13 +42,16 @@ final class GenerationResponder {
     private final ObjectNode memory;
     /** Given the first choice's text once the response is complete, or null. */
     private final Consumer<String> onComplete;
+    /** Per choice, its text read as content and tool calls; null when the text is the answer as it is. */
+    private final ToolCallStream[] toolCalls;
 
     /**
      * @param memory     the {@code memory} object the response (and a stream's first chunk) carries, or null
      * @param onComplete called with the first choice's whole text as a complete response ends (before its last bytes), or null
+     * @param output     how the text is read: as it is, or as tool calls (chat only)
      */
     GenerationResponder(HttpExchange exchange, boolean chat, String id, long created, String model,
-                        GenerationSpec spec, int parts, ObjectNode memory, Consumer<String> onComplete) {
+                        GenerationSpec spec, int parts, ObjectNode memory, Consumer<String> onComplete, OutputPlan output) {
         this.memory = memory;
         this.onComplete = onComplete;
         this.exchange = exchange;
@@ -62,6 +68,12 @@ final class GenerationResponder {
         for (int i = 0; i < choices; i++) {
             texts[i] = new StringBuilder();
             logprobs.add(new ArrayList<>());
+        }
+        if (chat && output.tools() != OutputPlan.ToolOutput.NONE) {
+            toolCalls = new ToolCallStream[choices];
+            for (int i = 0; i < choices; i++) toolCalls[i] = new ToolCallStream(output.tools(), output.format());
+        } else {
+            toolCalls = null;
         }
     }
 
@@ -115,6 +127,10 @@ final class GenerationResponder {
             int index = part * spec.n() + c.index();
             if (spec.stream()) {
                 if (index == 0 && onComplete != null) texts[0].append(c.text()); // kept for onComplete only
+                if (toolCalls != null) {
+                    streamPieces(index, c);
+                    continue;
+                }
                 if (c.text().isEmpty() && c.finishReason() == null && c.logprobs() == null) continue;
                 exchange.event(Json.write(chunk(index, delta(c.text()), logprobsJson(index, c.logprobs()), c.finishReason())));
             } else {
@@ -151,15 +167,84 @@ final class GenerationResponder {
         ArrayNode choices = body.putArray("choices");
         for (int i = 0; i < texts.length; i++) {
             ObjectNode c = choices.addObject().put("index", i);
-            if (chat) c.putObject("message").put("role", "assistant").put("content", texts[i].toString());
-            else c.put("text", texts[i].toString());
+            if (chat) {
+                ObjectNode message = c.putObject("message").put("role", "assistant");
+                if (toolCalls == null) message.put("content", texts[i].toString());
+                else messageWithToolCalls(message, i);
+            } else {
+                c.put("text", texts[i].toString());
+            }
             c.set("logprobs", spec.logprobs() ? logprobsJson(i, logprobs.get(i)) : null);
-            c.put("finish_reason", finishReasons[i]);
+            c.put("finish_reason", finishReason(i, finishReasons[i]));
         }
         body.set("usage", usage());
         if (memory != null) body.set("memory", memory);
         completed();
         exchange.sendJson(HttpResponseStatus.OK, body);
+    }
+
+    /**
+     * One output of a choice with tools, as the pieces its text completes: a chunk per piece (the
+     * logprobs on the first, the finish reason on the last), or one empty chunk for logprobs or the
+     * finish when the text completed none.
+     */
+    private void streamPieces(int index, RequestOutput.Choice c) {
+        List<ToolCallStream.Piece> pieces = new ArrayList<>(toolCalls[index].push(c.text()));
+        if (c.finishReason() != null) pieces.addAll(toolCalls[index].finish());
+        String finish = finishReason(index, c.finishReason());
+        ObjectNode lps = logprobsJson(index, c.logprobs());
+        if (pieces.isEmpty()) {
+            if (lps != null || finish != null) exchange.event(Json.write(chunk(index, Json.MAPPER.createObjectNode(), lps, finish)));
+            return;
+        }
+        for (int k = 0; k < pieces.size(); k++) {
+            exchange.event(Json.write(chunk(index, pieceDelta(pieces.get(k)), k == 0 ? lps : null, k == pieces.size() - 1 ? finish : null)));
+        }
+    }
+
+    /** OpenAI's delta for one piece: content, a call's first delta (id, type, name), or more of its arguments. */
+    private static ObjectNode pieceDelta(ToolCallStream.Piece piece) {
+        ObjectNode d = Json.MAPPER.createObjectNode();
+        switch (piece) {
+            case ToolCallStream.Content c -> d.put("content", c.text());
+            case ToolCallStream.CallStart s -> d.putArray("tool_calls").addObject().put("index", s.index()).put("id", s.id())
+                    .put("type", "function").putObject("function").put("name", s.name()).put("arguments", "");
+            case ToolCallStream.Arguments a -> d.putArray("tool_calls").addObject().put("index", a.index())
+                    .putObject("function").put("arguments", a.fragment());
+        }
+        return d;
+    }
+
+    /** A whole response's message from the same pieces a stream would send: content (null when only calls) and tool_calls. */
+    private void messageWithToolCalls(ObjectNode message, int index) {
+        List<ToolCallStream.Piece> pieces = new ArrayList<>(toolCalls[index].push(texts[index].toString()));
+        pieces.addAll(toolCalls[index].finish());
+        StringBuilder content = new StringBuilder();
+        List<ObjectNode> functions = new ArrayList<>();
+        List<StringBuilder> arguments = new ArrayList<>();
+        ArrayNode calls = Json.MAPPER.createArrayNode();
+        for (ToolCallStream.Piece piece : pieces) {
+            switch (piece) {
+                case ToolCallStream.Content c -> content.append(c.text());
+                case ToolCallStream.CallStart s -> {
+                    functions.add(calls.addObject().put("id", s.id()).put("type", "function").putObject("function").put("name", s.name()));
+                    arguments.add(new StringBuilder());
+                }
+                case ToolCallStream.Arguments a -> arguments.get(a.index()).append(a.fragment());
+            }
+        }
+        for (int k = 0; k < functions.size(); k++) functions.get(k).put("arguments", arguments.get(k).toString());
+        if (calls.isEmpty()) {
+            message.put("content", content.toString());
+        } else {
+            message.put("content", content.isEmpty() ? null : content.toString());
+            message.set("tool_calls", calls);
+        }
+    }
+
+    /** A choice that ended by itself after calling tools finishes with {@code tool_calls}, as OpenAI's do. */
+    private String finishReason(int index, String reason) {
+        return toolCalls != null && "stop".equals(reason) && toolCalls[index].hasCalls() ? "tool_calls" : reason;
     }
 
     /** Before the response's last bytes: a client that sends its next turn at once finds this one being recorded. */

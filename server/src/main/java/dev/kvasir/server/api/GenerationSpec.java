@@ -12,6 +12,7 @@ import java.util.List;
  * @param stop           strings that end a choice; never part of its text
  * @param includeUsage   stream a final chunk with usage ({@code stream_options.include_usage})
  * @param sampling       how tokens are chosen, handed to the engine's sampler as it is
+ * @param outputFormat   what the output must match ({@code response_format}, {@code guided_*}), or null
  */
 public record GenerationSpec(
         int n,
@@ -21,7 +22,8 @@ public record GenerationSpec(
         boolean stream,
         boolean includeUsage,
         boolean ignoreEos,
-        SamplingParams sampling) {
+        SamplingParams sampling,
+        OutputFormat outputFormat) {
 
     public GenerationSpec {
         stop = List.copyOf(stop);

@@ -2,10 +2,12 @@ package dev.kvasir.server.api;
 
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import dev.kvasir.models.sampling.SamplingParams;
 import dev.kvasir.models.template.ChatMessage;
+import dev.kvasir.models.tools.ToolSpec;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -57,8 +59,10 @@ public final class RequestParser {
         if (top != null && top > 0 && !logprobs) {
             throw ApiException.badRequest("top_logprobs", "'top_logprobs' needs 'logprobs': true");
         }
-        return new ChatRequest(optString(o, "model"), messages, tools(o.get("tools")),
-                spec(o, maxTokens, maxTokensParam, logprobs, top == null ? 0 : top), optString(o, "user"), memory(o.get("memory")));
+        List<Object> tools = tools(o.get("tools"));
+        return new ChatRequest(optString(o, "model"), messages, tools,
+                spec(o, maxTokens, maxTokensParam, logprobs, top == null ? 0 : top), optString(o, "user"), memory(o.get("memory")),
+                toolUse(o, tools == null ? null : (ArrayNode) o.get("tools")));
     }
 
     public CompletionRequest completion(byte[] body) {
@@ -103,7 +107,115 @@ public final class RequestParser {
                 (float) optNumber(o, "frequency_penalty", -2, 2, 0),
                 logprobs ? topLogprobs : -1);
         return new GenerationSpec(n == null ? 1 : n, maxTokens, maxTokensParam, stop, stream, includeUsage,
-                optBool(o, "ignore_eos", false), sampling);
+                optBool(o, "ignore_eos", false), sampling, outputFormat(o));
+    }
+
+    /**
+     * OpenAI's {@code response_format} or one of vLLM's {@code guided_json}, {@code guided_regex},
+     * {@code guided_choice}, {@code guided_grammar} (GBNF): at most one; null for free text.
+     */
+    static OutputFormat outputFormat(ObjectNode o) {
+        List<OutputFormat> asked = new ArrayList<>();
+        JsonNode rf = o.get("response_format");
+        if (rf != null && !rf.isNull()) {
+            if (!(rf instanceof ObjectNode f)) throw ApiException.badRequest("response_format", "'response_format' must be an object");
+            String type = optString(f, "type");
+            if ("json_object".equals(type)) {
+                asked.add(new OutputFormat.JsonObject());
+            } else if ("json_schema".equals(type)) {
+                if (!(f.get("json_schema") instanceof ObjectNode js) || !(js.get("schema") instanceof ObjectNode schema)) {
+                    throw ApiException.badRequest("response_format", "'response_format' of type 'json_schema' needs "
+                            + "'json_schema': {\"name\": ..., \"schema\": {...}} with the schema as an object");
+                }
+                asked.add(new OutputFormat.JsonSchema(schema, "response_format"));
+            } else if (!"text".equals(type)) {
+                throw ApiException.badRequest("response_format", "'response_format.type' must be 'text', 'json_object' or 'json_schema', got "
+                        + Json.abbreviate(type));
+            }
+        }
+        JsonNode json = o.get("guided_json");
+        if (json != null && !json.isNull()) {
+            JsonNode schema = json;
+            if (json.isTextual()) {
+                try {
+                    schema = Json.MAPPER.readTree(json.textValue());
+                } catch (JacksonException e) {
+                    throw ApiException.badRequest("guided_json", "'guided_json' is not valid JSON: " + Json.abbreviate(e.getOriginalMessage(), 200));
+                }
+            }
+            if (!(schema instanceof ObjectNode)) throw ApiException.badRequest("guided_json", "'guided_json' must be a JSON Schema object");
+            asked.add(new OutputFormat.JsonSchema(schema, "guided_json"));
+        }
+        String regex = optString(o, "guided_regex");
+        if (regex != null) asked.add(new OutputFormat.Regex(regex));
+        JsonNode choice = o.get("guided_choice");
+        if (choice != null && !choice.isNull()) {
+            if (!choice.isArray() || choice.isEmpty()) throw ApiException.badRequest("guided_choice", "'guided_choice' must be a non-empty list of strings");
+            List<String> choices = new ArrayList<>();
+            for (JsonNode c : choice) {
+                if (!c.isTextual() || c.textValue().isEmpty()) {
+                    throw ApiException.badRequest("guided_choice", "'guided_choice' must be a non-empty list of non-empty strings");
+                }
+                choices.add(c.textValue());
+            }
+            asked.add(new OutputFormat.Choice(choices));
+        }
+        String grammar = optString(o, "guided_grammar");
+        if (grammar != null) asked.add(new OutputFormat.Grammar(grammar));
+        if (asked.size() > 1) {
+            throw ApiException.badRequest(asked.get(1).param(), "'" + asked.get(0).param() + "' and '" + asked.get(1).param()
+                    + "' both constrain the output: give one of response_format, guided_json, guided_regex, guided_choice, guided_grammar");
+        }
+        return asked.isEmpty() ? null : asked.getFirst();
+    }
+
+    /**
+     * {@code tool_choice} and {@code parallel_tool_calls} against the functions in {@code tools}
+     * (already checked for shape; null when there are none).
+     */
+    private static ToolUse toolUse(ObjectNode o, ArrayNode toolsNode) {
+        boolean parallel = optBool(o, "parallel_tool_calls", true);
+        JsonNode choiceNode = o.get("tool_choice");
+        List<ToolSpec> specs = new ArrayList<>();
+        if (toolsNode != null) {
+            for (int i = 0; i < toolsNode.size(); i++) {
+                ObjectNode f = (ObjectNode) toolsNode.get(i).get("function");
+                JsonNode parameters = f.get("parameters");
+                if (parameters != null && !parameters.isNull() && !parameters.isObject()) {
+                    throw ApiException.badRequest("tools", "tools[" + i + "].function.parameters must be a JSON Schema object");
+                }
+                specs.add(new ToolSpec(f.get("name").textValue(), parameters == null || parameters.isNull() ? null : parameters));
+            }
+        }
+        ToolUse.Choice choice;
+        String function = null;
+        if (choiceNode == null || choiceNode.isNull()) {
+            choice = specs.isEmpty() ? ToolUse.Choice.NONE : ToolUse.Choice.AUTO;
+        } else if (choiceNode.isTextual()) {
+            choice = switch (choiceNode.textValue()) {
+                case "none" -> ToolUse.Choice.NONE;
+                case "auto" -> ToolUse.Choice.AUTO;
+                case "required" -> ToolUse.Choice.REQUIRED;
+                default -> throw ApiException.badRequest("tool_choice", "'tool_choice' must be 'none', 'auto', 'required' or "
+                        + "{\"type\": \"function\", \"function\": {\"name\": ...}}, got " + Json.abbreviate(choiceNode.textValue()));
+            };
+        } else if (choiceNode instanceof ObjectNode c && "function".equals(c.path("type").textValue())
+                && c.path("function").path("name").isTextual()) {
+            choice = ToolUse.Choice.NAMED;
+            function = c.path("function").path("name").textValue();
+            String named = function;
+            if (specs.stream().noneMatch(t -> t.name().equals(named))) {
+                throw ApiException.badRequest("tool_choice", "'tool_choice' names the function '" + Json.abbreviate(function)
+                        + "', which is not among 'tools'");
+            }
+        } else {
+            throw ApiException.badRequest("tool_choice", "'tool_choice' must be 'none', 'auto', 'required' or "
+                    + "{\"type\": \"function\", \"function\": {\"name\": ...}}");
+        }
+        if (choice != ToolUse.Choice.NONE && specs.isEmpty()) {
+            throw ApiException.badRequest("tool_choice", "'tool_choice' needs 'tools' to choose from");
+        }
+        return new ToolUse(specs, choice, function, parallel);
     }
 
     private static final Set<String> MEMORY_FIELDS = Set.of("session_id", "enabled", "top_k", "max_tokens", "history", "write",

@@ -2,6 +2,7 @@ package dev.kvasir.server.cli;
 
 import dev.kvasir.memory.store.MemoryStores;
 import dev.kvasir.models.Backends;
+import dev.kvasir.models.tools.ToolCallFormat;
 import dev.kvasir.server.KvasirServer;
 import dev.kvasir.server.ListenerConfig;
 import dev.kvasir.server.ServerConfig;
@@ -157,6 +158,11 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--no-ui", description = "do not serve the web console at / (the API, /v1/kv/stream included, is unchanged)")
     boolean noUi;
 
+    @Option(names = "--tool-call-parser", paramLabel = "json|llama3_json|hermes",
+            description = "how the model writes tool calls, for tool_choice required/named (constrained) and auto (parsed)"
+                    + " (default: what the chat template teaches: hermes for <tool_call> tags, llama3_json for Llama 3.1, else json)")
+    String toolCallParser;
+
     @Override
     public Integer call() throws Exception {
         try {
@@ -209,6 +215,15 @@ public final class ServeCommand implements Callable<Integer> {
             System.err.println("serve: --max-concurrent-requests-per-key must be 0 (no limit) or more, got " + maxConcurrentRequestsPerKey);
             return 2;
         }
+        ToolCallFormat toolCalls = null;
+        if (toolCallParser != null) {
+            try {
+                toolCalls = ToolCallFormat.valueOf(toolCallParser.toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                System.err.println("serve: --tool-call-parser must be json, llama3_json or hermes, got " + toolCallParser);
+                return 2;
+            }
+        }
         ListenerConfig listener;
         try {
             RateLimit limit = RateLimit.NONE.withConcurrentRequests(maxConcurrentRequestsPerKey);
@@ -227,7 +242,7 @@ public final class ServeCommand implements Callable<Integer> {
                 .requestTimeoutSeconds(requestTimeout).maxBodyBytes((int) maxRequestBody).device(device)
                 .gpuMemoryUtilization(gpuMemoryUtilization).warmupSteps(warmupSteps).listener(listener).memoryStore(memoryStore)
                 .shutdownTimeoutSeconds(shutdownTimeout).kvRetention(retention).kvOffloadBytes(kvOffload)
-                .ui(!noUi).memoryPlacement(placement).build();
+                .ui(!noUi).memoryPlacement(placement).toolCallParser(toolCalls).build();
         KvasirServer server = KvasirServer.start(config);
         // SIGTERM drains (Kubernetes' stop): the main thread's awaitClose returns after close, and serve exits 0.
         // Anything else that ends the JVM (Ctrl-C, System.exit) still closes the server on the way out.

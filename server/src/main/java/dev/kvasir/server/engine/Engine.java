@@ -15,6 +15,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -41,6 +42,7 @@ public final class Engine implements AutoCloseable {
     private final Scheduler scheduler;
     private final ModelRunner runner;
     private final OutputProcessor outputs;
+    private final MaskPrefetch masks = new MaskPrefetch();
     private final long extraKey;
     private final LinkedBlockingQueue<Command> inbox = new LinkedBlockingQueue<>();
     private final Map<String, RequestState> live = new HashMap<>();
@@ -161,6 +163,7 @@ public final class Engine implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        masks.close();
     }
 
     private void loop() {
@@ -219,9 +222,20 @@ public final class Engine implements AutoCloseable {
                     new RequestOutput.EngineError("engine", "duplicate request id " + request.id())));
             return;
         }
-        Sequence seq = new Sequence(nextSeqId++, r, 0, sampler(request, 0), IncrementalDetokenizer.after(tokenizer, request.promptTokens()));
+        Sequence seq = new Sequence(nextSeqId++, r, 0, sampler(request, 0), detokenizer(request));
         r.sequences.add(seq);
         scheduler.addWaiting(seq);
+    }
+
+    /**
+     * Free text continues the prompt (a SentencePiece continuation keeps its leading space, as vLLM
+     * returns it). A constrained output is a document of its own, decoded as its constraint reads
+     * the tokens: the first token's dummy-prefix space is dropped, so the text returned is the text
+     * the grammar matched ("▁{" comes back as "{", and a regex matches the whole text).
+     */
+    private IncrementalDetokenizer detokenizer(GenerationRequest request) {
+        return request.constraint() != null ? new IncrementalDetokenizer(tokenizer)
+                : IncrementalDetokenizer.after(tokenizer, request.promptTokens());
     }
 
     /** Choice i of a seeded request draws with seed + i, so choices differ and each repeats. */
@@ -238,8 +252,15 @@ public final class Engine implements AutoCloseable {
             failUnschedulable();
             return;
         }
-        // The model's reused rows: everything below reads them (sampling, logprobs) before the next step.
-        float[][] logits = runner.run(step);
+        // Constrained sequences' masks are computed while the forward pass runs, and are back before sampling.
+        Future<?> prefetch = masks.start(step);
+        float[][] logits;
+        try {
+            // The model's reused rows: everything below reads them (sampling, logprobs) before the next step.
+            logits = runner.run(step);
+        } finally {
+            masks.await(prefetch);
+        }
         steps++;
         for (Sequence seq : scheduler.markComputed(step)) forkChoices(seq);
         OutputProcessor.Finished finished = outputs.process(step, logits, System.nanoTime());
@@ -269,8 +290,7 @@ public final class Engine implements AutoCloseable {
         if (r.forked) return;
         r.forked = true;
         for (int i = 1; i < r.request.n(); i++) {
-            Sequence child = parent.fork(nextSeqId++, i, sampler(r.request, i),
-                    IncrementalDetokenizer.after(tokenizer, r.request.promptTokens()));
+            Sequence child = parent.fork(nextSeqId++, i, sampler(r.request, i), detokenizer(r.request));
             kvManager.fork(parent.id, child.id);
             r.sequences.add(child);
             scheduler.addRunning(child);

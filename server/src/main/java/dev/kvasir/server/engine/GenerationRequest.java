@@ -1,6 +1,7 @@
 package dev.kvasir.server.engine;
 
 import dev.kvasir.models.sampling.SamplingParams;
+import dev.kvasir.models.sampling.constraint.CompiledConstraint;
 
 import java.util.List;
 
@@ -16,6 +17,11 @@ import java.util.List;
  * @param tenant        who asked (its API key's tenant): prefix-cache entries are the tenant's own, so
  *                      {@code cached_tokens} can never reveal another tenant's prompt
  * @param cache         how long its prompt's KV blocks should outlive others once it ends
+ * @param constraint    what every choice's output must match (structured outputs, a required tool call),
+ *                      compiled off the engine thread; null: free text
+ * @param keepSpecialTokens special tokens other than stop tokens appear in the text as their vocabulary
+ *                      strings (vLLM's {@code skip_special_tokens: false}), so a tool-call parser sees
+ *                      tags such as {@code <|python_tag|>}
  */
 public record GenerationRequest(
         String id,
@@ -28,7 +34,9 @@ public record GenerationRequest(
         long deadlineNanos,
         OutputSink sink,
         String tenant,
-        CacheHint cache) {
+        CacheHint cache,
+        CompiledConstraint constraint,
+        boolean keepSpecialTokens) {
 
     /**
      * What the request's prefix is worth keeping: part of an agent session (its next turn will resend
@@ -48,6 +56,12 @@ public record GenerationRequest(
     public GenerationRequest(String id, int[] promptTokens, int n, int maxTokens, List<String> stop, boolean ignoreEos,
                              SamplingParams sampling, long deadlineNanos, OutputSink sink) {
         this(id, promptTokens, n, maxTokens, stop, ignoreEos, sampling, deadlineNanos, sink, DEFAULT_TENANT, CacheHint.NONE);
+    }
+
+    /** Free text: no constraint, special tokens left out of the text. */
+    public GenerationRequest(String id, int[] promptTokens, int n, int maxTokens, List<String> stop, boolean ignoreEos,
+                             SamplingParams sampling, long deadlineNanos, OutputSink sink, String tenant, CacheHint cache) {
+        this(id, promptTokens, n, maxTokens, stop, ignoreEos, sampling, deadlineNanos, sink, tenant, cache, null, false);
     }
 
 

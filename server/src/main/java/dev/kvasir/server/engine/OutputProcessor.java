@@ -9,8 +9,9 @@ import java.util.List;
 
 /**
  * The third part of an engine step (vLLM v1's output processor): turns a forward pass's logits
- * into tokens and text. Per sequence that wanted logits: sample, detokenize, check stop tokens,
- * stop strings and length, record logprobs and timings; then one output per request that advanced.
+ * into tokens and text. Per sequence that wanted logits: sample (under its constraint, which then
+ * accepts the token), detokenize, check stop tokens, the constraint's end, stop strings and length,
+ * record logprobs and timings; then one output per request that advanced.
  * Decides that a choice is finished; the engine takes finished sequences out of the batch.
  * Owned by the engine thread.
  */
@@ -74,8 +75,13 @@ final class OutputProcessor {
     private void sample(Sequence seq, float[] logits, long now, List<Sequence> finished) {
         RequestState r = seq.request;
         GenerationRequest req = r.request;
-        SampledToken t = seq.sampler.sample(logits, seq.prompt, seq.generated(), seq.numGenerated());
+        SampledToken t = seq.sampler.sample(logits, seq.prompt, seq.generated(), seq.numGenerated(), seq.constraint);
         int token = t.tokenId();
+        if (seq.constraint != null && !seq.constraint.accept(token)) {
+            // The sampler drew from the constraint's own mask: a refusal here is a bug, never the client's doing.
+            throw new IllegalStateException("sampled token " + token + " that " + seq.constraint.constraint().description()
+                    + " does not allow (" + seq + ")");
+        }
         seq.append(token);
         r.completionTokens++;
         generatedTokens++;
@@ -87,10 +93,13 @@ final class OutputProcessor {
         }
         seq.lastTokenNanos = now;
 
-        boolean eos = !req.ignoreEos() && isStopToken(token);
-        String text = seq.stopMatcher.push(eos ? "" : seq.detokenizer.push(token));
+        // A constrained choice ends where its grammar does, ignore_eos or not: a stop token is allowed
+        // only where the grammar may end, and a grammar with nothing left to write needs no stop token.
+        boolean constraintDone = seq.constraint != null && seq.constraint.isComplete();
+        boolean eos = isStopToken(token) && (!req.ignoreEos() || seq.constraint != null);
+        String text = seq.stopMatcher.push(eos ? "" : text(seq, token, req.keepSpecialTokens()));
         String finish = null;
-        if (seq.stopMatcher.stopped() || eos) {
+        if (seq.stopMatcher.stopped() || eos || constraintDone) {
             finish = "stop";
         } else if (seq.numGenerated() >= req.maxTokens() || seq.numTokens() >= maxModelLen) {
             finish = "length";
@@ -108,6 +117,15 @@ final class OutputProcessor {
             finished.add(seq);
             r.finishedChoices++;
         }
+    }
+
+    /** The token's text; a special token that decodes to nothing as its vocabulary string when the request keeps them. */
+    private String text(Sequence seq, int token, boolean keepSpecialTokens) {
+        String text = seq.detokenizer.push(token);
+        if (keepSpecialTokens && tokenizer.isSpecial(token) && tokenizer.tokenBytes(token).length == 0) {
+            text += tokenizer.tokenString(token);
+        }
+        return text;
     }
 
     private boolean isStopToken(int token) {

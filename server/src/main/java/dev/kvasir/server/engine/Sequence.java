@@ -1,13 +1,15 @@
 package dev.kvasir.server.engine;
 
 import dev.kvasir.models.sampling.Sampler;
+import dev.kvasir.models.sampling.constraint.ConstraintState;
 import dev.kvasir.models.tokenizer.IncrementalDetokenizer;
 
 import java.util.Arrays;
 
 /**
  * One choice of a request: its tokens, how many of them have KV in the cache, and the per-choice
- * sampling, detokenizing and stop-string state. Owned by the engine thread.
+ * sampling, constraint, detokenizing and stop-string state. Owned by the engine thread (the mask
+ * prefetch borrows the constraint state during a forward pass and hands it back before sampling).
  */
 final class Sequence {
 
@@ -21,6 +23,12 @@ final class Sequence {
     final Sampler sampler;
     final IncrementalDetokenizer detokenizer;
     final StopMatcher stopMatcher;
+    /**
+     * Where the choice stands in its request's constraint, or null for free text. Advanced with
+     * every sampled token; kept as it is through preemption (recompute refills the KV of tokens the
+     * state has already accepted).
+     */
+    final ConstraintState constraint;
 
     private int[] generated = new int[16];
     private int numGenerated;
@@ -32,6 +40,12 @@ final class Sequence {
     long lastTokenNanos;
 
     Sequence(long id, RequestState request, int index, Sampler sampler, IncrementalDetokenizer detokenizer) {
+        this(id, request, index, sampler, detokenizer,
+                request.request.constraint() == null ? null : request.request.constraint().newState());
+    }
+
+    private Sequence(long id, RequestState request, int index, Sampler sampler, IncrementalDetokenizer detokenizer,
+                     ConstraintState constraint) {
         this.id = id;
         this.request = request;
         this.index = index;
@@ -39,6 +53,7 @@ final class Sequence {
         this.sampler = sampler;
         this.detokenizer = detokenizer;
         this.stopMatcher = new StopMatcher(request.request.stop());
+        this.constraint = constraint;
     }
 
     int numTokens() {
@@ -73,7 +88,8 @@ final class Sequence {
 
     /** A copy for choice {@code index} of the same request after the prompt's prefill (n > 1). */
     Sequence fork(long childId, int childIndex, Sampler childSampler, IncrementalDetokenizer childDetokenizer) {
-        Sequence child = new Sequence(childId, request, childIndex, childSampler, childDetokenizer);
+        Sequence child = new Sequence(childId, request, childIndex, childSampler, childDetokenizer,
+                constraint == null ? null : constraint.fork());
         child.generated = Arrays.copyOf(generated, generated.length);
         child.numGenerated = numGenerated;
         child.numComputed = numComputed;

@@ -113,4 +113,45 @@ class RequestParserTest {
         assertEquals("stop", assertThrows(ApiException.class,
                 () -> parser.completion(b("{\"prompt\":\"x\",\"stop\":[\"" + max + "s\"]}"))).param());
     }
+
+    private static final String TOOLS = "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\","
+            + "\"parameters\":{\"type\":\"object\"}}},{\"type\":\"function\",\"function\":{\"name\":\"g\"}}]";
+
+    private ChatRequest chatWith(String fields) {
+        return parser.chat(b("{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]," + fields + "}"));
+    }
+
+    @Test
+    void toolChoiceAndOutputFormats() {
+        ToolUse auto = chatWith(TOOLS).toolUse();
+        assertEquals(ToolUse.Choice.AUTO, auto.choice());
+        assertEquals(List.of("f", "g"), auto.tools().stream().map(t -> t.name()).toList());
+        assertEquals(ToolUse.Choice.NONE, chatWith("\"temperature\":0").toolUse().choice());
+        ToolUse named = chatWith(TOOLS + ",\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"g\"}},"
+                + "\"parallel_tool_calls\":false").toolUse();
+        assertEquals(ToolUse.Choice.NAMED, named.choice());
+        assertEquals(List.of("g"), named.callable().stream().map(t -> t.name()).toList());
+        assertEquals(false, named.parallel());
+        assertEquals(ToolUse.Choice.REQUIRED, chatWith(TOOLS + ",\"tool_choice\":\"required\"").toolUse().choice());
+
+        assertEquals(new OutputFormat.JsonObject(), chatWith("\"response_format\":{\"type\":\"json_object\"}").spec().outputFormat());
+        assertEquals(null, chatWith("\"response_format\":{\"type\":\"text\"}").spec().outputFormat());
+        assertEquals(new OutputFormat.Choice(List.of("a", "b")), chatWith("\"guided_choice\":[\"a\",\"b\"]").spec().outputFormat());
+        assertEquals("guided_json", chatWith("\"guided_json\":\"{\\\"type\\\":\\\"string\\\"}\"").spec().outputFormat().param());
+    }
+
+    @Test
+    void toolAndFormatRefusalsNameTheParameter() {
+        assertEquals("tool_choice", assertThrows(ApiException.class, () -> chatWith("\"tool_choice\":\"required\"")).param());
+        assertEquals("tool_choice", assertThrows(ApiException.class, () -> chatWith(TOOLS + ",\"tool_choice\":\"always\"")).param());
+        assertEquals("tool_choice", assertThrows(ApiException.class,
+                () -> chatWith(TOOLS + ",\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"h\"}}")).param());
+        assertEquals("response_format", assertThrows(ApiException.class, () -> chatWith("\"response_format\":\"json\"")).param());
+        assertEquals("response_format", assertThrows(ApiException.class,
+                () -> chatWith("\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\"}}")).param());
+        assertEquals("guided_json", assertThrows(ApiException.class, () -> chatWith("\"guided_json\":\"{not json\"")).param());
+        assertEquals("guided_choice", assertThrows(ApiException.class, () -> chatWith("\"guided_choice\":[]")).param());
+        assertEquals("guided_choice", assertThrows(ApiException.class,
+                () -> chatWith("\"guided_choice\":[\"a\"],\"guided_regex\":\"a\"")).param());
+    }
 }

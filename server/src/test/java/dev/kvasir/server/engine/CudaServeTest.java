@@ -82,6 +82,6 @@ class CudaServeTest {
         ServerConfig small = ServerConfig.builder(TestServers.model()).device("cuda").maxModelLen(256).numKvBlocks(24)
                 .maxNumSeqs(8).maxNumBatchedTokens(64).swapSpaceBytes(1L << 20)
                 .preemptionMode(EngineConfig.PreemptionMode.SWAP).threads(2).warmupSteps(0).memoryStore("none").build();
-        PreemptionTest.assertPreemptionKeepsEachText(small);
+        PreemptionTest.assertPreemptionKeepsEachText(small, null);
     }
 }

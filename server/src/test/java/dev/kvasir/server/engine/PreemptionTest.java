@@ -1,6 +1,7 @@
 package dev.kvasir.server.engine;
 
 import dev.kvasir.models.sampling.SamplingParams;
+import dev.kvasir.models.sampling.constraint.CompiledConstraint;
 import dev.kvasir.server.KvasirServer;
 import dev.kvasir.server.ServerConfig;
 import dev.kvasir.server.TestServers;
@@ -11,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -25,6 +27,11 @@ class PreemptionTest {
     record Result(String text, RequestOutput.Usage usage) {}
 
     static CompletableFuture<Result> submit(Engine engine, String id, int[] prompt, int maxTokens, int n) {
+        return submit(engine, id, prompt, maxTokens, n, null);
+    }
+
+    /** Greedy, ignoring EOS, choice 0's text; under {@code constraint} when it is not null. */
+    static CompletableFuture<Result> submit(Engine engine, String id, int[] prompt, int maxTokens, int n, CompiledConstraint constraint) {
         CompletableFuture<Result> result = new CompletableFuture<>();
         StringBuilder text = new StringBuilder();
         GenerationRequest request = new GenerationRequest(id, prompt, n, maxTokens, List.of(), true,
@@ -34,7 +41,7 @@ class PreemptionTest {
                         if (out.error() != null) result.completeExceptionally(new AssertionError(out.error().message()));
                         else if (out.usage() != null) result.complete(new Result(text.toString(), out.usage()));
                     }
-                });
+                }, GenerationRequest.DEFAULT_TENANT, GenerationRequest.CacheHint.NONE, constraint, false);
         assertTrue(engine.submit(List.of(request)));
         return result;
     }
@@ -42,6 +49,22 @@ class PreemptionTest {
     @ParameterizedTest
     @EnumSource(EngineConfig.PreemptionMode.class)
     void preemptedSequencesGenerateWhatTheyGenerateAlone(EngineConfig.PreemptionMode mode) throws Exception {
+        assertPreemptionKeepsEachText(smallPool(mode), null);
+    }
+
+    /**
+     * The same under a constraint that never ends (so every choice runs its 140 tokens) and counts:
+     * a period after every five letters or spaces. A preempted sequence keeps its grammar state,
+     * so its text is still the one it writes alone and still matches; a state reset by preemption
+     * would shift the periods (or fail the engine's accept check).
+     */
+    @ParameterizedTest
+    @EnumSource(EngineConfig.PreemptionMode.class)
+    void preemptedSequencesKeepTheirConstraint(EngineConfig.PreemptionMode mode) throws Exception {
+        assertPreemptionKeepsEachText(smallPool(mode), "([a-z ]{5}\\.)*[a-z ]{0,4}");
+    }
+
+    private static ServerConfig smallPool(EngineConfig.PreemptionMode mode) {
         ServerConfig d = TestServers.config();
         // 24 blocks of 16 tokens; 6 sequences of ~150 tokens need ~60: preemption is certain.
         ServerConfig small = ServerConfig.builder(d.model()).maxModelLen(256).numKvBlocks(24).kvCacheMemoryBytes(0)
@@ -49,28 +72,30 @@ class PreemptionTest {
                 .swapSpaceBytes(mode == EngineConfig.PreemptionMode.SWAP ? 64L * 20480 : 0).preemptionMode(mode)
                 .threads(2).maxWaitingRequests(64).requestTimeoutSeconds(120).maxBodyBytes(1 << 20).warmupSteps(0)
                 .memoryStore("none").build();
-        assertPreemptionKeepsEachText(small);
+        return small;
     }
 
     /**
      * Six ~150-token sequences alone, then together in a pool far too small for them: each must
      * produce the same text, at least one preemption must happen, and every block must come back.
      */
-    static void assertPreemptionKeepsEachText(ServerConfig config) throws Exception {
+    static void assertPreemptionKeepsEachText(ServerConfig config, String regex) throws Exception {
         try (KvasirServer server = TestServers.start(config)) {
             Engine engine = server.engine();
+            CompiledConstraint constraint = regex == null ? null : server.model().constraints().regex(regex);
             List<int[]> prompts = new ArrayList<>();
             for (int i = 0; i < 6; i++) prompts.add(server.model().encodeText("Once upon a time there was a " + "big ".repeat(i) + "dog"));
             List<String> alone = new ArrayList<>();
             for (int i = 0; i < prompts.size(); i++) {
-                alone.add(submit(engine, "alone-" + i, prompts.get(i), 140, 1).get(60, TimeUnit.SECONDS).text());
+                alone.add(submit(engine, "alone-" + i, prompts.get(i), 140, 1, constraint).get(60, TimeUnit.SECONDS).text());
             }
             List<CompletableFuture<Result>> together = new ArrayList<>();
-            for (int i = 0; i < prompts.size(); i++) together.add(submit(engine, "together-" + i, prompts.get(i), 140, 1));
+            for (int i = 0; i < prompts.size(); i++) together.add(submit(engine, "together-" + i, prompts.get(i), 140, 1, constraint));
             for (int i = 0; i < prompts.size(); i++) {
                 Result r = together.get(i).get(60, TimeUnit.SECONDS);
                 assertEquals(alone.get(i), r.text(), "sequence " + i + " changed under preemption (" + config.preemptionMode() + ")");
                 assertEquals(140, r.usage().completionTokens());
+                if (regex != null) assertTrue(Pattern.matches(regex, r.text()), "sequence " + i + " left " + regex + ": " + r.text());
             }
             assertTrue(engine.stats().preemptions() > 0, "the pool was small enough to preempt");
             int used = engine.probe(kv -> {

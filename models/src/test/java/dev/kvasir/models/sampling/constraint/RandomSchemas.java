@@ -18,7 +18,7 @@ import java.util.SplittableRandom;
  * integers and numbers with inclusive and exclusive bounds, booleans, nulls, type lists, anyOf,
  * and $defs reached by $ref, recursion included.
  */
-final class RandomSchemas {
+public final class RandomSchemas {
 
     static final ObjectMapper JSON = new ObjectMapper();
     private static final JsonNodeFactory F = JsonNodeFactory.instance;
@@ -36,16 +36,16 @@ final class RandomSchemas {
     private final boolean bounded;
     private ObjectNode defs;
 
-    RandomSchemas(long seed) {
+    public RandomSchemas(long seed) {
         this(seed, false);
     }
 
-    RandomSchemas(long seed, boolean bounded) {
+    public RandomSchemas(long seed, boolean bounded) {
         this.r = new SplittableRandom(seed);
         this.bounded = bounded;
     }
 
-    JsonNode next() {
+    public JsonNode next() {
         defs = null;
         ObjectNode root = (ObjectNode) object(3);
         if (!bounded && r.nextInt(4) == 0) {

@@ -10,7 +10,7 @@ import com.networknt.schema.SpecificationVersion;
 import java.util.List;
 
 /** networknt's JSON Schema validator (draft 2020-12, format assertions on): the independent judge of every output. */
-final class SchemaValidator {
+public final class SchemaValidator {
 
     private static final SchemaRegistry REGISTRY = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12,
             b -> b.schemaRegistryConfig(SchemaRegistryConfig.builder().formatAssertionsEnabled(true).build()));
@@ -18,7 +18,7 @@ final class SchemaValidator {
     private SchemaValidator() {}
 
     /** The validator's complaints about {@code instance} (JSON text) under {@code schema}; empty when valid. */
-    static List<String> errors(String schema, String instance) {
+    public static List<String> errors(String schema, String instance) {
         Schema s = REGISTRY.getSchema(schema, InputFormat.JSON);
         try {
             return s.validate(instance, InputFormat.JSON).stream().map(Error::getMessage).toList();
