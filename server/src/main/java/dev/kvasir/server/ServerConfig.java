@@ -22,6 +22,8 @@ import java.nio.file.Path;
  *                        cache; the KV pool is what is left of it (numKvBlocks, when set, overrides)
  * @param warmupSteps     forward steps run on scratch sequences at start-up, before requests are
  *                        accepted, so the JIT has compiled the step's code (0: none)
+ * @param tensorParallelSize ranks the model is split over: GPUs 0 .. N-1 on CUDA, groups of the
+ *                        {@code threads} workers on the CPU (1: no split)
  */
 public record ServerConfig(
         Path model,
@@ -44,13 +46,17 @@ public record ServerConfig(
         int maxBodyBytes,
         String device,
         double gpuMemoryUtilization,
-        int warmupSteps) {
+        int warmupSteps,
+        int tensorParallelSize) {
 
     /** {@code kvasir serve}'s default {@link #warmupSteps}. */
     public static final int DEFAULT_WARMUP_STEPS = 128;
 
     public ServerConfig {
         if (warmupSteps < 0) throw new IllegalArgumentException("--warmup-steps must be 0 or more: " + warmupSteps);
+        if (tensorParallelSize < 1) {
+            throw new IllegalArgumentException("--tensor-parallel-size must be at least 1: " + tensorParallelSize);
+        }
     }
 
     /** Defaults of {@code kvasir serve} for {@code model}, on a free loopback port. */
@@ -86,6 +92,7 @@ public record ServerConfig(
         b.device = device;
         b.gpuMemoryUtilization = gpuMemoryUtilization;
         b.warmupSteps = warmupSteps;
+        b.tensorParallelSize = tensorParallelSize;
         return b;
     }
 
@@ -141,6 +148,7 @@ public record ServerConfig(
         private String device = "cpu";
         private double gpuMemoryUtilization = 0.90;
         private int warmupSteps = DEFAULT_WARMUP_STEPS;
+        private int tensorParallelSize = 1;
 
         private Builder(Path model) {
             this.model = model;
@@ -166,12 +174,13 @@ public record ServerConfig(
         public Builder device(String v) { device = v; return this; }
         public Builder gpuMemoryUtilization(double v) { gpuMemoryUtilization = v; return this; }
         public Builder warmupSteps(int v) { warmupSteps = v; return this; }
+        public Builder tensorParallelSize(int v) { tensorParallelSize = v; return this; }
 
         public ServerConfig build() {
             return new ServerConfig(model, servedModelName, host, port, apiKey, maxModelLen, blockSize, numKvBlocks,
                     kvCacheMemoryBytes, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpaceBytes,
                     preemptionMode, threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes, device,
-                    gpuMemoryUtilization, warmupSteps);
+                    gpuMemoryUtilization, warmupSteps, tensorParallelSize);
         }
     }
 }

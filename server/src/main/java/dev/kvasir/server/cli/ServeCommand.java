@@ -77,6 +77,11 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "0", description = "CPU worker threads (0: all cores)")
     int threads;
 
+    @Option(names = {"--tensor-parallel-size", "-tp"}, defaultValue = "1",
+            description = "split the model over N ranks: GPUs 0 .. N-1 with NCCL on cuda, groups of the --threads workers"
+                    + " on cpu (default: ${DEFAULT-VALUE})")
+    int tensorParallelSize;
+
     @Option(names = "--max-waiting-requests", defaultValue = "1024",
             description = "queued requests at most; more get 503 with Retry-After (default: ${DEFAULT-VALUE})")
     int maxWaitingRequests;
@@ -96,7 +101,7 @@ public final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         try {
-            device = Backends.check(device);
+            device = Backends.check(device, tensorParallelSize);
         } catch (IllegalArgumentException | IllegalStateException e) {
             System.err.println("serve: " + e.getMessage());
             return 2;
@@ -124,7 +129,7 @@ public final class ServeCommand implements Callable<Integer> {
         ServerConfig config = new ServerConfig(modelPath, servedModelName, host, port, key, maxModelLen, blockSize,
                 numKvBlocks, kvCacheMemory, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpace, mode,
                 threads, maxWaitingRequests, requestTimeout, (int) Math.min(Integer.MAX_VALUE, maxRequestBody), device,
-                gpuMemoryUtilization, warmupSteps);
+                gpuMemoryUtilization, warmupSteps, tensorParallelSize);
         KvasirServer server = KvasirServer.start(config);
         Runtime.getRuntime().addShutdownHook(new Thread(server::close, "kvasir-shutdown"));
         String url = server.baseUrl();
