@@ -10,7 +10,8 @@ public final class BenchMain {
     private static final Map<String, String> BENCHMARKS = Map.of(
             "kv-memory", "dev.kvasir.bench.kvmemory.KvMemoryBench",
             "decode", "dev.kvasir.bench.decode.DecodeBench",
-            "serve", "dev.kvasir.bench.serve.ServeBench");
+            "serve", "dev.kvasir.bench.serve.ServeBench",
+            "tp", "dev.kvasir.bench.tp.TensorParallelBench");
 
     private BenchMain() {}
 

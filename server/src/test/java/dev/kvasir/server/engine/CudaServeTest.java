@@ -37,26 +37,24 @@ class CudaServeTest {
     }
 
     /**
-     * {@code serve --device cuda --tensor-parallel-size N}: the model split over N devices (each its
+     * {@code serve --device cuda --tensor-parallel-size 2}: the model split over two devices (each its
      * own CudaBackend, driven by its own thread; NCCL's all-reduce between them), each device's KV
-     * pool sized by its own memory plan, one engine and block manager: the CPU server's text.
-     * The cuda-sim execution gives the simulator 4 devices.
+     * pool sized by its own memory plan, one engine and block manager: the CPU server's text. (Four
+     * devices, and KV heads replicated, are models' CudaTensorParallelTest.) Needs 2 GPUs; the
+     * cuda-sim execution gives the simulator 4.
      */
     @Test
     void tensorParallelGpuServerAnswersWhatTheCpuServerAnswers() throws Exception {
         CudaTestSupport.requireCuda();
         int devices = CudaRuntime.deviceCount();
         if (CudaTestSupport.simulated()) {
-            assertTrue(devices >= 4, "the cuda-sim execution gives the simulator 4 devices (KVASIR_SIM_DEVICES, server pom)");
+            assertTrue(devices >= 2, "the cuda-sim execution gives the simulator 4 devices (KVASIR_SIM_DEVICES, server pom)");
         }
         assumeTrue(devices >= 2, "needs 2 GPUs, found " + devices);
         List<String> cpu = GreedyAnswers.cpuAnswers();
-        for (int tp : new int[] {2, 4}) {
-            if (tp > devices) continue;
-            try (KvasirServer gpu = TestServers.start(gpuConfig().toBuilder().tensorParallelSize(tp).build())) {
-                assertEquals(tp, gpu.tensorParallelSize());
-                GreedyAnswers.assertAnswers(gpu, cpu);
-            }
+        try (KvasirServer gpu = TestServers.start(gpuConfig().toBuilder().tensorParallelSize(2).build())) {
+            assertEquals(2, gpu.tensorParallelSize());
+            GreedyAnswers.assertAnswers(gpu, cpu);
         }
     }
 
