@@ -157,11 +157,6 @@ public final class LlamaModel implements AutoCloseable {
         return plans;
     }
 
-    /** Whether the ranks' KV pools are sized from device memory plans. */
-    boolean plansDeviceMemory() {
-        return ranks[0].backend().plansDeviceMemory();
-    }
-
     /** Copies blocks from each rank's cache to its host swap space (preemption by swapping). */
     public void swapOut(int[] gpuBlocks, int[] cpuBlocks) {
         for (LlamaRank r : ranks) r.swapOut(gpuBlocks, cpuBlocks);
