@@ -2,9 +2,9 @@ package dev.kvasir.kernels.cpu;
 
 import dev.kvasir.kernels.AllReduce;
 import dev.kvasir.kernels.AllReduceGroup;
-import dev.kvasir.kernels.DeviceTensor;
 import jdk.incubator.vector.FloatVector;
 
+import java.util.Arrays;
 import java.util.Objects;
 
 import static dev.kvasir.kernels.cpu.WeightLoads.F;
@@ -88,7 +88,7 @@ public final class CpuAllReduce implements AllReduceGroup {
     @Override
     public void recover() {
         barrier.reset();
-        java.util.Arrays.fill(inputs, null);
+        Arrays.fill(inputs, null);
     }
 
     @Override

@@ -34,13 +34,18 @@ final class GreedyAnswers {
         return JSON.readTree(r.body());
     }
 
-    /** The plain CPU server's answers to the prompts. */
-    static List<String> cpuAnswers() throws Exception {
-        List<String> text = new ArrayList<>();
-        try (KvasirServer cpu = TestServers.start(TestServers.config())) {
-            for (String p : PROMPTS) text.add(chat(cpu, p, "").at("/choices/0/message/content").asText());
+    private static List<String> cpuAnswers;
+
+    /** The plain CPU server's answers to the prompts (asked once per test JVM: greedy, so always the same). */
+    static synchronized List<String> cpuAnswers() throws Exception {
+        if (cpuAnswers == null) {
+            List<String> text = new ArrayList<>();
+            try (KvasirServer cpu = TestServers.start(TestServers.config())) {
+                for (String p : PROMPTS) text.add(chat(cpu, p, "").at("/choices/0/message/content").asText());
+            }
+            cpuAnswers = List.copyOf(text);
         }
-        return text;
+        return cpuAnswers;
     }
 
     /** {@code server} answers each prompt as the CPU server did ({@code expected}), also from cache and forked. */
