@@ -12,7 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 
-/** What the decode benchmarks (CPU, GPU, tensor-parallel) share: random models on disk, bytes read per step. */
+/** What the decode benchmarks (CPU, GPU, tensor-parallel, constraint) share: random models on disk, greedy picks, bytes read per step. */
 public final class DecodeBenchSupport {
 
     private DecodeBenchSupport() {}

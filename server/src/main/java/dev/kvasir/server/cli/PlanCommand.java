@@ -54,7 +54,7 @@ public final class PlanCommand implements Callable<Integer> {
     @Option(names = "--block-size", defaultValue = "16", description = "tokens per KV block (default: ${DEFAULT-VALUE})")
     int blockSize;
 
-    @Option(names = "--reserved-memory", defaultValue = "1GiB", converter = ServeCommand.Bytes.class,
+    @Option(names = "--reserved-memory", defaultValue = "1GiB", converter = ByteSize.Bytes.class,
             description = "per GPU, taken by the CUDA context, cuBLAS and NCCL before Kvasir allocates (default: ${DEFAULT-VALUE};"
                     + " an assumption: serve measures it)")
     long reservedMemory;
