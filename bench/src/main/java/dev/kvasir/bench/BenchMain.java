@@ -17,6 +17,8 @@ public final class BenchMain {
         BENCHMARKS.put("soak", "dev.kvasir.bench.soak.SoakBench");
         BENCHMARKS.put("memory-search", "dev.kvasir.bench.memory.MemorySearchBench");
         BENCHMARKS.put("constraint", "dev.kvasir.bench.constraint.ConstraintBench");
+        BENCHMARKS.put("console", "dev.kvasir.bench.console.ConsoleBench");
+        BENCHMARKS.put("agent-sessions", "dev.kvasir.bench.agents.AgentSessionsBench");
         BENCHMARKS.put("tp", "dev.kvasir.bench.tp.TensorParallelBench");
     }
 

@@ -1,6 +1,7 @@
 package dev.kvasir.server;
 
 import dev.kvasir.memory.store.MemoryStores;
+import dev.kvasir.server.api.MemoryPlacement;
 import dev.kvasir.server.engine.EngineConfig;
 
 import java.nio.file.Path;
@@ -29,6 +30,10 @@ import java.nio.file.Path;
  * @param shutdownTimeoutSeconds on SIGTERM, how long requests in progress may still run before they are cut
  * @param kvRetention     which cached prefixes are evicted first ({@code --kv-retention})
  * @param kvOffloadBytes  host memory that keeps evicted cached prefixes for a copy back ({@code --kv-offload-gb}; 0: none)
+ * @param ui              serve the web console at {@code /} ({@code --no-ui} turns it off; the API,
+ *                        {@code /v1/kv/stream} included, is unchanged)
+ * @param memoryPlacement where chat puts retrieved memories ({@code --memory-placement}; {@code block} is the
+ *                        agent-sessions benchmark's ablation)
  * @param tensorParallelSize ranks the model is split over: GPUs 0 .. N-1 on CUDA, groups of the
  *                        {@code threads} workers on the CPU (1: no split)
  */
@@ -59,6 +64,8 @@ public record ServerConfig(
         double shutdownTimeoutSeconds,
         EngineConfig.KvRetention kvRetention,
         long kvOffloadBytes,
+        boolean ui,
+        MemoryPlacement memoryPlacement,
         int tensorParallelSize) {
 
     /** {@code kvasir serve}'s default {@link #shutdownTimeoutSeconds}: Kubernetes' default grace period. */
@@ -118,6 +125,8 @@ public record ServerConfig(
         b.shutdownTimeoutSeconds = shutdownTimeoutSeconds;
         b.kvRetention = kvRetention;
         b.kvOffloadBytes = kvOffloadBytes;
+        b.ui = ui;
+        b.memoryPlacement = memoryPlacement;
         b.tensorParallelSize = tensorParallelSize;
         return b;
     }
@@ -187,6 +196,8 @@ public record ServerConfig(
         private double shutdownTimeoutSeconds = DEFAULT_SHUTDOWN_TIMEOUT_SECONDS;
         private EngineConfig.KvRetention kvRetention = EngineConfig.KvRetention.SESSION;
         private long kvOffloadBytes;
+        private boolean ui = true;
+        private MemoryPlacement memoryPlacement = MemoryPlacement.TURN;
         private int tensorParallelSize = 1;
 
         private Builder(Path model) {
@@ -218,13 +229,15 @@ public record ServerConfig(
         public Builder shutdownTimeoutSeconds(double v) { shutdownTimeoutSeconds = v; return this; }
         public Builder kvRetention(EngineConfig.KvRetention v) { kvRetention = v; return this; }
         public Builder kvOffloadBytes(long v) { kvOffloadBytes = v; return this; }
+        public Builder ui(boolean v) { ui = v; return this; }
+        public Builder memoryPlacement(MemoryPlacement v) { memoryPlacement = v; return this; }
         public Builder tensorParallelSize(int v) { tensorParallelSize = v; return this; }
 
         public ServerConfig build() {
             return new ServerConfig(model, servedModelName, host, port, apiKey, maxModelLen, blockSize, numKvBlocks,
                     kvCacheMemoryBytes, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpaceBytes,
                     preemptionMode, threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes, device,
-                    gpuMemoryUtilization, warmupSteps, listener, memoryStore, shutdownTimeoutSeconds, kvRetention, kvOffloadBytes,
+                    gpuMemoryUtilization, warmupSteps, listener, memoryStore, shutdownTimeoutSeconds, kvRetention, kvOffloadBytes, ui, memoryPlacement,
                     tensorParallelSize);
         }
     }

@@ -63,9 +63,10 @@ public final class ApiService {
      * @param memory          the agent memory, or null when it is off ({@code --memory-store none})
      * @param workers         where bodies are parsed and tokenized (bounded: a full pool answers 503)
      * @param requestTimeoutSeconds deadline of a generation, from its arrival
+     * @param placement       where chat puts retrieved memories ({@link MemoryPlacement#BLOCK}: the benchmark's ablation)
      */
     public ApiService(ServedModel model, Engine engine, ServerMetrics metrics, MemoryService memory,
-                      ExecutorService workers, double requestTimeoutSeconds) {
+                      ExecutorService workers, double requestTimeoutSeconds, MemoryPlacement placement) {
         this.model = model;
         this.engine = engine;
         this.metrics = metrics;
@@ -74,7 +75,7 @@ public final class ApiService {
         this.requestTimeoutNanos = (long) (requestTimeoutSeconds * 1e9);
         TokenCounter counter = text -> model.tokenizer().encode(text, false, false).length;
         this.memoryApi = memory == null ? null : new MemoryApi(memory, counter);
-        this.chatMemory = memory == null ? null : new ChatMemory(memory, counter);
+        this.chatMemory = memory == null ? null : new ChatMemory(memory, counter, placement);
     }
 
     void countClientError(ApiException e) {
@@ -210,9 +211,10 @@ public final class ApiService {
         if (plan != null && prompt.length > room) {
             LOG.debug("memory left out: the assembled prompt of {} tokens leaves no room", prompt.length);
             plan = new ChatMemory.Plan(req.messages(), plan.sessionId(), new dev.kvasir.memory.SearchResult(List.of(), null, 0), 0,
-                    plan.userText(), plan.write());
+                    plan.userText(), plan.write(), null);
             prompt = encodeChat(req.messages(), req.tools(), false);
         }
+        if (plan != null) chatMemory.commit(ex.tenant(), req.user(), plan);
         ChatMemory.Plan done = plan;
         String tenant = ex.tenant();
         // An agent session's prompt comes back next turn, longer: its blocks are worth keeping (and pinning, when asked).
@@ -246,7 +248,7 @@ public final class ApiService {
 
     /**
      * @param memory     the response's {@code memory} object, or null
-     * @param onComplete given the first choice's whole text once the response has been sent, or null
+     * @param onComplete given the first choice's whole text as the response completes, just before its last bytes go out, or null
      */
     private void generate(HttpExchange ex, boolean chat, String idPrefix, List<int[]> prompts, GenerationSpec spec, String promptParam,
                           GenerationRequest.CacheHint cache, ObjectNode memory, Consumer<String> onComplete) {
