@@ -20,6 +20,7 @@ public final class BenchMain {
         BENCHMARKS.put("console", "dev.kvasir.bench.console.ConsoleBench");
         BENCHMARKS.put("agent-sessions", "dev.kvasir.bench.agents.AgentSessionsBench");
         BENCHMARKS.put("structured", "dev.kvasir.bench.structured.StructuredBench");
+        BENCHMARKS.put("tp", "dev.kvasir.bench.tp.TensorParallelBench");
     }
 
     private BenchMain() {}

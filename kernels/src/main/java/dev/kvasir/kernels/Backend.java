@@ -23,6 +23,14 @@ public interface Backend extends AutoCloseable {
     /** Prepares a weight matrix (no copy on the CPU: the mapped data is read in place). */
     DeviceMatrix matrix(WeightTensor weight);
 
+    /**
+     * Columns {@code [fromCol, toCol)} of every row of {@code weight}: a tensor-parallel rank's share
+     * of a row-parallel projection (attention output, MLP down), whose input it splits. The CPU
+     * reads it in place, a strided view of the mapped file; a device backend uploads a copy of the
+     * slice. The range must fall on the type's block boundaries ({@link WeightTensor#requireColumns}).
+     */
+    DeviceMatrix matrix(WeightTensor weight, int fromCol, int toCol);
+
     /** A small 1-D weight (norm scales) as floats. */
     DeviceTensor vector(WeightTensor weight);
 

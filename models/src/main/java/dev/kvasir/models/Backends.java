@@ -1,13 +1,24 @@
 package dev.kvasir.models;
 
+import dev.kvasir.kernels.AllReduceGroup;
 import dev.kvasir.kernels.Backend;
+import dev.kvasir.kernels.cpu.CpuAllReduce;
 import dev.kvasir.kernels.cpu.CpuBackend;
 import dev.kvasir.kernels.cuda.CudaBackend;
 import dev.kvasir.kernels.cuda.CudaRuntime;
+import dev.kvasir.kernels.cuda.KvDtype;
+import dev.kvasir.kernels.cuda.NcclAllReduce;
+import dev.kvasir.kernels.cuda.TensorParallel;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 
-/** The backend a {@code --device} names: {@code cpu} (the Vector API) or {@code cuda} (GPU 0). */
+/**
+ * The backends a {@code --device} and {@code --tensor-parallel-size} name: {@code cpu} (the Vector
+ * API; tensor-parallel ranks are groups of worker threads joined by an in-process all-reduce) or
+ * {@code cuda} (GPU 0, or GPUs 0 .. N-1 joined by NCCL).
+ */
 public final class Backends {
 
     private Backends() {}
@@ -24,6 +35,62 @@ public final class Backends {
             case "cpu" -> threads > 0 ? new CpuBackend(threads) : new CpuBackend();
             default -> new CudaBackend();
         };
+    }
+
+    /**
+     * The ranks of {@code --tensor-parallel-size} {@code ranks} on {@code device}: on the CPU, the
+     * {@code threads} workers (0: one per core) split into equal groups, one per rank; on CUDA,
+     * GPU r for rank r and NCCL between them.
+     *
+     * @throws IllegalArgumentException for another device name or a size below 1
+     * @throws IllegalStateException    where CUDA, enough GPUs or NCCL is missing, with the reason
+     */
+    public static Ranks create(String device, int threads, int ranks) {
+        String d = check(device, ranks);
+        if (ranks == 1) return Ranks.single(create(d, threads));
+        List<Backend> backends = new ArrayList<>(ranks);
+        try {
+            if (d.equals("cpu")) {
+                int total = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+                for (int r = 0; r < ranks; r++) backends.add(new CpuBackend(Math.max(1, total / ranks)));
+                return new Ranks(backends, new CpuAllReduce(ranks));
+            }
+            List<CudaBackend> gpus = new ArrayList<>(ranks);
+            for (int r = 0; r < ranks; r++) {
+                CudaBackend b = new CudaBackend(new TensorParallel(r, ranks), KvDtype.F16);
+                gpus.add(b);
+                backends.add(b);
+            }
+            AllReduceGroup nccl = NcclAllReduce.initAll(gpus);
+            return new Ranks(backends, nccl);
+        } catch (RuntimeException e) {
+            for (Backend b : backends) b.close();
+            throw e;
+        }
+    }
+
+    /**
+     * {@link #check(String)}, and that {@code ranks} tensor-parallel ranks can run there: on CUDA,
+     * as many visible GPUs, and NCCL when there are several.
+     *
+     * @throws IllegalArgumentException for another device name or a size below 1
+     * @throws IllegalStateException    for too few GPUs or no NCCL, with the numbers or the reason
+     */
+    public static String check(String device, int ranks) {
+        if (ranks < 1) throw new IllegalArgumentException("--tensor-parallel-size must be at least 1, got " + ranks);
+        String d = check(device);
+        if (d.equals("cuda") && ranks > 1) {
+            int gpus = CudaRuntime.deviceCount();
+            if (ranks > gpus) {
+                String visible = System.getenv("CUDA_VISIBLE_DEVICES");
+                throw new IllegalStateException("--tensor-parallel-size " + ranks + " needs " + ranks + " GPUs, one per rank,"
+                        + " but CUDA sees " + gpus + (visible != null ? " (CUDA_VISIBLE_DEVICES=" + visible + ")" : ""));
+            }
+            if (!NcclAllReduce.available()) {
+                throw new IllegalStateException("--tensor-parallel-size " + ranks + " on cuda: " + NcclAllReduce.unavailableReason());
+            }
+        }
+        return d;
     }
 
     /**

@@ -33,11 +33,16 @@ public final class Generator implements AutoCloseable {
      * @param maxContext longest sequence (prompt + output) to make room for; capped at the model's context length
      */
     public Generator(LoadedModel loaded, Tokenizer tokenizer, Backend backend, int maxContext) {
+        this(loaded, tokenizer, Ranks.single(backend), maxContext);
+    }
+
+    /** The same on tensor-parallel {@code ranks} (the model split as {@link ShardPlan} says). */
+    public Generator(LoadedModel loaded, Tokenizer tokenizer, Ranks ranks, int maxContext) {
         LlamaConfig c = loaded.config();
         this.tokenizer = tokenizer;
         this.maxContext = Math.min(maxContext, c.contextLength());
         int blocks = (this.maxContext + BLOCK_SIZE - 1) / BLOCK_SIZE;
-        this.model = LlamaModel.create(c, loaded.weights(), backend, blocks, BLOCK_SIZE, 0);
+        this.model = LlamaModel.create(c, loaded.weights(), ranks, ShardPlan.of(c, ranks.size()), blocks, BLOCK_SIZE, 0);
         this.blockTable = new int[blocks];
         for (int i = 0; i < blocks; i++) blockTable[i] = i;
         this.stopTokens = tokenizer.stopTokenIds();

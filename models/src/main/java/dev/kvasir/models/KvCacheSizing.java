@@ -26,6 +26,10 @@ import java.util.SplittableRandom;
  * ({@link KvCacheManager#DEFAULT_WATERMARK}): too little memory fails here, at start-up, with the
  * numbers, never mid-request.
  *
+ * <p>With tensor-parallel ranks the pool's block ids are the same on every rank and each rank's
+ * cache holds its own KV heads: a host budget pays for a block on every rank; on devices each
+ * rank plans its own memory and the smallest plan wins.
+ *
  * <p>The device profile is two forwards over a small cache: a prefill step of
  * {@code maxNumBatchedTokens} tokens over {@code min(maxNumSeqs, maxNumBatchedTokens)} sequences,
  * each wanting logits (the largest activations and logits), and a decode step of as many sequences
@@ -86,23 +90,33 @@ public final class KvCacheSizing {
      * @throws IllegalStateException    when the device memory plan leaves too few blocks, naming the plan
      */
     public static Sized create(LlamaConfig config, ModelWeights weights, Backend backend, StepLimits limits, Budget budget) {
+        return create(config, weights, Ranks.single(backend), ShardPlan.single(config), limits, budget);
+    }
+
+    /**
+     * The same over tensor-parallel ranks: one pool of block ids for all of them, each rank's cache
+     * holding its own KV heads. A host budget (and the swap budget) is shared by the ranks, so a
+     * block costs the sum of their bytes; on devices each rank plans its own memory after the
+     * profiling forward, and the rank with the fewest blocks sets the pool.
+     */
+    public static Sized create(LlamaConfig config, ModelWeights weights, Ranks ranks, ShardPlan plan, StepLimits limits,
+                               Budget budget) {
         int bs = limits.blockSize();
-        long perBlock = LlamaModel.kvBytesPerBlock(config, bs, backend.kvElementBytes());
+        Backend first = ranks.get(0);
+        long perBlock = plan.kvBytesPerBlock(bs, first.kvElementBytes());
         // Swap blocks hold the backend's KV element type (f16 on CUDA): a budget fits twice the f32 count there.
         int cpuBlocks = (int) Math.min(Integer.MAX_VALUE, budget.swapBytes() / perBlock);
         int offloadBlocks = (int) Math.min(Integer.MAX_VALUE - cpuBlocks, budget.offloadBytes() / perBlock);
         // One host cache holds both: the swap pool's blocks first, then the offload tier's.
         int hostBlocks = cpuBlocks + offloadBlocks;
         int min = minBlocks(limits.maxModelLen(), bs);
-        long perSeq = (limits.maxModelLen() + bs - 1) / bs;
-        // More than every sequence at full length would go unused; one sequence may need the watermark on top.
-        int max = (int) Math.min(Integer.MAX_VALUE, Math.max(min, perSeq * limits.maxNumSeqs()));
+        int max = maxBlocks(limits, min);
         if (budget.numBlocks() != null) {
-            return new Sized(LlamaModel.create(config, weights, backend, budget.numBlocks(), bs, hostBlocks),
+            return new Sized(LlamaModel.create(config, weights, ranks, plan, budget.numBlocks(), bs, hostBlocks),
                     budget.numBlocks(), cpuBlocks, offloadBlocks, null);
         }
-        if (backend.plansDeviceMemory()) {
-            return planned(config, weights, backend, limits, budget.gpuMemoryUtilization(), min, max, cpuBlocks, offloadBlocks);
+        if (first.plansDeviceMemory()) {
+            return planned(config, weights, ranks, plan, limits, budget.gpuMemoryUtilization(), min, cpuBlocks, offloadBlocks);
         }
         long fit = budget.hostKvBytes() / perBlock;
         if (fit < min) {
@@ -111,31 +125,46 @@ public final class KvCacheSizing {
                     + " needs " + min + " (lower --max-model-len or raise --kv-cache-memory)");
         }
         int blocks = (int) Math.min(fit, max);
-        return new Sized(LlamaModel.create(config, weights, backend, blocks, bs, hostBlocks), blocks, cpuBlocks, offloadBlocks, null);
+        return new Sized(LlamaModel.create(config, weights, ranks, plan, blocks, bs, hostBlocks), blocks, cpuBlocks,
+                offloadBlocks, null);
     }
 
-    /** Weights on the device, a profiling forward, then the plan gives the pool what is left. */
-    private static Sized planned(LlamaConfig config, ModelWeights weights, Backend backend, StepLimits limits,
-                                 double utilization, int minBlocks, int maxBlocks, int cpuBlocks, int offloadBlocks) {
+    /** More than every sequence at full length would go unused; one sequence may need the watermark on top. */
+    public static int maxBlocks(StepLimits limits, int minBlocks) {
+        long perSeq = (limits.maxModelLen() + limits.blockSize() - 1) / limits.blockSize();
+        return (int) Math.min(Integer.MAX_VALUE, Math.max(minBlocks, perSeq * limits.maxNumSeqs()));
+    }
+
+    /** The pool the plans allow: the smallest rank's blocks, capped at what the step limits can use. */
+    public static int plannedBlocks(List<MemoryPlan> plans, StepLimits limits) {
+        int blocks = Integer.MAX_VALUE;
+        for (MemoryPlan p : plans) blocks = Math.min(blocks, p.numBlocks());
+        return Math.min(blocks, maxBlocks(limits, minBlocks(limits.maxModelLen(), limits.blockSize())));
+    }
+
+    /** Weights on the devices, a profiling forward, then each rank's plan; the smallest gives the pool. */
+    private static Sized planned(LlamaConfig config, ModelWeights weights, Ranks ranks, ShardPlan shardPlan, StepLimits limits,
+                                 double utilization, int minBlocks, int cpuBlocks, int offloadBlocks) {
         int bs = limits.blockSize();
         int maxLen = Math.min(limits.maxModelLen(), config.contextLength());
         int seqs = Math.min(limits.maxNumSeqs(), limits.maxNumBatchedTokens());
         int tokens = (int) Math.min(limits.maxNumBatchedTokens(), (long) seqs * maxLen);
         // Prefill: at most tokens / bs + seqs blocks; decode: one block per sequence.
         int profilingBlocks = tokens / bs + 2 * seqs;
-        LlamaModel model = LlamaModel.create(config, weights, backend, profilingBlocks, bs, cpuBlocks + offloadBlocks);
+        LlamaModel model = LlamaModel.create(config, weights, ranks, shardPlan, profilingBlocks, bs, cpuBlocks + offloadBlocks);
         try {
             profilePrefill(model, seqs, tokens, bs);
             profileDecode(model, seqs, maxLen, bs, tokens / bs + seqs);
-            backend.synchronize();
-            MemoryPlan plan = backend.planKvCache(config.numLayers(), config.numKvHeads(), config.headDim(), bs,
-                    utilization, minBlocks);
-            int blocks = Math.min(plan.numBlocks(), maxBlocks);
+            List<MemoryPlan> plans = model.planKvCache(bs, utilization, minBlocks);
+            int blocks = plannedBlocks(plans, limits);
+            int smallest = 0;
+            for (int r = 1; r < plans.size(); r++) if (plans.get(r).numBlocks() < plans.get(smallest).numBlocks()) smallest = r;
+            MemoryPlan plan = plans.get(smallest);
             model.resizeKvCache(blocks);
             LOG.log(System.Logger.Level.INFO, "KV cache: {0} blocks of {1} tokens = {2} tokens{3} (profiled at {4} sequences,"
-                            + " {5} batched tokens, max-model-len {6})", blocks, bs, (long) blocks * bs,
+                            + " {5} batched tokens, max-model-len {6}{7})", blocks, bs, (long) blocks * bs,
                     blocks < plan.numBlocks() ? ", all that " + limits.maxNumSeqs() + " sequences of max-model-len need" : "",
-                    seqs, tokens, maxLen);
+                    seqs, tokens, maxLen, plans.size() > 1 ? "; the smallest of " + plans.size() + " ranks' plans, rank " + smallest : "");
             return new Sized(model, blocks, cpuBlocks, offloadBlocks, plan);
         } catch (RuntimeException e) {
             model.close();

@@ -31,6 +31,15 @@ final class StepBuffers {
         this.c = config;
     }
 
+    /**
+     * Floats of the activation tensors {@link #ensure} allocates for {@code tokens} tokens of a model
+     * (or rank) of config {@code c}: what a device's workspace holds for them (the capacity planner
+     * counts with it).
+     */
+    static long floats(LlamaConfig c, int tokens) {
+        return (long) tokens * (3L * c.dim() + 2L * c.qDim() + 2L * c.kvDim() + 2L * c.ffnDim() + c.headDim());
+    }
+
     void ensure(int n) {
         if (n <= capacity) return;
         int cap = Math.max(n, Math.min(2 * capacity, n + 1024));

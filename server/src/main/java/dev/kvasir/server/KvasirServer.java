@@ -1,12 +1,13 @@
 package dev.kvasir.server;
 
 import dev.kvasir.blockmanager.KvCacheManager;
-import dev.kvasir.kernels.Backend;
 import dev.kvasir.memory.MemoryConfig;
 import dev.kvasir.memory.MemoryService;
 import dev.kvasir.models.Backends;
 import dev.kvasir.models.KvCacheSizing;
 import dev.kvasir.models.LlamaModel;
+import dev.kvasir.models.Ranks;
+import dev.kvasir.models.ShardPlan;
 import dev.kvasir.models.loader.LoadedModel;
 import dev.kvasir.models.loader.ModelLoader;
 import dev.kvasir.server.api.ApiGuards;
@@ -49,7 +50,7 @@ public final class KvasirServer implements AutoCloseable {
     public static final int WARMUP_SECONDS = 5;
 
     private final LoadedModel loaded;
-    private final Backend backend;
+    private final Ranks ranks;
     private final LlamaModel model;
     private final ServedModel served;
     private final Engine engine;
@@ -76,12 +77,14 @@ public final class KvasirServer implements AutoCloseable {
             if (memory != null) memory.close();
             throw e;
         }
-        Backend created = null;
+        Ranks created = null;
         try {
             served = ServedModel.of(loaded, c.servedModelName(), c.maxModelLen(), c.toolCallParser());
-            created = Backends.create(c.device(), c.threads());
-            backend = created;
-            KvCacheSizing.Sized sized = KvCacheSizing.create(loaded.config(), loaded.weights(), backend,
+            // A split that cannot work stops here, before any backend starts or weight moves.
+            ShardPlan plan = ShardPlan.of(loaded.config(), c.tensorParallelSize()).requireSplittable(loaded.weights());
+            created = Backends.create(c.device(), c.threads(), c.tensorParallelSize());
+            ranks = created;
+            KvCacheSizing.Sized sized = KvCacheSizing.create(loaded.config(), loaded.weights(), ranks, plan,
                     new KvCacheSizing.StepLimits(c.maxNumSeqs(), c.maxNumBatchedTokens(), served.maxModelLen(), c.blockSize()),
                     new KvCacheSizing.Budget(c.numKvBlocks(), c.kvCacheMemoryBytes(), c.gpuMemoryUtilization(), c.swapSpaceBytes(),
                             c.kvOffloadBytes()));
@@ -117,7 +120,7 @@ public final class KvasirServer implements AutoCloseable {
                     .bind(new InetSocketAddress(c.host(), c.port())).sync().channel();
             keyReloads = c.listener().apiKeyFile() != null ? HangupSignal.onHangup(guards.keys()::reload) : () -> {};
             LOG.info("serving {} on {} ({} KV blocks of {} tokens, max-model-len {}, {} transport) at {}", served.name(),
-                    backend.name(), blocks, c.blockSize(), served.maxModelLen(), epoll ? "epoll" : "nio", baseUrl());
+                    ranks.name(), blocks, c.blockSize(), served.maxModelLen(), epoll ? "epoll" : "nio", baseUrl());
         } catch (RuntimeException | InterruptedException e) {
             if (created != null) created.close();
             loaded.close();
@@ -149,6 +152,11 @@ public final class KvasirServer implements AutoCloseable {
         return served;
     }
 
+    /** Ranks the model is split over (1: not split). */
+    public int tensorParallelSize() {
+        return ranks.size();
+    }
+
     /** Blocks until the listener closes (the CLI's main thread waits here). */
     public void awaitClose() throws InterruptedException {
         channel.closeFuture().sync();
@@ -169,7 +177,7 @@ public final class KvasirServer implements AutoCloseable {
         api.shutdown();
         engine.close();
         model.close();
-        backend.close();
+        ranks.close();
         loaded.close();
         // Last: recorded turns still being written are finished and flushed.
         if (memory != null) memory.close();

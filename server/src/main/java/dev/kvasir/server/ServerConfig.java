@@ -36,6 +36,8 @@ import java.nio.file.Path;
  * @param memoryPlacement where chat puts retrieved memories ({@code --memory-placement}; {@code block} is the
  *                        agent-sessions benchmark's ablation)
  * @param toolCallParser  how the model writes tool calls ({@code --tool-call-parser}); null: what its chat template teaches
+ * @param tensorParallelSize ranks the model is split over: GPUs 0 .. N-1 on CUDA, groups of the
+ *                        {@code threads} workers on the CPU (1: no split)
  */
 public record ServerConfig(
         Path model,
@@ -66,7 +68,8 @@ public record ServerConfig(
         long kvOffloadBytes,
         boolean ui,
         MemoryPlacement memoryPlacement,
-        ToolCallFormat toolCallParser) {
+        ToolCallFormat toolCallParser,
+        int tensorParallelSize) {
 
     /** {@code kvasir serve}'s default {@link #shutdownTimeoutSeconds}: Kubernetes' default grace period. */
     public static final double DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 30;
@@ -76,6 +79,9 @@ public record ServerConfig(
 
     public ServerConfig {
         if (warmupSteps < 0) throw new IllegalArgumentException("--warmup-steps must be 0 or more: " + warmupSteps);
+        if (tensorParallelSize < 1) {
+            throw new IllegalArgumentException("--tensor-parallel-size must be at least 1: " + tensorParallelSize);
+        }
         if (maxBodyBytes <= 0) throw new IllegalArgumentException("--max-request-body must be 1 byte or more: " + maxBodyBytes);
         if (listener == null) throw new IllegalArgumentException("listener is null: use ListenerConfig.DEFAULTS");
         if (memoryStore == null || memoryStore.isBlank()) throw new IllegalArgumentException("--memory-store is empty: give a store, or none");
@@ -125,6 +131,7 @@ public record ServerConfig(
         b.toolCallParser = toolCallParser;
         b.ui = ui;
         b.memoryPlacement = memoryPlacement;
+        b.tensorParallelSize = tensorParallelSize;
         return b;
     }
 
@@ -196,6 +203,7 @@ public record ServerConfig(
         private ToolCallFormat toolCallParser;
         private boolean ui = true;
         private MemoryPlacement memoryPlacement = MemoryPlacement.TURN;
+        private int tensorParallelSize = 1;
 
         private Builder(Path model) {
             this.model = model;
@@ -229,13 +237,14 @@ public record ServerConfig(
         public Builder toolCallParser(ToolCallFormat v) { toolCallParser = v; return this; }
         public Builder ui(boolean v) { ui = v; return this; }
         public Builder memoryPlacement(MemoryPlacement v) { memoryPlacement = v; return this; }
+        public Builder tensorParallelSize(int v) { tensorParallelSize = v; return this; }
 
         public ServerConfig build() {
             return new ServerConfig(model, servedModelName, host, port, apiKey, maxModelLen, blockSize, numKvBlocks,
                     kvCacheMemoryBytes, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpaceBytes,
                     preemptionMode, threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes, device,
                     gpuMemoryUtilization, warmupSteps, listener, memoryStore, shutdownTimeoutSeconds, kvRetention, kvOffloadBytes, ui, memoryPlacement,
-                    toolCallParser);
+                    toolCallParser, tensorParallelSize);
         }
     }
 }

@@ -34,17 +34,18 @@ public final class ServerProcess implements AutoCloseable {
      * and waits until {@code /health} answers 200.
      */
     public static ServerProcess start(Path logDir, String... args) throws IOException, InterruptedException {
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
+        return start(logDir, freePort(), args);
+    }
+
+    /** The same on {@code port}: a replica restarted where a router expects it. */
+    public static ServerProcess start(Path logDir, int port, String... args) throws IOException, InterruptedException {
         String java = ProcessHandle.current().info().command().orElseThrow();
         List<String> cmd = new ArrayList<>(List.of(java, "--add-modules", "jdk.incubator.vector",
                 "--enable-native-access=ALL-UNNAMED", "-XX:+UseParallelGC", "-Xmx1g", "-cp", System.getProperty("java.class.path"),
                 "dev.kvasir.server.cli.KvasirCli", "serve", "--model", TestServers.model().toString(), "--port", String.valueOf(port),
                 "--threads", "2", "--warmup-steps", "0"));
         cmd.addAll(List.of(args));
-        Path log = logDir.resolve("server-" + port + ".log");
+        Path log = logDir.resolve("server-" + port + "-" + System.nanoTime() + ".log");
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         ServerProcess server = new ServerProcess(p, port, log);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
@@ -64,6 +65,17 @@ public final class ServerProcess implements AutoCloseable {
             }
             Thread.sleep(100);
         }
+    }
+
+    /** A port free on loopback now. */
+    public static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    public int port() {
+        return port;
     }
 
     public String baseUrl() {

@@ -12,7 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 
-/** What the CPU and GPU decode benchmarks (and the constraint bench) share: random models on disk, greedy picks, bytes read per step. */
+/** What the decode benchmarks (CPU, GPU, tensor-parallel, constraint) share: random models on disk, greedy picks, bytes read per step. */
 public final class DecodeBenchSupport {
 
     private DecodeBenchSupport() {}

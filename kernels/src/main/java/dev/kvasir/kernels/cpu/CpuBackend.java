@@ -86,6 +86,12 @@ public final class CpuBackend implements Backend {
         return new CpuMatrix(weight);
     }
 
+    /** A strided view: no copy, the mapped pages stay shared by every rank that reads them. */
+    @Override
+    public DeviceMatrix matrix(WeightTensor weight, int fromCol, int toCol) {
+        return new CpuMatrix(weight, fromCol, toCol);
+    }
+
     @Override
     public DeviceTensor vector(WeightTensor weight) {
         float[] values = Quant.dequantize(weight);

@@ -6,7 +6,13 @@ import dev.kvasir.kernels.WeightTensor;
 
 import java.lang.foreign.MemorySegment;
 
-/** A weight matrix read in place from its (usually memory-mapped) segment. */
+/**
+ * A weight matrix read in place from its (usually memory-mapped) segment: row r's {@code cols}
+ * values start at byte {@code r * rowBytes} of {@code data}. For a whole tensor {@code rowBytes} is
+ * one row's size; for a column slice (a tensor-parallel rank's share of a row-parallel projection)
+ * {@code data} starts at the slice's first column and {@code rowBytes} is the whole row's size, so
+ * the kernels step over the other ranks' columns without a copy.
+ */
 final class CpuMatrix implements DeviceMatrix {
 
     final WeightTensor tensor;
@@ -14,19 +20,26 @@ final class CpuMatrix implements DeviceMatrix {
     final GgmlType type;
     final int rows;
     final int cols;
+    /** Bytes from one row to the next (at least the bytes of {@code cols} values). */
     final long rowBytes;
 
     CpuMatrix(WeightTensor tensor) {
+        this(tensor, 0, tensor.cols());
+    }
+
+    /** Columns {@code [fromCol, toCol)} of every row of {@code tensor}, in place. */
+    CpuMatrix(WeightTensor tensor, int fromCol, int toCol) {
         this.tensor = tensor;
-        this.data = tensor.data();
         this.type = tensor.type();
-        this.rows = tensor.rows();
-        this.cols = tensor.cols();
-        if (cols % type.blockSize != 0) {
-            throw new IllegalArgumentException("tensor " + tensor.name() + ": rows of " + cols + " values cannot be "
+        if (tensor.cols() % type.blockSize != 0) {
+            throw new IllegalArgumentException("tensor " + tensor.name() + ": rows of " + tensor.cols() + " values cannot be "
                     + type + " (blocks of " + type.blockSize + ")");
         }
-        this.rowBytes = type.bytesFor(cols);
+        if (fromCol != 0 || toCol != tensor.cols()) tensor.requireColumns(fromCol, toCol);
+        this.rows = tensor.rows();
+        this.cols = toCol - fromCol;
+        this.rowBytes = type.bytesFor(tensor.cols());
+        this.data = fromCol == 0 ? tensor.data() : tensor.data().asSlice(type.bytesFor(fromCol));
     }
 
     @Override

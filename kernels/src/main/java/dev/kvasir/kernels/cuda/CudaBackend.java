@@ -16,6 +16,7 @@ import org.bytedeco.cuda.global.cudart;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.ShortPointer;
 
+import java.lang.foreign.Arena;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -182,7 +183,7 @@ public final class CudaBackend implements Backend {
             }
             case Q4_K, Q6_K -> {
                 float[] values = Quant.dequantize(weight);
-                long bytes = (long) values.length * 2;
+                long bytes = storedType(type).bytesFor(values.length);
                 long ptr = memory.alloc(bytes, weight + " as f16");
                 try (ShortPointer host = new ShortPointer(values.length)) {
                     for (int i = 0; i < values.length; i++) host.put(i, Float.floatToFloat16(values[i]));
@@ -192,6 +193,50 @@ public final class CudaBackend implements Backend {
                 yield new CudaMatrix(weight.name(), type, GgmlType.F16, weight.rows(), weight.cols(), ptr);
             }
         };
+    }
+
+    /**
+     * How a weight matrix of {@code type} is held on the device: the file's bytes for f32, f16, bf16,
+     * Q8_0 and Q4_0; f16 for the K-quants, dequantised at load (the capacity planner counts with it).
+     */
+    public static GgmlType storedType(GgmlType type) {
+        return switch (type) {
+            case Q4_K, Q6_K -> GgmlType.F16;
+            default -> type;
+        };
+    }
+
+    /**
+     * The device scratch this backend grows for a step, beyond the model's activation tensors (an
+     * estimate for the capacity planner; serve measures the real peak with a profiling forward):
+     * the f16 copy of a GEMM's input, decode attention's split-K partials at the longest context,
+     * and the dequantised Q8_0/Q4_0 weight rows of the largest quantised matrix.
+     *
+     * @param tokens            tokens of the largest step
+     * @param gemmCols          the widest matmul input
+     * @param decodeSeqs        sequences of the largest decode step
+     * @param heads             query heads (of this rank)
+     * @param maxContext        the longest context attended over
+     * @param quantizedMatrix   rows and columns of the largest Q8_0/Q4_0 matrix, or null where there is none
+     */
+    public static long scratchBytes(int tokens, int gemmCols, int decodeSeqs, int heads, int headDim, int maxContext,
+                                    int[] quantizedMatrix) {
+        long bytes = 2L * tokens * gemmCols;
+        int partitions = (maxContext + PagedAttentionLauncher.PARTITION_SIZE - 1) / PagedAttentionLauncher.PARTITION_SIZE;
+        if (partitions > 1) bytes += (long) decodeSeqs * heads * partitions * (headDim + 2) * Float.BYTES;
+        if (quantizedMatrix != null) {
+            bytes += Math.min(2L * quantizedMatrix[0] * quantizedMatrix[1],
+                    Math.max(2L * quantizedMatrix[1], QuantizedMatmul.DEQUANT_WORKSPACE_BYTES));
+        }
+        return bytes;
+    }
+
+    /** The slice is gathered into host memory that lives only until it is on the device. */
+    @Override
+    public DeviceMatrix matrix(WeightTensor weight, int fromCol, int toCol) {
+        try (Arena slice = Arena.ofConfined()) {
+            return matrix(weight.columns(fromCol, toCol, slice));
+        }
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.kvasir.kernels.cuda;
 
 import dev.kvasir.kernels.AllReduce;
+import dev.kvasir.kernels.AllReduceGroup;
 import dev.kvasir.kernels.DeviceTensor;
 import org.bytedeco.cuda.global.nccl;
 import org.bytedeco.cuda.nccl.ncclComm;
@@ -42,7 +43,7 @@ import java.util.Objects;
  * package), on {@code LD_LIBRARY_PATH}; the JavaCPP jar carries only the JNI glue. In CI the CPU
  * simulator's fake {@code libnccl.so.2} (native/sim/nccl.cpp) stands in for it.
  */
-public final class NcclAllReduce implements AutoCloseable {
+public final class NcclAllReduce implements AllReduceGroup {
 
     private static volatile String probe; // "" when NCCL loads, else why not
 
@@ -127,6 +128,7 @@ public final class NcclAllReduce implements AutoCloseable {
         return new NcclAllReduce(List.copyOf(ranks), comms);
     }
 
+    @Override
     public int worldSize() {
         return comms.length;
     }
@@ -168,6 +170,7 @@ public final class NcclAllReduce implements AutoCloseable {
      * The {@link AllReduce} hook of rank {@code rank}, for a thread that drives that rank alone while
      * the other ranks' threads call theirs (an ungrouped {@code ncclAllReduce}); see the class comment.
      */
+    @Override
     public AllReduce rank(int rank) {
         Objects.checkIndex(rank, comms.length);
         return (tensor, count) -> {

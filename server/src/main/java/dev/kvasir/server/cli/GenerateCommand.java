@@ -1,9 +1,10 @@
 package dev.kvasir.server.cli;
 
-import dev.kvasir.kernels.Backend;
 import dev.kvasir.models.Backends;
 import dev.kvasir.models.GenerationResult;
 import dev.kvasir.models.Generator;
+import dev.kvasir.models.Ranks;
+import dev.kvasir.models.ShardPlan;
 import dev.kvasir.models.loader.LoadedModel;
 import dev.kvasir.models.loader.ModelLoader;
 import dev.kvasir.models.sampling.SamplingParams;
@@ -53,37 +54,49 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda (default: ${DEFAULT-VALUE})")
     String device;
 
+    @Option(names = {"--tensor-parallel-size", "-tp"}, defaultValue = "1",
+            description = "split the model over N ranks: GPUs 0 .. N-1 with NCCL on cuda, groups of the --threads workers"
+                    + " on cpu (default: ${DEFAULT-VALUE})")
+    int tensorParallelSize;
+
     @Override
     public Integer call() {
         PrintStream out = new PrintStream(System.out, false, StandardCharsets.UTF_8);
         try {
-            device = Backends.check(device);
+            device = Backends.check(device, tensorParallelSize);
         } catch (IllegalArgumentException | IllegalStateException e) {
             System.err.println("generate: " + e.getMessage());
             return 2;
         }
-        try (LoadedModel loaded = ModelLoader.load(model);
-             Backend backend = Backends.create(device, threads)) {
-            Tokenizer tokenizer = Tokenizers.load(loaded);
-            SamplingParams params = new SamplingParams(temperature, topP, topK, 0, seed, 1, 0, 0, -1);
-            int[] promptTokens = tokenizer.encode(prompt, true, false);
-            // KV room for this prompt and its continuation only (a 128K context would not fit in memory).
-            int context = (int) Math.min(loaded.config().contextLength(), (long) promptTokens.length + maxTokens + 1);
-            try (Generator generator = new Generator(loaded, tokenizer, backend, context)) {
-                // The continuation's text as the server returns it: its leading space kept.
-                IncrementalDetokenizer detok = IncrementalDetokenizer.after(tokenizer, promptTokens);
-                GenerationResult r = generator.generate(promptTokens, params, maxTokens, id -> {
-                    out.print(detok.push(id));
-                    out.flush();
-                });
-                out.print(detok.flush());
-                out.println();
-                out.flush();
-                System.err.printf("prompt: %d tokens, %.1f tok/s; decode: %d tokens, %.1f tok/s (%s, %s)%n",
-                        promptTokens.length, r.promptTokensPerSecond(), r.tokens().length, r.decodeTokensPerSecond(),
-                        r.finishReason(), backend.name());
+        try (LoadedModel loaded = ModelLoader.load(model)) {
+            ShardPlan.of(loaded.config(), tensorParallelSize).requireSplittable(loaded.weights());
+            try (Ranks ranks = Backends.create(device, threads, tensorParallelSize)) {
+                generate(loaded, ranks, out);
             }
         }
         return 0;
+    }
+
+    /** Streams the continuation to {@code out}, then the timing line to stderr. */
+    private void generate(LoadedModel loaded, Ranks ranks, PrintStream out) {
+        Tokenizer tokenizer = Tokenizers.load(loaded);
+        SamplingParams params = new SamplingParams(temperature, topP, topK, 0, seed, 1, 0, 0, -1);
+        int[] promptTokens = tokenizer.encode(prompt, true, false);
+        // KV room for this prompt and its continuation only (a 128K context would not fit in memory).
+        int context = (int) Math.min(loaded.config().contextLength(), (long) promptTokens.length + maxTokens + 1);
+        try (Generator generator = new Generator(loaded, tokenizer, ranks, context)) {
+            // The continuation's text as the server returns it: its leading space kept.
+            IncrementalDetokenizer detok = IncrementalDetokenizer.after(tokenizer, promptTokens);
+            GenerationResult r = generator.generate(promptTokens, params, maxTokens, id -> {
+                out.print(detok.push(id));
+                out.flush();
+            });
+            out.print(detok.flush());
+            out.println();
+            out.flush();
+            System.err.printf("prompt: %d tokens, %.1f tok/s; decode: %d tokens, %.1f tok/s (%s, %s)%n",
+                    promptTokens.length, r.promptTokensPerSecond(), r.tokens().length, r.decodeTokensPerSecond(),
+                    r.finishReason(), ranks.name());
+        }
     }
 }

@@ -10,7 +10,7 @@ import java.io.UncheckedIOException;
 /** {@code scripts/kvasir}: the one command line of Kvasir. */
 @Command(name = "kvasir", mixinStandardHelpOptions = true, version = "kvasir 0.1.0",
         description = "LLM inference server: paged KV cache, continuous batching, OpenAI-compatible API.",
-        subcommands = {ServeCommand.class, GenerateCommand.class})
+        subcommands = {ServeCommand.class, GenerateCommand.class, PlanCommand.class})
 public final class KvasirCli {
 
     public static void main(String[] args) {

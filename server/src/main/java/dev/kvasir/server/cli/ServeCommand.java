@@ -97,6 +97,11 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "0", description = "CPU worker threads (0: all cores)")
     int threads;
 
+    @Option(names = {"--tensor-parallel-size", "-tp"}, defaultValue = "1",
+            description = "split the model over N ranks: GPUs 0 .. N-1 with NCCL on cuda, groups of the --threads workers"
+                    + " on cpu (default: ${DEFAULT-VALUE})")
+    int tensorParallelSize;
+
     @Option(names = "--max-waiting-requests", defaultValue = "1024",
             description = "queued requests at most; more get 503 with Retry-After (default: ${DEFAULT-VALUE})")
     int maxWaitingRequests;
@@ -166,7 +171,7 @@ public final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         try {
-            device = Backends.check(device);
+            device = Backends.check(device, tensorParallelSize);
         } catch (IllegalArgumentException | IllegalStateException e) {
             System.err.println("serve: " + e.getMessage());
             return 2;
@@ -242,7 +247,8 @@ public final class ServeCommand implements Callable<Integer> {
                 .requestTimeoutSeconds(requestTimeout).maxBodyBytes((int) maxRequestBody).device(device)
                 .gpuMemoryUtilization(gpuMemoryUtilization).warmupSteps(warmupSteps).listener(listener).memoryStore(memoryStore)
                 .shutdownTimeoutSeconds(shutdownTimeout).kvRetention(retention).kvOffloadBytes(kvOffload)
-                .ui(!noUi).memoryPlacement(placement).toolCallParser(toolCalls).build();
+                .ui(!noUi).memoryPlacement(placement).toolCallParser(toolCalls)
+                .tensorParallelSize(tensorParallelSize).build();
         KvasirServer server = KvasirServer.start(config);
         // SIGTERM drains (Kubernetes' stop): the main thread's awaitClose returns after close, and serve exits 0.
         // Anything else that ends the JVM (Ctrl-C, System.exit) still closes the server on the way out.
