@@ -6,10 +6,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -35,7 +35,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 class ConsoleBrowserTest {
 
     private static final String KEY = "sk-console-browser-test-0001";
-    private static final Path UI_TESTS = repositoryRoot().resolve("ui-tests");
+    private static final Path UI_TESTS = RepositoryFiles.resolve("ui-tests");
     private static Path dir;
     private static KvasirServer server;
 
@@ -59,7 +59,7 @@ class ConsoleBrowserTest {
         String chromium = System.getenv().getOrDefault("KVASIR_CHROMIUM", "/usr/bin/chromium");
         boolean required = Boolean.getBoolean("kvasir.browser.required");
         String missing = !Files.isExecutable(Path.of(chromium)) ? "Chromium (" + chromium + "; apt-get install chromium)"
-                : onPath("node") == null ? "Node.js 20 (node on the PATH)" : onPath("npm") == null ? "npm" : null;
+                : ExternalCommand.onPath("node") == null ? "Node.js 20 (node on the PATH)" : ExternalCommand.onPath("npm") == null ? "npm" : null;
         if (missing != null) {
             String reason = "the console's browser tests need " + missing + "; scripts/test installs it";
             if (required) throw new AssertionError(reason);
@@ -67,64 +67,19 @@ class ConsoleBrowserTest {
         }
         if (!Files.isDirectory(UI_TESTS.resolve("node_modules/playwright-core"))
                 || !Files.isDirectory(UI_TESTS.resolve("node_modules/axe-core"))) {
-            Run install = run(List.of("npm", "ci", "--no-audit", "--no-fund"), List.of(), 180);
+            ExternalCommand.Result install = ExternalCommand.run(UI_TESTS, List.of("npm", "ci", "--no-audit", "--no-fund"), Map.of(), 180);
             assertEquals(0, install.exit(), "npm ci in " + UI_TESTS + " failed:\n" + install.output());
         }
         String shots = System.getProperty("kvasir.console.screenshots", "");
         if (!shots.isEmpty()) Files.createDirectories(Path.of(shots));
-        Run tests = run(List.of("node", "console.test.mjs"), List.of(
-                "KVASIR_URL=" + server.baseUrl(), "KVASIR_KEY=" + KEY, "KVASIR_CHROMIUM=" + chromium,
-                "KVASIR_SCREENSHOTS=" + (shots.isEmpty() ? "" : Path.of(shots).toAbsolutePath())), 420);
+        ExternalCommand.Result tests = ExternalCommand.run(UI_TESTS, List.of("node", "console.test.mjs"), Map.of(
+                "KVASIR_URL", server.baseUrl(), "KVASIR_KEY", KEY, "KVASIR_CHROMIUM", chromium,
+                "KVASIR_SCREENSHOTS", shots.isEmpty() ? "" : Path.of(shots).toAbsolutePath().toString()), 420);
         System.out.println(tests.output());
         Matcher closing = Pattern.compile("(?m)^(\\d+) passed, (\\d+) failed$").matcher(tests.output());
         assertTrue(closing.find(), "the browser tests did not finish:\n" + tests.output());
         assertEquals("0", closing.group(2), "browser scenarios failed:\n" + tests.output());
         assertTrue(Integer.parseInt(closing.group(1)) >= 8, "every scenario ran:\n" + tests.output());
         assertEquals(0, tests.exit(), tests.output());
-    }
-
-    private record Run(int exit, String output) {}
-
-    /** Runs a command in ui-tests with extra environment variables; the output is stdout and stderr together. */
-    private static Run run(List<String> command, List<String> env, int timeoutSeconds) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(command).directory(UI_TESTS.toFile()).redirectErrorStream(true);
-        for (String e : env) {
-            int eq = e.indexOf('=');
-            pb.environment().put(e.substring(0, eq), e.substring(eq + 1));
-        }
-        Process p = pb.start();
-        StringBuilder out = new StringBuilder();
-        Thread reader = Thread.ofVirtual().start(() -> {
-            try {
-                out.append(new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
-            } catch (IOException e) {
-                out.append("(output lost: ").append(e).append(")");
-            }
-        });
-        if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-            p.descendants().forEach(ProcessHandle::destroyForcibly);
-            p.destroyForcibly();
-            p.waitFor(10, TimeUnit.SECONDS);
-            reader.join(5000);
-            throw new AssertionError(String.join(" ", command) + " ran past " + timeoutSeconds + " s:\n" + out);
-        }
-        reader.join(10000);
-        return new Run(p.exitValue(), out.toString());
-    }
-
-    private static Path onPath(String program) {
-        for (String d : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
-            Path p = Path.of(d, program);
-            if (Files.isExecutable(p)) return p;
-        }
-        return null;
-    }
-
-    /** The checkout's root: the nearest folder up from the working directory that holds ui-tests. */
-    private static Path repositoryRoot() {
-        for (Path d = Path.of("").toAbsolutePath(); d != null; d = d.getParent()) {
-            if (Files.isRegularFile(d.resolve("ui-tests/package.json"))) return d;
-        }
-        throw new IllegalStateException("ui-tests/package.json not found above " + Path.of("").toAbsolutePath());
     }
 }
