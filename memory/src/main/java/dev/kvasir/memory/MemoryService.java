@@ -312,16 +312,20 @@ public final class MemoryService implements AutoCloseable {
         InputRules.checkK(topK);
         InputRules.checkMaxTokens(maxTokens);
         Instant now = now();
-        List<Memory> core = features.policy().tiered() ? coreMemories(owner, now, counter) : List.of();
+        // maxTokens covers both blocks: the core (up to its own budget) first, retrieval gets the rest.
+        List<Memory> core = features.policy().tiered() ? coreMemories(owner, now, counter, Math.min(features.coreBudgetTokens(), maxTokens))
+                : List.of();
         String coreBlock = core.isEmpty() ? null : MemoryPromptRenderer.renderCore(core);
         int coreTokens = coreBlock == null ? 0 : counter.count(coreBlock);
+        int retrievalBudget = maxTokens - coreTokens;
         Searched found = new Searched(new SearchResult(List.of(), null, 0), List.of());
-        if (query != null && !query.isBlank()) {
+        if (query != null && !query.isBlank() && retrievalBudget >= 1) {
             String q = InputRules.utf8Length(query) > InputRules.MAX_CONTENT_BYTES ? truncate(query) : query;
             Set<Tier> tiers = features.policy().tiered() ? EnumSet.of(Tier.RECENT) : EnumSet.of(Tier.CORE, Tier.RECENT);
             Set<String> coreKeys = new HashSet<>();
             for (Memory m : core) if (m.factKey() != null) coreKeys.add(m.factKey());
-            found = search(owner, new SearchRequest(q, topK, maxTokens, sessionId, null, tiers, false, mode), counter, sessionId, coreKeys);
+            found = search(owner, new SearchRequest(q, topK, retrievalBudget, sessionId, null, tiers, false, mode), counter, sessionId,
+                    coreKeys);
         }
         if (!core.isEmpty()) accessLog.note(owner, core.stream().map(Memory::id).toList(), now);
         return new MemoryContext(core, coreBlock, coreTokens, found.result(), conflicts(owner, core, found));
@@ -345,18 +349,19 @@ public final class MemoryService implements AutoCloseable {
         return notes;
     }
 
-    /** The user's core memories valid now, in canonical order (oldest first), one per fact key, as many as fit the core budget. */
-    private List<Memory> coreMemories(Owner owner, Instant now, TokenCounter counter) {
+    /** The user's core memories valid now, in canonical order (oldest first), one per fact key, as many as fit {@code budget}. */
+    private List<Memory> coreMemories(Owner owner, Instant now, TokenCounter counter, int budget) {
         List<Memory> sorted = new ArrayList<>(guarded(() -> indexes.select(owner, m -> m.tier() == Tier.CORE && m.validAt(now))));
         sorted.sort(Comparator.comparing(Memory::createdAt).thenComparing(Memory::id));
         Map<String, Memory> newestOfKey = new HashMap<>();
         for (Memory m : sorted) if (m.factKey() != null && newestOfKey.put(m.factKey(), m) != null) stats.guardDrops.increment();
         List<Memory> kept = new ArrayList<>();
         int used = counter.count(MemoryPromptRenderer.CORE_HEADER);
+        if (used >= budget) return kept;
         for (Memory m : sorted) {
             if (m.factKey() != null && newestOfKey.get(m.factKey()) != m) continue; // the read-time guard, in core
             int t = counter.count(m.content()) + 3;
-            if (used + t > features.coreBudgetTokens()) continue;
+            if (used + t > budget) continue;
             used += t;
             kept.add(m);
         }

@@ -1,5 +1,6 @@
 package dev.kvasir.server;
 
+import dev.kvasir.memory.MemoryFeatures;
 import dev.kvasir.memory.store.MemoryStores;
 import dev.kvasir.server.engine.EngineConfig;
 
@@ -26,6 +27,7 @@ import java.nio.file.Path;
  * @param listener        TLS, the API key file, connection and per-key limits
  * @param memoryStore     where agent memory lives: {@code sqlite:PATH}, {@code postgresql://...}, or
  *                        {@code none} (memory off, and the embedding model never loaded)
+ * @param memoryFeatures  the memory's fact extractor, summarizer, policy and budgets, vectors ({@code --memory-*})
  */
 public record ServerConfig(
         Path model,
@@ -50,7 +52,8 @@ public record ServerConfig(
         double gpuMemoryUtilization,
         int warmupSteps,
         ListenerConfig listener,
-        String memoryStore) {
+        String memoryStore,
+        MemoryFeatures memoryFeatures) {
 
     /** {@code kvasir serve}'s default {@link #warmupSteps}. */
     public static final int DEFAULT_WARMUP_STEPS = 128;
@@ -60,6 +63,7 @@ public record ServerConfig(
         if (maxBodyBytes <= 0) throw new IllegalArgumentException("--max-request-body must be 1 byte or more: " + maxBodyBytes);
         if (listener == null) throw new IllegalArgumentException("listener is null: use ListenerConfig.DEFAULTS");
         if (memoryStore == null || memoryStore.isBlank()) throw new IllegalArgumentException("--memory-store is empty: give a store, or none");
+        if (memoryFeatures == null) throw new IllegalArgumentException("memoryFeatures is null: use MemoryFeatures.DEFAULTS");
     }
 
     /** Defaults of {@code kvasir serve} for {@code model}, on a free loopback port. */
@@ -97,6 +101,7 @@ public record ServerConfig(
         b.warmupSteps = warmupSteps;
         b.listener = listener;
         b.memoryStore = memoryStore;
+        b.memoryFeatures = memoryFeatures;
         return b;
     }
 
@@ -162,6 +167,7 @@ public record ServerConfig(
         private int warmupSteps = DEFAULT_WARMUP_STEPS;
         private ListenerConfig listener = ListenerConfig.DEFAULTS;
         private String memoryStore = MemoryStores.DEFAULT_SPEC;
+        private MemoryFeatures memoryFeatures = MemoryFeatures.DEFAULTS;
 
         private Builder(Path model) {
             this.model = model;
@@ -189,12 +195,13 @@ public record ServerConfig(
         public Builder warmupSteps(int v) { warmupSteps = v; return this; }
         public Builder listener(ListenerConfig v) { listener = v; return this; }
         public Builder memoryStore(String v) { memoryStore = v; return this; }
+        public Builder memoryFeatures(MemoryFeatures v) { memoryFeatures = v; return this; }
 
         public ServerConfig build() {
             return new ServerConfig(model, servedModelName, host, port, apiKey, maxModelLen, blockSize, numKvBlocks,
                     kvCacheMemoryBytes, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpaceBytes,
                     preemptionMode, threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes, device,
-                    gpuMemoryUtilization, warmupSteps, listener, memoryStore);
+                    gpuMemoryUtilization, warmupSteps, listener, memoryStore, memoryFeatures);
         }
     }
 }

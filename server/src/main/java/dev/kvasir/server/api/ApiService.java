@@ -27,6 +27,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 
 /**
@@ -129,6 +130,10 @@ public final class ApiService {
             case "/detokenize" -> detokenize(ex, body);
             case "/v1/embeddings" -> memoryApi().embeddings(ex, body);
             case "/v1/memories/search" -> memoryApi().search(ex, body);
+            case "/v1/memories/core" -> {
+                if (method.equals(HttpMethod.PUT)) memoryApi().putCore(ex, body);
+                else memoryApi().core(ex, ex.query());
+            }
             case "/v1/memories" -> {
                 if (method.equals(HttpMethod.POST)) memoryApi().create(ex, body);
                 else if (method.equals(HttpMethod.GET)) memoryApi().list(ex, ex.query());
@@ -187,14 +192,16 @@ public final class ApiService {
         }
         if (plan != null && prompt.length > room) {
             LOG.debug("memory left out: the assembled prompt of {} tokens leaves no room", prompt.length);
-            plan = new ChatMemory.Plan(req.messages(), plan.sessionId(), new dev.kvasir.memory.SearchResult(List.of(), null, 0), 0,
-                    plan.userText(), plan.write());
+            plan = plan.withoutMemory(req.messages());
             prompt = encodeChat(req.messages(), req.tools(), false);
         }
         ChatMemory.Plan done = plan;
         String tenant = ex.tenant();
+        // memory.verify: the reply's claims against the facts read at planning time (pure computation, on the event loop).
+        Function<String, JsonNode> verify = plan == null || plan.facts() == null ? null
+                : text -> MemoryApi.unsupportedJson(done.facts().check(text));
         generate(ex, true, "chatcmpl-", List.of(prompt), req.spec(), "messages", plan == null ? null : plan.json(),
-                plan == null ? null : text -> chatMemory.record(tenant, req.user(), done, text));
+                plan == null ? null : text -> chatMemory.record(tenant, req.user(), done, text), verify);
     }
 
     /** Tokens the completion is given: max_tokens, or a default share when the request sets none. */
@@ -215,15 +222,16 @@ public final class ApiService {
             throw ApiException.badRequest("n", "prompts × n = " + prompts.size() * req.spec().n()
                     + " exceeds max-num-seqs " + engine.config().maxNumSeqs());
         }
-        generate(ex, false, "cmpl-", prompts, req.spec(), "prompt", null, null);
+        generate(ex, false, "cmpl-", prompts, req.spec(), "prompt", null, null, null);
     }
 
     /**
      * @param memory     the response's {@code memory} object, or null
      * @param onComplete given the first choice's whole text once the response has been sent, or null
+     * @param verify     the {@code memory.unsupported} list for the first choice's whole text, or null
      */
     private void generate(HttpExchange ex, boolean chat, String idPrefix, List<int[]> prompts, GenerationSpec spec, String promptParam,
-                          ObjectNode memory, Consumer<String> onComplete) {
+                          ObjectNode memory, Consumer<String> onComplete, Function<String, JsonNode> verify) {
         int maxLen = model.maxModelLen();
         List<Integer> maxTokens = new ArrayList<>();
         for (int[] prompt : prompts) {
@@ -241,7 +249,7 @@ public final class ApiService {
         ex.admission().chargePromptTokens(prompts.stream().mapToLong(p -> p.length).sum());
         String id = idPrefix + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
         GenerationResponder responder = new GenerationResponder(ex, chat, id, System.currentTimeMillis() / 1000,
-                model.name(), spec, prompts.size(), memory, onComplete);
+                model.name(), spec, prompts.size(), memory, onComplete, verify);
         long deadline = System.nanoTime() + requestTimeoutNanos;
         List<GenerationRequest> requests = new ArrayList<>();
         for (int i = 0; i < prompts.size(); i++) {

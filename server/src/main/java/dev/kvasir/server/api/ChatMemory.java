@@ -3,8 +3,10 @@ package dev.kvasir.server.api;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.kvasir.memory.ChatTurn;
+import dev.kvasir.memory.FactSheet;
+import dev.kvasir.memory.MemoryContext;
+import dev.kvasir.memory.MemoryPromptRenderer;
 import dev.kvasir.memory.MemoryService;
-import dev.kvasir.memory.SearchResult;
 import dev.kvasir.memory.TokenCounter;
 
 import java.util.ArrayList;
@@ -15,16 +17,16 @@ import java.util.concurrent.ThreadLocalRandom;
 /**
  * What the memory layer does to one chat request. Before: retrieve memories for the latest user
  * turn and assemble the prompt in the order that keeps consecutive turns' prefixes equal (system
- * prompt, the memory block as one system message, the session's earlier turns when the server
- * keeps them, the new turn), each part cut to its token budget so the prompt always leaves the
- * completion its room. After the response: record the exchange for the session, off the request
- * path.
+ * prompt, the core block, the retrieved memories, the session's summary and earlier turns when the
+ * server keeps them, the new turn), each part cut to its token budget so the prompt always leaves
+ * the completion its room. After the response: record the exchange for the session, off the
+ * request path (facts, conflicts, summaries and the policy follow on memory's background thread).
  */
 final class ChatMemory {
 
     /** Memories injected at most when the request does not say. */
     static final int DEFAULT_TOP_K = 8;
-    /** Tokens the memory block may take when the request does not say. */
+    /** Tokens the memory blocks (core and retrieved) may take when the request does not say. */
     static final int DEFAULT_MAX_TOKENS = 512;
     /** The template's own tokens around each message, as estimated before the prompt is rendered. */
     static final int TEMPLATE_TOKENS_PER_MESSAGE = 8;
@@ -43,16 +45,28 @@ final class ChatMemory {
      * The request's prompt messages with memory in them, and what was injected.
      *
      * @param sessionId the session the turn is recorded under: the request's, or a new one
+     * @param facts     the user's valid facts when the request asked to verify the reply, else null
      */
-    record Plan(List<ChatRequest.Message> messages, String sessionId, SearchResult injected, int historyTurns,
-                String userText, boolean write) {
+    record Plan(List<ChatRequest.Message> messages, String sessionId, MemoryContext injected, int historyTurns,
+                String userText, boolean write, FactSheet facts) {
 
-        /** The response's {@code memory} object: session, injected memory ids and their block's tokens. */
+        /** The plan without memory in the prompt (no room for it): the turn is still recorded and verified. */
+        Plan withoutMemory(List<ChatRequest.Message> sent) {
+            return new Plan(sent, sessionId, MemoryContext.EMPTY, 0, userText, write, facts);
+        }
+
+        /**
+         * The response's {@code memory} object: session, injected memory ids (core first) with the
+         * core's own, the blocks' tokens, history turns, and the conflicts resolved for what was injected.
+         */
         ObjectNode json() {
             ObjectNode o = Json.MAPPER.createObjectNode().put("session_id", sessionId);
             ArrayNode ids = o.putArray("injected");
-            injected.ids().forEach(ids::add);
-            o.put("tokens", Math.max(0, injected.tokens())).put("history_turns", historyTurns);
+            injected.injectedIds().forEach(ids::add);
+            ArrayNode core = o.putArray("core");
+            injected.core().forEach(m -> core.add(m.id()));
+            o.put("tokens", injected.tokens()).put("history_turns", historyTurns);
+            o.set("conflicts", MemoryApi.conflictsJson(injected.conflicts()));
             return o;
         }
     }
@@ -67,6 +81,7 @@ final class ChatMemory {
         MemoryOptions opts = req.memory();
         if (req.user() == null || !opts.enabled()) {
             if (opts.serverHistory()) throw ApiException.badRequest("memory.history", "'history': 'server' needs 'user'");
+            if (opts.verify()) throw ApiException.badRequest("memory.verify", "'verify' needs 'user'");
             return null;
         }
         if (opts.serverHistory() && opts.sessionId() == null) {
@@ -80,27 +95,37 @@ final class ChatMemory {
         String userText = latestUserText(sent);
         // The messages as sent already take their tokens, and the template some per message (a role
         // header, separators): memory and history share what is left.
-        int left = room - counter.count(joined(sent)) - TEMPLATE_TOKENS_PER_MESSAGE * (sent.size() + 1);
+        int left = room - counter.count(joined(sent)) - TEMPLATE_TOKENS_PER_MESSAGE * (sent.size() + 2);
         int budget = Math.min(opts.maxTokens() != null ? opts.maxTokens() : DEFAULT_MAX_TOKENS, left);
-        SearchResult found = budget < 1 ? new SearchResult(List.of(), null, 0)
+        MemoryContext found = budget < 1 ? MemoryContext.EMPTY
                 : MemoryApi.call(() -> memory.contextFor(tenant, req.user(), sessionId, userText,
                         opts.topK() != null ? opts.topK() : DEFAULT_TOP_K, budget, counter));
-        left -= Math.max(0, found.tokens());
+        left -= found.tokens();
         List<ChatTurn> history = List.of();
         if (opts.serverHistory() && left > 0) {
             int historyBudget = left;
             history = MemoryApi.call(() -> memory.sessionHistory(tenant, req.user(), sessionId, historyBudget, counter));
         }
-        List<ChatRequest.Message> messages = new ArrayList<>(sent.size() + history.size() + 1);
+        FactSheet facts = opts.verify() ? MemoryApi.call(() -> memory.factSheet(tenant, req.user())) : null;
+        List<ChatRequest.Message> messages = new ArrayList<>(sent.size() + history.size() + 2);
         messages.addAll(sent.subList(0, systems));
-        if (found.block() != null) messages.add(new ChatRequest.Message("system", found.block(), null, null));
-        for (ChatTurn t : history) messages.add(new ChatRequest.Message(t.role(), t.content(), null, null));
+        if (found.coreBlock() != null) messages.add(new ChatRequest.Message("system", found.coreBlock(), null, null));
+        if (found.retrieved().block() != null) messages.add(new ChatRequest.Message("system", found.retrieved().block(), null, null));
+        int historyTurns = 0;
+        for (ChatTurn t : history) {
+            if (ChatTurn.SUMMARY.equals(t.role())) {
+                messages.add(new ChatRequest.Message("system", MemoryPromptRenderer.renderSummary(t.content()), null, null));
+            } else {
+                messages.add(new ChatRequest.Message(t.role(), t.content(), null, null));
+                historyTurns++;
+            }
+        }
         messages.addAll(sent.subList(systems, sent.size()));
-        return new Plan(messages, sessionId, found, history.size(), userText, opts.write());
+        return new Plan(messages, sessionId, found, historyTurns, userText, opts.write(), facts);
     }
 
     /**
-     * The same plan with the memory block folded into the first system message (or a new leading
+     * The same plan with the memory blocks folded into the first system message (or a new leading
      * one), for chat templates that accept only one system message at the start.
      */
     static List<ChatRequest.Message> foldSystem(List<ChatRequest.Message> messages) {

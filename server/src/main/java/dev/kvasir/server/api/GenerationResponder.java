@@ -1,5 +1,6 @@
 package dev.kvasir.server.api;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.kvasir.server.engine.OutputSink;
@@ -9,6 +10,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * Turns engine outputs into one HTTP response in OpenAI's shape: chat or text completion, streamed
@@ -39,15 +41,21 @@ final class GenerationResponder {
     private final ObjectNode memory;
     /** Given the first choice's text once the response is complete, or null. */
     private final Consumer<String> onComplete;
+    /** The {@code memory.unsupported} list for the first choice's text ({@code memory.verify}), or null. */
+    private final Function<String, JsonNode> verify;
 
     /**
      * @param memory     the {@code memory} object the response (and a stream's first chunk) carries, or null
      * @param onComplete called with the first choice's whole text after a complete response, or null
+     * @param verify     gives {@code memory.unsupported} for the first choice's whole text (in the body, or a
+     *                   stream's last chunk before usage), or null
      */
     GenerationResponder(HttpExchange exchange, boolean chat, String id, long created, String model,
-                        GenerationSpec spec, int parts, ObjectNode memory, Consumer<String> onComplete) {
+                        GenerationSpec spec, int parts, ObjectNode memory, Consumer<String> onComplete,
+                        Function<String, JsonNode> verify) {
         this.memory = memory;
         this.onComplete = onComplete;
+        this.verify = verify;
         this.exchange = exchange;
         this.chat = chat;
         this.id = id;
@@ -112,7 +120,7 @@ final class GenerationResponder {
         for (RequestOutput.Choice c : out.choices()) {
             int index = part * spec.n() + c.index();
             if (spec.stream()) {
-                if (index == 0 && onComplete != null) texts[0].append(c.text()); // kept for onComplete only
+                if (index == 0 && (onComplete != null || verify != null)) texts[0].append(c.text()); // kept for these only
                 if (c.text().isEmpty() && c.finishReason() == null && c.logprobs() == null) continue;
                 exchange.event(Json.write(chunk(index, delta(c.text()), logprobsJson(index, c.logprobs()), c.finishReason())));
             } else {
@@ -134,6 +142,12 @@ final class GenerationResponder {
         exchange.logDetail(id + " prompt=" + promptTokens + " completion=" + completionTokens + " cached=" + cachedTokens
                 + (spec.stream() ? " stream" : ""));
         if (spec.stream()) {
+            if (verify != null) {
+                ObjectNode checked = envelope();
+                checked.putArray("choices");
+                checked.putObject("memory").set("unsupported", verify.apply(texts[0].toString()));
+                exchange.event(Json.write(checked));
+            }
             if (spec.includeUsage()) {
                 ObjectNode last = envelope();
                 last.putArray("choices");
@@ -155,7 +169,10 @@ final class GenerationResponder {
             c.put("finish_reason", finishReasons[i]);
         }
         body.set("usage", usage());
-        if (memory != null) body.set("memory", memory);
+        if (memory != null) {
+            if (verify != null) memory.set("unsupported", verify.apply(texts[0].toString()));
+            body.set("memory", memory);
+        }
         exchange.sendJson(HttpResponseStatus.OK, body);
         completed();
     }

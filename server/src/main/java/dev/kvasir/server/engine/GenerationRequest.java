@@ -15,6 +15,9 @@ import java.util.List;
  * @param deadlineNanos {@link System#nanoTime()} after which the request is ended with an error
  * @param tenant        who asked (its API key's tenant): prefix-cache entries are the tenant's own, so
  *                      {@code cached_tokens} can never reveal another tenant's prompt
+ * @param background    low priority (memory's summaries and fact extraction): scheduled only while no
+ *                      user request waits for its first token, at most a decode step's worth of tokens
+ *                      a step, and preempted to make room for one (see {@link Scheduler})
  */
 public record GenerationRequest(
         String id,
@@ -26,14 +29,21 @@ public record GenerationRequest(
         SamplingParams sampling,
         long deadlineNanos,
         OutputSink sink,
-        String tenant) {
+        String tenant,
+        boolean background) {
 
     /** The tenant of requests from a server without keys (and of warm-up and tests). */
     public static final String DEFAULT_TENANT = "default";
 
     public GenerationRequest(String id, int[] promptTokens, int n, int maxTokens, List<String> stop, boolean ignoreEos,
                              SamplingParams sampling, long deadlineNanos, OutputSink sink) {
-        this(id, promptTokens, n, maxTokens, stop, ignoreEos, sampling, deadlineNanos, sink, DEFAULT_TENANT);
+        this(id, promptTokens, n, maxTokens, stop, ignoreEos, sampling, deadlineNanos, sink, DEFAULT_TENANT, false);
+    }
+
+    /** A user's request (normal priority). */
+    public GenerationRequest(String id, int[] promptTokens, int n, int maxTokens, List<String> stop, boolean ignoreEos,
+                             SamplingParams sampling, long deadlineNanos, OutputSink sink, String tenant) {
+        this(id, promptTokens, n, maxTokens, stop, ignoreEos, sampling, deadlineNanos, sink, tenant, false);
     }
 
 
