@@ -15,6 +15,7 @@ import dev.kvasir.memory.store.StoredMemory;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.HashMap;
@@ -548,6 +549,22 @@ public final class MemoryService implements AutoCloseable {
             byKey.computeIfAbsent(m.factKey(), k -> new ArrayList<>()).add(m);
         }
         return new FactSheet(byKey);
+    }
+
+    /**
+     * Which of {@code ids} are no longer valid now (superseded by a correction, expired or deleted):
+     * a chat session's earlier memory notes must not carry them back into the prompt.
+     */
+    public Set<String> retired(String tenant, String user, Collection<String> ids) {
+        if (ids.isEmpty()) return Set.of();
+        Owner owner = new Owner(tenant, user);
+        Instant now = now();
+        Set<String> wanted = new HashSet<>(ids);
+        Set<String> gone = new HashSet<>(wanted);
+        for (Memory m : guarded(() -> indexes.select(owner, m -> wanted.contains(m.id()) && m.validAt(now)))) {
+            gone.remove(m.id());
+        }
+        return gone;
     }
 
     // ---- chat sessions ----------------------------------------------------------------------------

@@ -29,6 +29,8 @@ class DecodeAllocationTest {
     private static final int PROMPT = 8;
     private static final int WARM_STEPS = 400;
     private static final int MEASURED_STEPS = 100;
+    /** Measured windows tried at most before the allocation counts as real. */
+    private static final int MAX_WINDOWS = 20;
     /** Bytes per step at most: room for the JIT's occasional deoptimization objects, never a logits row. */
     private static final long BOUND_PER_STEP = 512;
 
@@ -90,13 +92,22 @@ class DecodeAllocationTest {
 
         com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         long[] ids = computeThreadIds();
-        long before = total(threads.getThreadAllocatedBytes(ids));
-        for (int step = WARM_STEPS; step < steps; step++) model.forward(decode[step]);
-        long after = total(threads.getThreadAllocatedBytes(ids));
-
-        long perStep = (after - before) / MEASURED_STEPS;
-        assertTrue(perStep <= BOUND_PER_STEP, () -> "a warm decode step of " + SEQS + " sequences allocated " + perStep
-                + " bytes on average (bound " + BOUND_PER_STEP + "; one logits row is " + 4L * vocab + " bytes)");
+        // The same measured steps again (same positions and slots) until a window is clean: on a loaded
+        // machine C2 may still be compiling a kernel after the warm-up, and interpreted Vector API code
+        // allocates. A real per-step allocation never goes away, however many windows run.
+        long perStep;
+        int window = 0;
+        do {
+            long before = total(threads.getThreadAllocatedBytes(ids));
+            for (int step = WARM_STEPS; step < steps; step++) model.forward(decode[step]);
+            long after = total(threads.getThreadAllocatedBytes(ids));
+            perStep = (after - before) / MEASURED_STEPS;
+        } while (perStep > BOUND_PER_STEP && ++window < MAX_WINDOWS);
+        long measured = perStep;
+        int windows = window + 1;
+        assertTrue(measured <= BOUND_PER_STEP, () -> "a warm decode step of " + SEQS + " sequences allocated " + measured
+                + " bytes on average in each of " + windows + " windows (bound " + BOUND_PER_STEP + "; one logits row is "
+                + 4L * vocab + " bytes)");
     }
 
     /** This thread and the CPU backend's workers: every thread a forward step runs on. */

@@ -58,6 +58,7 @@ public final class KvasirServer implements AutoCloseable {
     private final Channel channel;
     private final ApiGuards guards;
     private final HangupSignal.Registration keyReloads;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     /** Agent memory, or null with {@code --memory-store none}. */
     private final MemoryService memory;
 
@@ -80,12 +81,13 @@ public final class KvasirServer implements AutoCloseable {
             backend = created;
             KvCacheSizing.Sized sized = KvCacheSizing.create(loaded.config(), loaded.weights(), backend,
                     new KvCacheSizing.StepLimits(c.maxNumSeqs(), c.maxNumBatchedTokens(), served.maxModelLen(), c.blockSize()),
-                    new KvCacheSizing.Budget(c.numKvBlocks(), c.kvCacheMemoryBytes(), c.gpuMemoryUtilization(), c.swapSpaceBytes()));
+                    new KvCacheSizing.Budget(c.numKvBlocks(), c.kvCacheMemoryBytes(), c.gpuMemoryUtilization(), c.swapSpaceBytes(),
+                            c.kvOffloadBytes()));
             model = sized.model();
             int blocks = sized.numBlocks();
             EngineConfig ec = new EngineConfig(c.maxNumSeqs(), c.maxNumBatchedTokens(), served.maxModelLen(), c.blockSize(),
                     blocks, sized.numCpuBlocks(), KvCacheManager.DEFAULT_WATERMARK, c.enablePrefixCaching(),
-                    c.preemptionMode(), c.maxWaitingRequests());
+                    c.preemptionMode(), c.maxWaitingRequests(), sized.numOffloadBlocks(), c.kvRetention());
             AtomicReference<Engine> engineRef = new AtomicReference<>();
             metrics = new ServerMetrics(served.name(), () -> engineRef.get().stats());
             metricsRef.set(metrics);
@@ -161,6 +163,7 @@ public final class KvasirServer implements AutoCloseable {
 
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) return; // a drain's close, then the JVM's shutdown hook
         keyReloads.close();
         channel.close().syncUninterruptibly();
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
@@ -171,6 +174,30 @@ public final class KvasirServer implements AutoCloseable {
         loaded.close();
         // Last: recorded turns still being written are finished and flushed.
         if (memory != null) memory.close();
+    }
+
+    /**
+     * A graceful stop, as Kubernetes expects on SIGTERM: no new requests ({@code /health} answers 503
+     * "draining", new requests 503), the ones in progress finish for up to {@code timeout}, then those
+     * still running end with a "shutdown" error (a stream: an error event and {@code [DONE]}). Returns
+     * once nothing is open or a grace period after that has passed; {@link #close} then stops
+     * the rest and flushes the memory store.
+     *
+     * @return requests that had to be cut short
+     */
+    public int drain(java.time.Duration timeout) throws InterruptedException {
+        api.startDraining();
+        LOG.info("draining: {} request(s) in progress, waiting up to {} s", api.openRequests(), timeout.toMillis() / 1000.0);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (api.openRequests() > 0 && System.nanoTime() - deadline < 0) Thread.sleep(20);
+        int cut = api.openRequests();
+        if (cut > 0) {
+            LOG.warn("drain timed out: ending {} request(s)", cut);
+            engine.endAll("the server is shutting down; the request was cut short after the drain timeout");
+            long grace = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+            while (api.openRequests() > 0 && System.nanoTime() - grace < 0) Thread.sleep(20);
+        }
+        return cut;
     }
 
     /** The agent memory, or null when it is off. */

@@ -49,7 +49,7 @@ final class ServedMemoryModel implements MemoryModel {
                     for (RequestOutput.Choice c : out.choices()) text.append(c.text());
                     if (out.error() != null) done.completeExceptionally(new IllegalStateException(out.error().message()));
                     else if (out.usage() != null) done.complete(text.toString());
-                }, TENANT, true);
+                }, TENANT, GenerationRequest.CacheHint.NONE, true);
         if (!engine.submit(List.of(request))) throw new IllegalStateException("the engine's waiting queue is full");
         try {
             return done.get(DEADLINE_SECONDS + 5, TimeUnit.SECONDS);

@@ -27,6 +27,9 @@ import java.nio.file.Path;
  * @param listener        TLS, the API key file, connection and per-key limits
  * @param memoryStore     where agent memory lives: {@code sqlite:PATH}, {@code postgresql://...}, or
  *                        {@code none} (memory off, and the embedding model never loaded)
+ * @param shutdownTimeoutSeconds on SIGTERM, how long requests in progress may still run before they are cut
+ * @param kvRetention     which cached prefixes are evicted first ({@code --kv-retention})
+ * @param kvOffloadBytes  host memory that keeps evicted cached prefixes for a copy back ({@code --kv-offload-gb}; 0: none)
  * @param memoryFeatures  the memory's fact extractor, summarizer, policy and budgets, vectors ({@code --memory-*})
  */
 public record ServerConfig(
@@ -53,7 +56,13 @@ public record ServerConfig(
         int warmupSteps,
         ListenerConfig listener,
         String memoryStore,
+        double shutdownTimeoutSeconds,
+        EngineConfig.KvRetention kvRetention,
+        long kvOffloadBytes,
         MemoryFeatures memoryFeatures) {
+
+    /** {@code kvasir serve}'s default {@link #shutdownTimeoutSeconds}: Kubernetes' default grace period. */
+    public static final double DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 30;
 
     /** {@code kvasir serve}'s default {@link #warmupSteps}. */
     public static final int DEFAULT_WARMUP_STEPS = 128;
@@ -63,6 +72,9 @@ public record ServerConfig(
         if (maxBodyBytes <= 0) throw new IllegalArgumentException("--max-request-body must be 1 byte or more: " + maxBodyBytes);
         if (listener == null) throw new IllegalArgumentException("listener is null: use ListenerConfig.DEFAULTS");
         if (memoryStore == null || memoryStore.isBlank()) throw new IllegalArgumentException("--memory-store is empty: give a store, or none");
+        if (kvRetention == null) throw new IllegalArgumentException("--kv-retention is null: lru or session");
+        if (kvOffloadBytes < 0) throw new IllegalArgumentException("--kv-offload-gb must be 0 or more: " + kvOffloadBytes + " bytes");
+        if (!(shutdownTimeoutSeconds >= 0)) throw new IllegalArgumentException("--shutdown-timeout must be 0 or more seconds: " + shutdownTimeoutSeconds);
         if (memoryFeatures == null) throw new IllegalArgumentException("memoryFeatures is null: use MemoryFeatures.DEFAULTS");
     }
 
@@ -101,6 +113,9 @@ public record ServerConfig(
         b.warmupSteps = warmupSteps;
         b.listener = listener;
         b.memoryStore = memoryStore;
+        b.shutdownTimeoutSeconds = shutdownTimeoutSeconds;
+        b.kvRetention = kvRetention;
+        b.kvOffloadBytes = kvOffloadBytes;
         b.memoryFeatures = memoryFeatures;
         return b;
     }
@@ -167,6 +182,9 @@ public record ServerConfig(
         private int warmupSteps = DEFAULT_WARMUP_STEPS;
         private ListenerConfig listener = ListenerConfig.DEFAULTS;
         private String memoryStore = MemoryStores.DEFAULT_SPEC;
+        private double shutdownTimeoutSeconds = DEFAULT_SHUTDOWN_TIMEOUT_SECONDS;
+        private EngineConfig.KvRetention kvRetention = EngineConfig.KvRetention.SESSION;
+        private long kvOffloadBytes;
         private MemoryFeatures memoryFeatures = MemoryFeatures.DEFAULTS;
 
         private Builder(Path model) {
@@ -195,13 +213,17 @@ public record ServerConfig(
         public Builder warmupSteps(int v) { warmupSteps = v; return this; }
         public Builder listener(ListenerConfig v) { listener = v; return this; }
         public Builder memoryStore(String v) { memoryStore = v; return this; }
+        public Builder shutdownTimeoutSeconds(double v) { shutdownTimeoutSeconds = v; return this; }
+        public Builder kvRetention(EngineConfig.KvRetention v) { kvRetention = v; return this; }
+        public Builder kvOffloadBytes(long v) { kvOffloadBytes = v; return this; }
         public Builder memoryFeatures(MemoryFeatures v) { memoryFeatures = v; return this; }
 
         public ServerConfig build() {
             return new ServerConfig(model, servedModelName, host, port, apiKey, maxModelLen, blockSize, numKvBlocks,
                     kvCacheMemoryBytes, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpaceBytes,
                     preemptionMode, threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes, device,
-                    gpuMemoryUtilization, warmupSteps, listener, memoryStore, memoryFeatures);
+                    gpuMemoryUtilization, warmupSteps, listener, memoryStore, shutdownTimeoutSeconds, kvRetention, kvOffloadBytes,
+                    memoryFeatures);
         }
     }
 }

@@ -56,6 +56,8 @@ public final class ApiService {
     /** The memory endpoints and the chat's memory steps; null when memory is off. */
     private final MemoryApi memoryApi;
     private final ChatMemory chatMemory;
+    private final java.util.concurrent.atomic.AtomicInteger open = new java.util.concurrent.atomic.AtomicInteger();
+    private volatile boolean draining;
     private final long startedSeconds = System.currentTimeMillis() / 1000;
 
     /**
@@ -65,6 +67,12 @@ public final class ApiService {
      */
     public ApiService(ServedModel model, Engine engine, ServerMetrics metrics, MemoryService memory,
                       ExecutorService workers, double requestTimeoutSeconds) {
+        this(model, engine, metrics, memory, workers, requestTimeoutSeconds, ChatMemory.Placement.TURN);
+    }
+
+    /** @param placement where chat puts retrieved memories ({@link ChatMemory.Placement#BLOCK}: the benchmark's ablation) */
+    ApiService(ServedModel model, Engine engine, ServerMetrics metrics, MemoryService memory,
+               ExecutorService workers, double requestTimeoutSeconds, ChatMemory.Placement placement) {
         this.model = model;
         this.engine = engine;
         this.metrics = metrics;
@@ -73,7 +81,7 @@ public final class ApiService {
         this.requestTimeoutNanos = (long) (requestTimeoutSeconds * 1e9);
         TokenCounter counter = text -> model.tokenizer().encode(text, false, false).length;
         this.memoryApi = memory == null ? null : new MemoryApi(memory, counter);
-        this.chatMemory = memory == null ? null : new ChatMemory(memory, counter);
+        this.chatMemory = memory == null ? null : new ChatMemory(memory, counter, placement);
     }
 
     void countClientError(ApiException e) {
@@ -83,7 +91,8 @@ public final class ApiService {
     }
 
     void health(HttpExchange ex) {
-        if (engine.alive()) ex.sendJson(HttpResponseStatus.OK, Json.MAPPER.createObjectNode().put("status", "ok"));
+        if (draining) ex.sendJson(HttpResponseStatus.SERVICE_UNAVAILABLE, Json.MAPPER.createObjectNode().put("status", "draining"));
+        else if (engine.alive()) ex.sendJson(HttpResponseStatus.OK, Json.MAPPER.createObjectNode().put("status", "ok"));
         else throw new ApiException(HttpResponseStatus.SERVICE_UNAVAILABLE, "server_error", null, "engine_down", "The engine is not running");
     }
 
@@ -101,11 +110,30 @@ public final class ApiService {
 
     /** A request that reads a body or the memory store: on a worker (a large body on its own lane), never on an event loop. */
     void submit(HttpExchange ex, HttpMethod method, byte[] body) {
+        if (draining) {
+            throw new ApiException(HttpResponseStatus.SERVICE_UNAVAILABLE, "server_error", null, "server_shutting_down",
+                    "The server is shutting down and takes no new requests; retry on another replica");
+        }
+        open.incrementAndGet();
+        ex.whenDone(open::decrementAndGet);
         try {
             (body.length > LARGE_BODY_BYTES ? largeBodies : workers).execute(() -> dispatch(ex, method, body));
         } catch (RejectedExecutionException e) {
             throw ApiException.overloaded("The server is busy parsing other requests; retry shortly");
         }
+    }
+
+    /**
+     * Stops admitting requests ({@code /health} answers 503 "draining", new requests 503) so a load
+     * balancer moves traffic away; requests already in progress go on.
+     */
+    public void startDraining() {
+        draining = true;
+    }
+
+    /** Requests admitted and not yet answered (or abandoned by their client). */
+    public int openRequests() {
+        return open.get();
     }
 
     private void dispatch(HttpExchange ex, HttpMethod method, byte[] body) {
@@ -195,12 +223,17 @@ public final class ApiService {
             plan = plan.withoutMemory(req.messages());
             prompt = encodeChat(req.messages(), req.tools(), false);
         }
+        if (plan != null) chatMemory.commit(ex.tenant(), req.user(), plan);
         ChatMemory.Plan done = plan;
         String tenant = ex.tenant();
         // memory.verify: the reply's claims against the facts read at planning time (pure computation, on the event loop).
         Function<String, JsonNode> verify = plan == null || plan.facts() == null ? null
                 : text -> MemoryApi.unsupportedJson(done.facts().check(text));
-        generate(ex, true, "chatcmpl-", List.of(prompt), req.spec(), "messages", plan == null ? null : plan.json(),
+        // An agent session's prompt comes back next turn, longer: its blocks are worth keeping (and pinning, when asked).
+        Integer pin = req.memory().pinPrefixSeconds();
+        GenerationRequest.CacheHint cache = new GenerationRequest.CacheHint(plan != null,
+                pin == null ? 0 : TimeUnit.SECONDS.toNanos(pin));
+        generate(ex, true, "chatcmpl-", List.of(prompt), req.spec(), "messages", cache, plan == null ? null : plan.json(),
                 plan == null ? null : text -> chatMemory.record(tenant, req.user(), done, text), verify);
     }
 
@@ -222,7 +255,7 @@ public final class ApiService {
             throw ApiException.badRequest("n", "prompts × n = " + prompts.size() * req.spec().n()
                     + " exceeds max-num-seqs " + engine.config().maxNumSeqs());
         }
-        generate(ex, false, "cmpl-", prompts, req.spec(), "prompt", null, null, null);
+        generate(ex, false, "cmpl-", prompts, req.spec(), "prompt", GenerationRequest.CacheHint.NONE, null, null, null);
     }
 
     /**
@@ -231,7 +264,8 @@ public final class ApiService {
      * @param verify     the {@code memory.unsupported} list for the first choice's whole text, or null
      */
     private void generate(HttpExchange ex, boolean chat, String idPrefix, List<int[]> prompts, GenerationSpec spec, String promptParam,
-                          ObjectNode memory, Consumer<String> onComplete, Function<String, JsonNode> verify) {
+                          GenerationRequest.CacheHint cache, ObjectNode memory, Consumer<String> onComplete,
+                          Function<String, JsonNode> verify) {
         int maxLen = model.maxModelLen();
         List<Integer> maxTokens = new ArrayList<>();
         for (int[] prompt : prompts) {
@@ -254,7 +288,7 @@ public final class ApiService {
         List<GenerationRequest> requests = new ArrayList<>();
         for (int i = 0; i < prompts.size(); i++) {
             requests.add(new GenerationRequest(id + "-" + i, prompts.get(i), spec.n(), maxTokens.get(i), spec.stop(),
-                    spec.ignoreEos(), spec.sampling(), deadline, responder.sink(i), ex.tenant()));
+                    spec.ignoreEos(), spec.sampling(), deadline, responder.sink(i), ex.tenant(), cache));
         }
         Runnable abort = () -> requests.forEach(r -> engine.abort(r.id()));
         ex.onCancel(abort);

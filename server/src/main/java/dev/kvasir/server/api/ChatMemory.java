@@ -7,6 +7,7 @@ import dev.kvasir.memory.FactSheet;
 import dev.kvasir.memory.MemoryContext;
 import dev.kvasir.memory.MemoryPromptRenderer;
 import dev.kvasir.memory.MemoryService;
+import dev.kvasir.memory.SearchResult;
 import dev.kvasir.memory.TokenCounter;
 
 import java.util.ArrayList;
@@ -17,10 +18,11 @@ import java.util.concurrent.ThreadLocalRandom;
 /**
  * What the memory layer does to one chat request. Before: retrieve memories for the latest user
  * turn and assemble the prompt in the order that keeps consecutive turns' prefixes equal (system
- * prompt, the core block, the retrieved memories, the session's summary and earlier turns when the
- * server keeps them, the new turn), each part cut to its token budget so the prompt always leaves
- * the completion its room. After the response: record the exchange for the session, off the
- * request path (facts, conflicts, summaries and the policy follow on memory's background thread).
+ * prompt, the core block (tiered policies, canonical), the session's summary and earlier turns
+ * when the server keeps them, each turn's retrieved memories before it, the new turn), each part
+ * cut to its token budget so the prompt always leaves the completion its room. After the
+ * response: record the exchange for the session, off the request path (facts, conflicts,
+ * summaries and the policy follow on memory's background thread).
  */
 final class ChatMemory {
 
@@ -33,26 +35,39 @@ final class ChatMemory {
     /** Completion room kept free when the request sets no max_tokens. */
     static final int DEFAULT_COMPLETION_ROOM = 256;
 
+    /** Where retrieved memories go in the prompt. */
+    enum Placement {
+        /** Before the user turn that retrieved them, kept there in later turns: the prefix grows, never changes. */
+        TURN,
+        /** One block after the system prompt, retrieved and ordered anew each turn (an ablation for the benchmark). */
+        BLOCK
+    }
+
     private final MemoryService memory;
     private final TokenCounter counter;
+    private final Placement placement;
+    private final SessionNotes sessionNotes = new SessionNotes();
 
-    ChatMemory(MemoryService memory, TokenCounter counter) {
+    ChatMemory(MemoryService memory, TokenCounter counter, Placement placement) {
         this.memory = memory;
         this.counter = counter;
+        this.placement = placement;
     }
 
     /**
      * The request's prompt messages with memory in them, and what was injected.
      *
      * @param sessionId the session the turn is recorded under: the request's, or a new one
+     * @param injected  the core block and this turn's retrieved memories (those new to the session)
+     * @param note      this turn's memory note, kept for the session's next turns once the plan goes out
      * @param facts     the user's valid facts when the request asked to verify the reply, else null
      */
     record Plan(List<ChatRequest.Message> messages, String sessionId, MemoryContext injected, int historyTurns,
-                String userText, boolean write, FactSheet facts) {
+                String userText, boolean write, SessionNotes.Note note, FactSheet facts) {
 
         /** The plan without memory in the prompt (no room for it): the turn is still recorded and verified. */
         Plan withoutMemory(List<ChatRequest.Message> sent) {
-            return new Plan(sent, sessionId, MemoryContext.EMPTY, 0, userText, write, facts);
+            return new Plan(sent, sessionId, MemoryContext.EMPTY, 0, userText, write, null, facts);
         }
 
         /**
@@ -93,39 +108,114 @@ final class ChatMemory {
         int systems = 0;
         while (systems < sent.size() && isSystem(sent.get(systems))) systems++;
         String userText = latestUserText(sent);
-        // The messages as sent already take their tokens, and the template some per message (a role
-        // header, separators): memory and history share what is left.
-        int left = room - counter.count(joined(sent)) - TEMPLATE_TOKENS_PER_MESSAGE * (sent.size() + 2);
+        List<SessionNotes.Note> notes = placement == Placement.TURN ? currentNotes(tenant, req.user(), sessionId) : List.of();
+        // The messages as sent (and the session's earlier notes) already take their tokens, and the template
+        // some per message (a role header, separators): memory and history share what is left.
+        int left = room - counter.count(joined(sent)) - TEMPLATE_TOKENS_PER_MESSAGE * (sent.size() + notes.size() + 2);
+        for (SessionNotes.Note n : notes) left -= counter.count(n.block());
         int budget = Math.min(opts.maxTokens() != null ? opts.maxTokens() : DEFAULT_MAX_TOKENS, left);
         MemoryContext found = budget < 1 ? MemoryContext.EMPTY
                 : MemoryApi.call(() -> memory.contextFor(tenant, req.user(), sessionId, userText,
                         opts.topK() != null ? opts.topK() : DEFAULT_TOP_K, budget, counter));
-        left -= found.tokens();
         List<ChatTurn> history = List.of();
-        if (opts.serverHistory() && left > 0) {
-            int historyBudget = left;
+        int historyBudget = left - found.tokens();
+        if (opts.serverHistory() && historyBudget > 0) {
             history = MemoryApi.call(() -> memory.sessionHistory(tenant, req.user(), sessionId, historyBudget, counter));
         }
         FactSheet facts = opts.verify() ? MemoryApi.call(() -> memory.factSheet(tenant, req.user())) : null;
-        List<ChatRequest.Message> messages = new ArrayList<>(sent.size() + history.size() + 2);
-        messages.addAll(sent.subList(0, systems));
-        if (found.coreBlock() != null) messages.add(new ChatRequest.Message("system", found.coreBlock(), null, null));
-        if (found.retrieved().block() != null) messages.add(new ChatRequest.Message("system", found.retrieved().block(), null, null));
+        List<ChatRequest.Message> conversation = new ArrayList<>(history.size() + sent.size());
         int historyTurns = 0;
         for (ChatTurn t : history) {
             if (ChatTurn.SUMMARY.equals(t.role())) {
-                messages.add(new ChatRequest.Message("system", MemoryPromptRenderer.renderSummary(t.content()), null, null));
+                conversation.add(new ChatRequest.Message("system", MemoryPromptRenderer.renderSummary(t.content()), null, null));
             } else {
-                messages.add(new ChatRequest.Message(t.role(), t.content(), null, null));
+                conversation.add(new ChatRequest.Message(t.role(), t.content(), null, null));
                 historyTurns++;
             }
         }
-        messages.addAll(sent.subList(systems, sent.size()));
-        return new Plan(messages, sessionId, found, historyTurns, userText, opts.write(), facts);
+        conversation.addAll(sent.subList(systems, sent.size()));
+        List<ChatRequest.Message> messages = new ArrayList<>(sent.size() + history.size() + notes.size() + 2);
+        messages.addAll(sent.subList(0, systems));
+        // The core block right after the system prompt: canonical, so it changes only when the core does.
+        if (found.coreBlock() != null) messages.add(new ChatRequest.Message("system", found.coreBlock(), null, null));
+        SearchResult retrieved = found.retrieved();
+        if (placement == Placement.BLOCK) {
+            // The ablation: every turn's retrieved memories in one block after the core, in a new order.
+            SearchResult shuffled = shuffled(retrieved);
+            if (shuffled.block() != null) messages.add(new ChatRequest.Message("system", shuffled.block(), null, null));
+            messages.addAll(conversation);
+            return new Plan(messages, sessionId, withRetrieved(found, shuffled), historyTurns, userText, opts.write(), null, facts);
+        }
+        // Stable placement: each earlier turn's note goes back before its user message; this turn's note (the
+        // memories the session has not seen yet) goes before the new user message.
+        int users = 0;
+        for (ChatRequest.Message m : conversation) if (m.role().equals("user")) users++;
+        int turn = users - 1;
+        java.util.Set<String> seen = SessionNotes.idsBefore(notes, turn);
+        List<dev.kvasir.memory.SearchHit> fresh = retrieved.hits().stream().filter(h -> !seen.contains(h.memory().id())).toList();
+        SessionNotes.Note note = fresh.isEmpty() ? null : new SessionNotes.Note(turn,
+                MemoryPromptRenderer.render(fresh.stream().map(dev.kvasir.memory.SearchHit::memory).toList()),
+                fresh.stream().map(h -> h.memory().id()).toList());
+        int u = 0;
+        for (ChatRequest.Message m : conversation) {
+            if (m.role().equals("user")) {
+                int at = u++;
+                SessionNotes.Note n = at == turn ? note : notes.stream().filter(x -> x.turn() == at).findFirst().orElse(null);
+                if (n != null) messages.add(new ChatRequest.Message("system", n.block(), null, null));
+            }
+            messages.add(m);
+        }
+        SearchResult injected = note == null ? new SearchResult(List.of(), null, 0)
+                : new SearchResult(fresh, note.block(), counter.count(note.block()));
+        return new Plan(messages, sessionId, withRetrieved(found, injected), historyTurns, userText, opts.write(), note, facts);
+    }
+
+    private static MemoryContext withRetrieved(MemoryContext found, SearchResult retrieved) {
+        return new MemoryContext(found.core(), found.coreBlock(), found.coreTokens(), retrieved, found.conflicts());
     }
 
     /**
-     * The same plan with the memory blocks folded into the first system message (or a new leading
+     * The session's earlier notes, less any memory retired since (a corrected fact): a stale value is
+     * never injected again, at the cost of the prefix from that note on.
+     */
+    private List<SessionNotes.Note> currentNotes(String tenant, String user, String sessionId) {
+        List<SessionNotes.Note> notes = sessionNotes.notes(tenant, user, sessionId);
+        if (notes.isEmpty()) return notes;
+        List<String> ids = new ArrayList<>();
+        for (SessionNotes.Note n : notes) ids.addAll(n.ids());
+        java.util.Set<String> retired = MemoryApi.call(() -> memory.retired(tenant, user, ids));
+        if (retired.isEmpty()) return notes;
+        List<SessionNotes.Note> kept = new ArrayList<>(notes.size());
+        for (SessionNotes.Note n : notes) {
+            List<String> live = n.ids().stream().filter(id -> !retired.contains(id)).toList();
+            if (live.size() == n.ids().size()) {
+                kept.add(n);
+            } else if (!live.isEmpty()) {
+                List<dev.kvasir.memory.Memory> still = new ArrayList<>();
+                for (String id : live) still.add(MemoryApi.call(() -> memory.get(tenant, user, id)));
+                kept.add(new SessionNotes.Note(n.turn(), MemoryPromptRenderer.render(still), live));
+            }
+        }
+        sessionNotes.replace(tenant, user, sessionId, kept);
+        return kept;
+    }
+
+    /** The plan goes out as planned: this turn's note is kept for the session's next turns. */
+    void commit(String tenant, String user, Plan plan) {
+        if (plan.note() != null) sessionNotes.put(tenant, user, plan.sessionId(), plan.note());
+    }
+
+    /** The hits in a new random order, rendered so (the unstable-order ablation). */
+    private static SearchResult shuffled(SearchResult found) {
+        if (found.hits().size() < 2) return found;
+        List<dev.kvasir.memory.SearchHit> hits = new ArrayList<>(found.hits());
+        java.util.Collections.shuffle(hits, ThreadLocalRandom.current());
+        String block = MemoryPromptRenderer.render(hits.stream().map(dev.kvasir.memory.SearchHit::memory).toList());
+        return new SearchResult(hits, block, found.tokens());
+    }
+
+    /**
+     * The same plan with the memory block folded into the first system message (or a new leading
      * one), for chat templates that accept only one system message at the start.
      */
     static List<ChatRequest.Message> foldSystem(List<ChatRequest.Message> messages) {
@@ -137,7 +227,19 @@ final class ChatMemory {
             system.append(messages.get(i++).content());
         }
         out.add(new ChatRequest.Message("system", system.toString(), null, null));
-        out.addAll(messages.subList(i, messages.size()));
+        // A note later on (a turn's memories) goes in front of the user message it precedes.
+        String pending = null;
+        for (; i < messages.size(); i++) {
+            ChatRequest.Message m = messages.get(i);
+            if (isSystem(m)) {
+                pending = pending == null ? m.content() : pending + "\n\n" + m.content();
+            } else if (pending != null && m.role().equals("user")) {
+                out.add(new ChatRequest.Message("user", pending + "\n\n" + m.content(), m.name(), m.toolCallId(), m.toolCalls()));
+                pending = null;
+            } else {
+                out.add(m);
+            }
+        }
         return out;
     }
 

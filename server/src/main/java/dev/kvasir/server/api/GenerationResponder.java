@@ -109,6 +109,8 @@ final class GenerationResponder {
             exchange.sendError(switch (out.error().kind()) {
                 case "deadline" -> new ApiException(HttpResponseStatus.GATEWAY_TIMEOUT, "timeout_error", null,
                         "deadline_exceeded", out.error().message());
+                case "shutdown" -> new ApiException(HttpResponseStatus.SERVICE_UNAVAILABLE, "server_error", null,
+                        "server_shutting_down", out.error().message());
                 default -> new ApiException(HttpResponseStatus.INTERNAL_SERVER_ERROR, "server_error", null,
                         "engine_error", out.error().message());
             });

@@ -41,6 +41,8 @@ public final class HttpExchange {
     private final boolean keepAlive;
     private final long startNanos = System.nanoTime();
     private final Runnable onEnd;
+    /** Runs once when the response ends or the client leaves (the drain counts open requests so). */
+    private volatile Runnable whenDone = () -> {};
     private boolean streaming;
     private boolean ended;
     private volatile Runnable onCancel;
@@ -184,6 +186,7 @@ public final class HttpExchange {
         var future = ctx.writeAndFlush(last);
         if (!keepAlive) future.addListener(ChannelFutureListener.CLOSE);
         log(this.status);
+        whenDone.run();
         onEnd.run();
     }
 
@@ -196,6 +199,12 @@ public final class HttpExchange {
         Runnable cancel = onCancel;
         if (cancel != null) cancel.run();
         log(499);
+        whenDone.run();
+    }
+
+    /** {@code action} runs once, on the event loop, when this request's response ends or its client leaves. */
+    void whenDone(Runnable action) {
+        this.whenDone = action;
     }
 
     /** The response ended or the client left; on the event loop only. */

@@ -75,6 +75,16 @@ public final class ServeCommand implements Callable<Integer> {
                     + " or give a unit: 512MiB, 2GB (default: 0; 1GiB when swap is asked for)")
     long swapSpace;
 
+    @Option(names = "--kv-retention", defaultValue = "session", paramLabel = "lru|session",
+            description = "which cached prefixes go first when the KV pool is full: lru (vLLM's), or session: active"
+                    + " sessions', shared and pinned prefixes last (default: ${DEFAULT-VALUE})")
+    String kvRetention;
+
+    @Option(names = "--kv-offload-gb", defaultValue = "0", converter = ByteSize.GibibytesByDefault.class, paramLabel = "SIZE",
+            description = "host memory that keeps cached prefixes evicted from the device, to copy back instead of"
+                    + " recomputing: a plain number is GiB, or give a unit (default: 0, off)")
+    long kvOffload;
+
     @Option(names = "--preemption-mode", defaultValue = "recompute",
             description = "what preemption does: recompute or swap (default: ${DEFAULT-VALUE})")
     String preemptionMode;
@@ -165,6 +175,11 @@ public final class ServeCommand implements Callable<Integer> {
             description = "search index vectors: float, or pq (48 bytes a memory, re-ranked on exact vectors) (default: ${DEFAULT-VALUE})")
     String memoryVectors;
 
+    @Option(names = "--shutdown-timeout", defaultValue = "" + ServerConfig.DEFAULT_SHUTDOWN_TIMEOUT_SECONDS, paramLabel = "SECONDS",
+            description = "on SIGTERM: stop taking requests (/health answers 503), let running ones finish this long, then end them"
+                    + " (default: ${DEFAULT-VALUE})")
+    double shutdownTimeout;
+
     @Override
     public Integer call() throws Exception {
         try {
@@ -187,6 +202,15 @@ public final class ServeCommand implements Callable<Integer> {
             return 2;
         }
         if (mode == EngineConfig.PreemptionMode.SWAP && swapSpace == 0) swapSpace = 1L << 30;
+        EngineConfig.KvRetention retention = switch (kvRetention.toLowerCase(Locale.ROOT)) {
+            case "lru" -> EngineConfig.KvRetention.LRU;
+            case "session" -> EngineConfig.KvRetention.SESSION;
+            default -> null;
+        };
+        if (retention == null) {
+            System.err.println("serve: --kv-retention must be lru or session, got " + kvRetention);
+            return 2;
+        }
         if (warmupSteps < 0) {
             System.err.println("serve: --warmup-steps must be 0 or more, got " + warmupSteps);
             return 2;
@@ -224,8 +248,19 @@ public final class ServeCommand implements Callable<Integer> {
                 .swapSpaceBytes(swapSpace).preemptionMode(mode).threads(threads).maxWaitingRequests(maxWaitingRequests)
                 .requestTimeoutSeconds(requestTimeout).maxBodyBytes((int) maxRequestBody).device(device)
                 .gpuMemoryUtilization(gpuMemoryUtilization).warmupSteps(warmupSteps).listener(listener).memoryStore(memoryStore)
-                .memoryFeatures(memoryFeatures).build();
+                .shutdownTimeoutSeconds(shutdownTimeout).kvRetention(retention).kvOffloadBytes(kvOffload).memoryFeatures(memoryFeatures).build();
         KvasirServer server = KvasirServer.start(config);
+        // SIGTERM drains (Kubernetes' stop): the main thread's awaitClose returns after close, and serve exits 0.
+        // Anything else that ends the JVM (Ctrl-C, System.exit) still closes the server on the way out.
+        TerminateSignal.onTerminate(() -> {
+            try {
+                server.drain(java.time.Duration.ofMillis((long) (config.shutdownTimeoutSeconds() * 1000)));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                server.close();
+            }
+        });
         Runtime.getRuntime().addShutdownHook(new Thread(server::close, "kvasir-shutdown"));
         String keyFrom = apiKeyFile != null ? "--api-key-file " + apiKeyFile
                 : apiKey != null ? "--api-key" : key != null ? "$" + ServeBanner.KEY_VARIABLE : null;

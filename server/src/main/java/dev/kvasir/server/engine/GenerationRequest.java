@@ -15,6 +15,7 @@ import java.util.List;
  * @param deadlineNanos {@link System#nanoTime()} after which the request is ended with an error
  * @param tenant        who asked (its API key's tenant): prefix-cache entries are the tenant's own, so
  *                      {@code cached_tokens} can never reveal another tenant's prompt
+ * @param cache         how long its prompt's KV blocks should outlive others once it ends
  * @param background    low priority (memory's summaries and fact extraction): scheduled only while no
  *                      user request waits for its first token, at most a decode step's worth of tokens
  *                      a step, and preempted to make room for one (see {@link Scheduler})
@@ -30,20 +31,33 @@ public record GenerationRequest(
         long deadlineNanos,
         OutputSink sink,
         String tenant,
+        CacheHint cache,
         boolean background) {
+
+    /**
+     * What the request's prefix is worth keeping: part of an agent session (its next turn will resend
+     * it), and/or pinned for a while ({@code memory.pin_prefix}).
+     */
+    public record CacheHint(boolean session, long pinNanos) {
+        public static final CacheHint NONE = new CacheHint(false, 0);
+
+        public CacheHint {
+            if (pinNanos < 0) throw new IllegalArgumentException("pin time must be 0 or more: " + pinNanos);
+        }
+    }
 
     /** The tenant of requests from a server without keys (and of warm-up and tests). */
     public static final String DEFAULT_TENANT = "default";
 
     public GenerationRequest(String id, int[] promptTokens, int n, int maxTokens, List<String> stop, boolean ignoreEos,
                              SamplingParams sampling, long deadlineNanos, OutputSink sink) {
-        this(id, promptTokens, n, maxTokens, stop, ignoreEos, sampling, deadlineNanos, sink, DEFAULT_TENANT, false);
+        this(id, promptTokens, n, maxTokens, stop, ignoreEos, sampling, deadlineNanos, sink, DEFAULT_TENANT, CacheHint.NONE, false);
     }
 
     /** A user's request (normal priority). */
     public GenerationRequest(String id, int[] promptTokens, int n, int maxTokens, List<String> stop, boolean ignoreEos,
-                             SamplingParams sampling, long deadlineNanos, OutputSink sink, String tenant) {
-        this(id, promptTokens, n, maxTokens, stop, ignoreEos, sampling, deadlineNanos, sink, tenant, false);
+                             SamplingParams sampling, long deadlineNanos, OutputSink sink, String tenant, CacheHint cache) {
+        this(id, promptTokens, n, maxTokens, stop, ignoreEos, sampling, deadlineNanos, sink, tenant, cache, false);
     }
 
 
@@ -53,5 +67,6 @@ public record GenerationRequest(
         if (maxTokens < 1) throw new IllegalArgumentException("request " + id + ": max tokens must be at least 1");
         stop = List.copyOf(stop);
         if (tenant == null) throw new IllegalArgumentException("request " + id + " has no tenant");
+        if (cache == null) throw new IllegalArgumentException("request " + id + " has no cache hint: use CacheHint.NONE");
     }
 }

@@ -1,5 +1,6 @@
 package dev.kvasir.server.engine;
 
+import dev.kvasir.blockmanager.BlockPool;
 import dev.kvasir.blockmanager.KvCacheManager;
 import dev.kvasir.blockmanager.SwapPlan;
 
@@ -66,7 +67,7 @@ final class Scheduler {
             case FINISHED -> { }
         }
         if (seq.allocated) {
-            kvManager.free(seq.id);
+            free(seq, false);
             seq.allocated = false;
         }
         seq.status = Sequence.Status.FINISHED;
@@ -225,6 +226,22 @@ final class Scheduler {
         return prompted;
     }
 
+    /**
+     * Frees the sequence's blocks into the retention class its request earned: with session
+     * retention, pinned prefixes last, then sessions' and preempted sequences' (they come back soon)
+     * and prefixes other requests share, then everything else; with LRU, all alike.
+     */
+    private void free(Sequence seq, boolean preempted) {
+        if (config.retention() == EngineConfig.KvRetention.LRU) {
+            kvManager.free(seq.id);
+            return;
+        }
+        GenerationRequest.CacheHint hint = seq.request.request.cache();
+        BlockPool.Retention r = hint.pinNanos() > 0 ? BlockPool.Retention.PINNED
+                : hint.session() || preempted ? BlockPool.Retention.SESSION : BlockPool.Retention.NORMAL;
+        kvManager.free(seq.id, r, true);
+    }
+
     /** The next piece of a prompt being prefilled, as much as the token budget allows. */
     private ScheduledStep.Chunk prefillChunk(Sequence seq, int budget) {
         int start = seq.numComputed;
@@ -250,7 +267,7 @@ final class Scheduler {
                 return;
             }
         }
-        kvManager.free(seq.id);
+        free(seq, true);
         seq.allocated = false;
         seq.numComputed = 0;
         seq.status = Sequence.Status.WAITING;

@@ -58,6 +58,14 @@ public final class ServerMetrics implements EngineObserver {
         counter("kvasir:engine_steps", "Engine steps (one forward pass each)", stats, EngineStats::steps);
         counter("kvasir:copy_on_write_copies", "KV blocks copied on write after a fork", stats, EngineStats::copyOnWriteCopies);
         counter("kvasir:prefix_cache_evictions", "Prefix-cache blocks evicted for reuse", stats, EngineStats::evictions);
+        Gauge.builder("kvasir:kv_blocks_retained", stats, s -> s.get().kvBlocksRetainedSession()).tag("class", "session")
+                .description("Free cached blocks kept for active sessions and shared prefixes (evicted after plain ones)").register(registry);
+        Gauge.builder("kvasir:kv_blocks_retained", stats, s -> s.get().kvBlocksRetainedPinned()).tag("class", "pinned")
+                .description("Free cached blocks pinned by requests (memory.pin_prefix)").register(registry);
+        gauge("kvasir:kv_offload_blocks_used", "Host offload-tier blocks holding an evicted prefix", stats, EngineStats::offloadBlocksUsed);
+        counter("kvasir:kv_offload_stores", "Cached prefix blocks copied to the host tier on eviction", stats, EngineStats::offloadStores);
+        counter("kvasir:kv_offload_hit_tokens", "Prompt tokens loaded back from the host tier instead of recomputed", stats,
+                EngineStats::offloadHitTokens);
         ttft = histogram("vllm:time_to_first_token_seconds", "Time to first token", TTFT_BUCKETS);
         itl = histogram("vllm:inter_token_latency_seconds", "Time between consecutive tokens of a choice", ITL_BUCKETS);
         e2e = histogram("vllm:e2e_request_latency_seconds", "Time from arrival to the last token", E2E_BUCKETS);
@@ -82,6 +90,15 @@ public final class ServerMetrics implements EngineObserver {
     @Override public void interTokenLatency(double seconds) { itl.record(seconds); }
     @Override public void e2eLatency(double seconds) { e2e.record(seconds); }
     @Override public void aborted() { aborted.increment(); }
+
+    @Override
+    public void promptCache(String tenant, int promptTokens, int cachedTokens) {
+        // Tenants come from the key file: a bounded set of label values.
+        Counter.builder("kvasir:prefix_cache_queries_by_tenant").tag("tenant", tenant)
+                .description("Prompt tokens looked up in the prefix cache, per tenant").register(registry).increment(promptTokens);
+        Counter.builder("kvasir:prefix_cache_hits_by_tenant").tag("tenant", tenant)
+                .description("Prompt tokens served from the prefix cache, per tenant").register(registry).increment(cachedTokens);
+    }
     public void rejected() { rejected.increment(); }
     public void clientError() { clientErrors.increment(); }
 

@@ -34,7 +34,7 @@ class BackgroundEngineTest {
                     for (RequestOutput.Choice c : out.choices()) text.append(c.text());
                     if (out.error() != null) result.completeExceptionally(new AssertionError(out.error().message()));
                     else if (out.usage() != null) result.complete(text.toString());
-                }, GenerationRequest.DEFAULT_TENANT, background);
+                }, GenerationRequest.DEFAULT_TENANT, GenerationRequest.CacheHint.NONE, background);
         assertTrue(engine.submit(List.of(request)));
         return result;
     }

@@ -37,7 +37,7 @@ class BackgroundPriorityTest {
         int[] prompt = new int[length];
         for (int i = 0; i < length; i++) prompt[i] = 1 + (salt * 131 + i) % 500;
         GenerationRequest g = new GenerationRequest("r" + nextId, prompt, 1, 1000, List.of(), true, SamplingParams.greedy(),
-                Long.MAX_VALUE, out -> { }, GenerationRequest.DEFAULT_TENANT, background);
+                Long.MAX_VALUE, out -> { }, GenerationRequest.DEFAULT_TENANT, GenerationRequest.CacheHint.NONE, background);
         Sequence seq = new Sequence(nextId++, new RequestState(g, 0), 0, new Sampler(g.sampling()), new IncrementalDetokenizer(null));
         seq.request.sequences.add(seq);
         scheduler.addWaiting(seq);
