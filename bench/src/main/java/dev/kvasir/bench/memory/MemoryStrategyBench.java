@@ -178,7 +178,7 @@ public final class MemoryStrategyBench {
         int tokens = 0;
         String cursor = null;
         do {
-            MemoryPage page = memory.list(TENANT, user, 500, cursor);
+            MemoryPage page = memory.list(TENANT, user, 100, cursor);
             for (Memory m : page.data()) {
                 if (m.tier() == Tier.ARCHIVE || !m.validAt(now)) continue;
                 String text = m.content().toLowerCase(Locale.ROOT);
