@@ -48,6 +48,7 @@ public final class MemoryStrategyBench {
 
     public static void main(String[] args) throws Exception {
         long seed = 12;
+        // 200 sessions over 8 users: 25 sessions (2,500 recorded messages) each, past pq's 1,024-memory training minimum.
         int users = 8, sessions = 200, interactions = 50, userBudget = 1024, window = 2048;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -141,8 +142,8 @@ public final class MemoryStrategyBench {
             if (vectors == VectorMode.PQ || policy == PolicyKind.HYBRID) {
                 String user = workload.sessions().getFirst().user();
                 int n = memory.indexedCount(TENANT, user);
-                bytes = String.format(Locale.ROOT, ", vector bytes per indexed memory %.0f (%d memories of %s)",
-                        n == 0 ? 0.0 : (double) memory.vectorBytes(TENANT, user) / n, n, user);
+                bytes = String.format(Locale.ROOT, ", vectors of %s: %d bytes a memory, %d memories, codebook %d bytes", user,
+                        memory.vectorBytes(TENANT, user), n, memory.codebookBytes());
             }
             out.println(String.format(Locale.ROOT, "%-10s done in %.1f s: %d queries (%d on corrected facts); facts extracted %d, conflicts"
                             + " resolved %d, summaries %d, evictions %d%s", name, (System.nanoTime() - t0) / 1e9, row.queries(),
