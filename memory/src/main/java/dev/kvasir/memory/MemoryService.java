@@ -416,9 +416,18 @@ public final class MemoryService implements AutoCloseable {
         List<Scored> chosen = new ArrayList<>();
         Map<String, String> keptOfKey = new HashMap<>();
         Map<String, List<String>> droppedOfKey = new LinkedHashMap<>();
+        Set<String> validReplaced = null;
         for (Scored s : ranked) {
             if (chosen.size() == request.k()) break;
             Memory m = s.c().memory();
+            if (m.summaryDepth() > 0 && !m.replaces().isEmpty() && !request.includeInvalid()) {
+                // A summary of turns retired since (a fact in them was corrected) would bring the old value back.
+                if (validReplaced == null) validReplaced = validReplacedTurns(owner, ranked.stream().map(r -> r.c().memory()).toList(), at);
+                if (!validReplaced.containsAll(m.replaces())) {
+                    stats.guardDrops.increment();
+                    continue;
+                }
+            }
             if (m.factKey() != null && !request.includeInvalid()) {
                 if (heldKeys.contains(m.factKey())) continue;
                 if (keptOfKey.putIfAbsent(m.factKey(), m.id()) != null) {
@@ -460,6 +469,15 @@ public final class MemoryService implements AutoCloseable {
             if (injected.contains(keptOfKey.get(key))) notes.add(new ConflictNote(key, keptOfKey.get(key), others, "read_guard"));
         });
         return new Searched(new SearchResult(List.copyOf(hits), block, tokens), notes);
+    }
+
+    /** Of the turns the candidate summaries replace, those still valid at {@code at}. */
+    private Set<String> validReplacedTurns(Owner owner, List<Memory> candidates, Instant at) {
+        Set<String> replaced = new HashSet<>();
+        for (Memory m : candidates) if (m.summaryDepth() > 0) replaced.addAll(m.replaces());
+        Set<String> valid = new HashSet<>();
+        for (Memory m : guarded(() -> indexes.select(owner, x -> replaced.contains(x.id()) && x.validAt(at)))) valid.add(m.id());
+        return valid;
     }
 
     private static float dot(float[] a, float[] b) {

@@ -99,6 +99,25 @@ class SessionSummaryTest {
         assertNotNull(memory.get("t", "sam", summaries.get(0).id()));
     }
 
+    @Test
+    void aSummaryOfACorrectedFactIsNeverRetrievedAgain() throws Exception {
+        say("s1", "My name is Sam and I live in Tallinn.", "Nice to meet you, Sam.");
+        for (int i = 0; i < 4; i++) {
+            say("s1", "The weather today is grey and windy again, and the bus was late by twenty minutes, number " + i + ".",
+                    "Stay warm out there.");
+        }
+        Memory summary = all().stream().filter(m -> Memory.SUMMARY.equals(m.kind())).findFirst().orElseThrow();
+        assertTrue(summary.content().contains("Tallinn"), summary.content());
+        SearchRequest where = new SearchRequest("where does the user live Tallinn", 10, null, null, null, EnumSet.of(Tier.RECENT), false, null);
+        assertTrue(memory.search("t", "sam", where, null).ids().contains(summary.id()), "found while Tallinn holds");
+
+        say("s2", "Actually I moved to Riga", "Noted.");
+        List<String> found = memory.search("t", "sam", where, null).ids();
+        assertFalse(found.contains(summary.id()), "the summary would bring Tallinn back: " + found);
+        assertTrue(found.stream().map(id -> memory.get("t", "sam", id).content()).anyMatch(c -> c.contains("Riga")), "the correction is found");
+        assertTrue(found.stream().map(id -> memory.get("t", "sam", id).content()).noneMatch(c -> c.contains("Tallinn")), found.toString());
+    }
+
     private List<Memory> all() {
         List<Memory> out = new ArrayList<>();
         String cursor = null;
