@@ -72,10 +72,11 @@ public final class MemoryStrategyBench {
         };
         AgentWorkload workload = AgentWorkload.generate(seed, users, sessions, interactions);
         out.println(String.format(Locale.ROOT, "memory-bench on %d cores, Java %s, load average %.2f; seed %d: %d users, %d sessions of %d"
-                        + " messages (%d facts, %d corrections, %d queries, %d chatter); user budget %d tokens, core %d, window %d",
+                        + " messages (%d facts, %d corrections, %d queries, %d chatter); user budget %d tokens, core %d, session %d, window %d",
                 Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"), loadAverage(), seed, users, sessions,
                 interactions, workload.count(AgentWorkload.Kind.FACT), workload.count(AgentWorkload.Kind.CORRECTION),
-                workload.count(AgentWorkload.Kind.QUERY), workload.count(AgentWorkload.Kind.CHATTER), userBudget, CORE_BUDGET, window));
+                workload.count(AgentWorkload.Kind.QUERY), workload.count(AgentWorkload.Kind.CHATTER), userBudget, CORE_BUDGET,
+                sessionBudget(window), window));
         Embedder.shared().join();
         List<StrategyScore.Row> rows = new ArrayList<>();
         Path dir = Files.createTempDirectory("kvasir-memory-strategy");
@@ -106,7 +107,7 @@ public final class MemoryStrategyBench {
                                  PrintStream out) {
         String name = vectors == VectorMode.PQ ? policy.apiName() + "-pq" : policy.apiName();
         MemoryFeatures features = MemoryFeatures.DEFAULTS.withPolicy(policy).withVectors(vectors)
-                .withBudgets(userBudget, CORE_BUDGET, window / 2);
+                .withBudgets(userBudget, CORE_BUDGET, sessionBudget(window));
         SimulatedClock clock = new SimulatedClock(Instant.parse("2026-01-05T09:00:00Z"));
         StrategyScore score = new StrategyScore(name);
         Map<String, List<Later>> later = laterQueries(workload);
@@ -151,6 +152,15 @@ public final class MemoryStrategyBench {
                     memory.stats().evictions(), bytes));
             return row;
         }
+    }
+
+    /**
+     * The session history's budget for a window: what the system prompt, the memory block, the new
+     * turn and the completion leave, halved because the summarizer counts the turns' text while each
+     * chat-length message costs about as much again in template tokens (role headers, separators).
+     */
+    static int sessionBudget(int window) {
+        return (window - SYSTEM_PROMPT_TOKENS - MEMORY_TOKENS - COMPLETION_ROOM - 2 * TEMPLATE_TOKENS_PER_MESSAGE - 64) / 2;
     }
 
     /** The assistant's side of the exchange: never a value, so only the user's words carry facts. */
