@@ -16,6 +16,7 @@ public final class BenchMain {
         BENCHMARKS.put("serve", "dev.kvasir.bench.serve.ServeBench");
         BENCHMARKS.put("soak", "dev.kvasir.bench.soak.SoakBench");
         BENCHMARKS.put("memory-search", "dev.kvasir.bench.memory.MemorySearchBench");
+        BENCHMARKS.put("memory", "dev.kvasir.bench.memory.MemoryStrategyBench");
         BENCHMARKS.put("constraint", "dev.kvasir.bench.constraint.ConstraintBench");
         BENCHMARKS.put("console", "dev.kvasir.bench.console.ConsoleBench");
         BENCHMARKS.put("agent-sessions", "dev.kvasir.bench.agents.AgentSessionsBench");

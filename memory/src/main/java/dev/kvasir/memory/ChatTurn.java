@@ -2,5 +2,10 @@ package dev.kvasir.memory;
 
 import java.time.Instant;
 
-/** One recorded message of a session ({@code role}: user or assistant), for server-side history. */
-public record ChatTurn(String role, String content, Instant at) {}
+/**
+ * One entry of a session's history ({@code role}: user or assistant; {@link #SUMMARY} for the
+ * summary of its earlier turns), for server-side history and the summarizers.
+ */
+public record ChatTurn(String role, String content, Instant at) {
+    public static final String SUMMARY = "summary";
+}

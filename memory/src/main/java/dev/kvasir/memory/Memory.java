@@ -45,6 +45,54 @@ public record Memory(
         return new Owner(tenant, user);
     }
 
+    /** Metadata {@code kind}: a recorded chat turn, an extracted fact, a session summary, a core line. */
+    public static final String KIND = "kind";
+    public static final String TURN = "turn";
+    public static final String FACT = "fact";
+    public static final String SUMMARY = "summary";
+    /** Metadata of a recorded turn: who said it, user or assistant. */
+    public static final String ROLE = "role";
+    /** Metadata of a fact: its value as the user wrote it, and the memories (its turns) it was read from. */
+    public static final String VALUE = "value";
+    public static final String SOURCE_MEMORIES = "source_memories";
+
+    public String kind() {
+        return metadata.get(KIND);
+    }
+
+    /** The value of a fact: its {@code value} metadata, or its whole text. */
+    public String factValue() {
+        String v = metadata.get(VALUE);
+        return v != null ? v : content;
+    }
+
+    /** When the fact started to hold: valid_at, else when it was said, else when it was written. */
+    public Instant heldFrom() {
+        return validAt != null ? validAt : source.time() != null ? source.time() : createdAt;
+    }
+
+    public Memory withTier(Tier newTier) {
+        return new Memory(id, tenant, user, scope, sessionId, factKey, content, importance, confidence, correction, newTier, source,
+                createdAt, lastAccessedAt, accessCount, metadata, validAt, invalidAt, expiredAt, invalidatedBy, summaryDepth, replaces);
+    }
+
+    /** Retired: stopped holding at {@code newInvalidAt}, known since {@code newExpiredAt}, superseded by {@code by}. */
+    public Memory retired(Instant newInvalidAt, Instant newExpiredAt, String by) {
+        return new Memory(id, tenant, user, scope, sessionId, factKey, content, importance, confidence, correction, tier, source,
+                createdAt, lastAccessedAt, accessCount, metadata, validAt, newInvalidAt, newExpiredAt, by, summaryDepth, replaces);
+    }
+
+    public Memory reinforced(double newImportance, double newConfidence, boolean newCorrection) {
+        return new Memory(id, tenant, user, scope, sessionId, factKey, content, newImportance, newConfidence, newCorrection, tier, source,
+                createdAt, lastAccessedAt, accessCount, metadata, validAt, invalidAt, expiredAt, invalidatedBy, summaryDepth, replaces);
+    }
+
+    /** This memory as a summary of depth {@code depth} standing for {@code replaced}. */
+    public Memory asSummary(int depth, List<String> replaced) {
+        return new Memory(id, tenant, user, scope, sessionId, factKey, content, importance, confidence, correction, tier, source,
+                createdAt, lastAccessedAt, accessCount, metadata, validAt, invalidAt, expiredAt, invalidatedBy, depth, replaced);
+    }
+
     /**
      * Whether this memory counts at {@code time}: we knew it then (created, not yet expired) and the
      * fact held then (valid_at, if set, not after; invalid_at, if set, after).

@@ -1,21 +1,30 @@
 package dev.kvasir.memory;
 
+import dev.kvasir.memory.facts.Fact;
+import dev.kvasir.memory.facts.FactContext;
+import dev.kvasir.memory.facts.FactExtractor;
+import dev.kvasir.memory.facts.FactExtractors;
 import dev.kvasir.memory.search.Candidate;
 import dev.kvasir.memory.search.Embedder;
 import dev.kvasir.memory.search.SearchFilter;
 import dev.kvasir.memory.search.SearchIndexes;
+import dev.kvasir.memory.store.FactResolution;
 import dev.kvasir.memory.store.MemoryStore;
 import dev.kvasir.memory.store.MemoryStores;
 import dev.kvasir.memory.store.StoredMemory;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
+import java.util.EnumSet;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -32,30 +41,53 @@ import org.slf4j.LoggerFactory;
  * owner. A memory of another tenant or user is never found, changed or counted:
  * {@link MemoryNotFoundException} looks the same whether an id exists elsewhere or nowhere.
  *
- * <p>Thread-safe. Writes have committed to the store when they return. Chat turns are recorded on
- * a background thread ({@link #recordTurn}); {@link #close} finishes them first.
+ * <p>Beyond storing and searching ({@link MemoryFeatures}): every recorded user turn passes the fact
+ * extractor and each fact is written with write-time conflict resolution ({@link ConflictResolver});
+ * a search never returns two values of one key (the read-time guard); under a tiered policy the
+ * core tier is in every chat prompt and long sessions are summarized ({@link SessionCompactor});
+ * after each write the policy keeps the user's active set within its budget ({@link PolicyEnforcer}).
+ *
+ * <p>Thread-safe. Writes have committed to the store when they return. Chat turns, and what follows
+ * them (facts, summaries, the policy), are handled on one background thread ({@link #recordTurn});
+ * {@link #close} finishes them first.
  */
 public final class MemoryService implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MemoryService.class);
     /** Candidates each retriever hands to fusion: enough for k = 100 and for the RRF tail to matter. */
     private static final int CANDIDATES = 100;
+    /** Pq mode: the best max(RERANK_MIN, RERANK_FACTOR × k) candidates are re-ranked on exact vectors. */
+    private static final int RERANK_MIN = 64;
+    private static final int RERANK_FACTOR = 4;
     private static final int MAX_EMBED_INPUTS = 2048;
     private static final int MAX_HISTORY_TURNS = 400;
+    private static final int MAX_CORE_LINES = 64;
 
     private final MemoryStore store;
     private final MemoryConfig config;
+    private final MemoryFeatures features;
     private final SearchIndexes indexes;
     private final CompletableFuture<Embedder> embedder;
     private final MemoryStats stats = new MemoryStats();
     private final AccessLog accessLog = new AccessLog();
     private final ExecutorService turnWriter;
     private final ScheduledExecutorService accessFlusher;
+    private final FactExtractor extractor;
+    private final ConflictResolver resolver = new ConflictResolver();
+    private final TokenCache tokens = new TokenCache();
+    private final SessionCompactor compactor;
+    private final PolicyEnforcer policy;
+    private volatile MemoryModel model;
+    private volatile int contextTokens = 2048;
 
     public MemoryService(MemoryStore store, MemoryConfig config) {
         this.store = store;
         this.config = config;
-        this.indexes = new SearchIndexes(store, config.analyzer(), config.maxCachedUsers());
+        this.features = config.features();
+        this.indexes = new SearchIndexes(store, config.analyzer(), config.maxCachedUsers(), features.vectors());
         this.embedder = Embedder.shared();
+        this.extractor = FactExtractors.create(features.extractor(), () -> model);
+        this.compactor = new SessionCompactor(store, features.summarizer(), tokens, () -> model, text -> vectors(List.of(text)).get(0));
+        this.policy = new PolicyEnforcer(store, accessLog, features, tokens);
         this.turnWriter = Executors.newSingleThreadExecutor(daemon("kvasir-memory-turns"));
         this.accessFlusher = Executors.newSingleThreadScheduledExecutor(daemon("kvasir-memory-access"));
         accessFlusher.scheduleWithFixedDelay(this::flushAccesses, 1, 1, TimeUnit.SECONDS);
@@ -70,6 +102,26 @@ public final class MemoryService implements AutoCloseable {
         return stats;
     }
 
+    public MemoryFeatures features() {
+        return features;
+    }
+
+    /**
+     * Binds the served model once it is loaded: its tokenizer counts the budgets (until then a
+     * rough estimate does), {@code model} (null: none) serves the model extractor and summarizer,
+     * and {@code contextTokens} sizes a session's history budget when the features leave it at 0.
+     */
+    public void attach(TokenCounter counter, MemoryModel model, int contextTokens) {
+        tokens.use(counter);
+        this.model = model;
+        this.contextTokens = contextTokens;
+    }
+
+    /** A session's history budget in tokens: past 75% of it, its oldest turns are summarized. */
+    public int sessionBudget() {
+        return features.sessionBudgetTokens() > 0 ? features.sessionBudgetTokens() : Math.max(64, contextTokens / 2);
+    }
+
     /** Whether the embedding model has loaded (before that, searches run on BM25 alone). */
     public boolean embeddingsReady() {
         return embedder.isDone() && !embedder.isCompletedExceptionally();
@@ -77,27 +129,56 @@ public final class MemoryService implements AutoCloseable {
 
     // ---- memories -------------------------------------------------------------------------------
 
-    /** {@code POST /v1/memories}. */
+    /**
+     * {@code POST /v1/memories}. A memory with a {@code fact_key} is written with conflict resolution:
+     * it may retire the key's current value, come back retired itself (a surer or corrected value
+     * holds the key), or, saying the same value again, come back as the reinforced holder.
+     */
     public Memory add(String tenant, String user, NewMemory memory) {
-        return addAll(tenant, user, List.of(memory), "api").get(0);
+        Memory m = addAll(tenant, user, List.of(memory), "api").get(0);
+        Owner owner = m.owner();
+        turnWriter.execute(() -> afterWrite(owner, null));
+        return m;
     }
 
-    /** Several memories of one user in one transaction, embedded as a batch (imports, the bench). */
+    /**
+     * Several memories of one user, embedded as a batch (imports, the bench): those without a fact
+     * key in one transaction, then each keyed one with conflict resolution. Returns them as stored.
+     */
     public List<Memory> addAll(String tenant, String user, List<NewMemory> memories, String by) {
         Owner owner = new Owner(tenant, user);
         Instant now = now();
         List<Memory> built = new ArrayList<>(memories.size());
         for (NewMemory m : memories) built.add(build(owner, m, now));
-        List<String> texts = built.stream().map(Memory::content).toList();
-        List<float[]> vectors = embedder().embedAll(texts).vectors();
-        List<StoredMemory> rows = new ArrayList<>(built.size());
-        for (int i = 0; i < built.size(); i++) rows.add(new StoredMemory(built.get(i), vectors.get(i)));
+        List<float[]> vectors = vectors(built.stream().map(Memory::content).toList());
+        List<StoredMemory> plain = new ArrayList<>(built.size());
+        for (int i = 0; i < built.size(); i++) if (built.get(i).factKey() == null) plain.add(new StoredMemory(built.get(i), vectors.get(i)));
         guarded(() -> {
-            store.insert(owner, rows, by);
+            store.insert(owner, plain, by);
             return null;
         });
-        stats.stored.add(rows.size());
-        return built;
+        stats.stored.add(plain.size());
+        List<Memory> out = new ArrayList<>(built);
+        for (int i = 0; i < built.size(); i++) {
+            if (built.get(i).factKey() != null) out.set(i, writeFact(owner, built.get(i), vectors.get(i), now, by));
+        }
+        return out;
+    }
+
+    /** One keyed memory through {@link ConflictResolver}, under the owner's write lock in the store. */
+    private Memory writeFact(Owner owner, Memory incoming, float[] vector, Instant now, String by) {
+        List<Memory> seen = new ArrayList<>();
+        FactResolution.Outcome outcome = guarded(() -> store.writeFact(owner, incoming.factKey(), now, by, holders -> {
+            seen.clear(); // a retried transaction resolves again
+            seen.addAll(holders);
+            return resolver.resolve(incoming, vector, holders, now);
+        }));
+        stats.conflictsResolved.add(ConflictResolver.factsRetired(outcome, seen, incoming));
+        if (outcome.insert() != null) {
+            stats.stored.increment();
+            return outcome.insert().memory();
+        }
+        return outcome.reinforce().get(0);
     }
 
     /**
@@ -212,24 +293,90 @@ public final class MemoryService implements AutoCloseable {
     }
 
     /**
-     * What {@code /v1/chat/completions} injects for the latest user turn: up to {@code topK}
-     * memories within {@code maxTokens} (the whole block, header included), leaving out the
-     * session's own recorded turns (the prompt has them). Place {@link SearchResult#block()}, when
-     * not null, as one system message right after the system prompt.
+     * What {@code /v1/chat/completions} injects for the latest user turn, in prompt order: under a
+     * tiered policy the core block (always, up to the core budget), then up to {@code topK}
+     * memories of the recent tier (of core and recent under lru and importance) within
+     * {@code maxTokens} (that block, header included), leaving out the session's own recorded
+     * turns (the prompt has them) and any fact whose key the core already holds. Place each block,
+     * when not null, as one system message right after the system prompt: core first.
      */
-    public SearchResult contextFor(String tenant, String user, String sessionId, String query, int topK, int maxTokens,
+    public MemoryContext contextFor(String tenant, String user, String sessionId, String query, int topK, int maxTokens,
             TokenCounter counter) {
+        return contextFor(tenant, user, sessionId, query, topK, maxTokens, counter, RetrievalMode.HYBRID);
+    }
+
+    /** As {@link #contextFor(String, String, String, String, int, int, TokenCounter)} with another retrieval mode. */
+    public MemoryContext contextFor(String tenant, String user, String sessionId, String query, int topK, int maxTokens,
+            TokenCounter counter, RetrievalMode mode) {
         Owner owner = new Owner(tenant, user);
         if (sessionId != null) InputRules.checkSessionId(sessionId);
         InputRules.checkK(topK);
         InputRules.checkMaxTokens(maxTokens);
-        if (query == null || query.isBlank()) return new SearchResult(List.of(), null, 0);
-        String q = InputRules.utf8Length(query) > InputRules.MAX_CONTENT_BYTES ? truncate(query) : query;
-        SearchRequest request = new SearchRequest(q, topK, maxTokens, sessionId, null, null, false, null);
-        return search(owner, request, counter, sessionId);
+        Instant now = now();
+        // maxTokens covers both blocks: the core (up to its own budget) first, retrieval gets the rest.
+        List<Memory> core = features.policy().tiered() ? coreMemories(owner, now, counter, Math.min(features.coreBudgetTokens(), maxTokens))
+                : List.of();
+        String coreBlock = core.isEmpty() ? null : MemoryPromptRenderer.renderCore(core);
+        int coreTokens = coreBlock == null ? 0 : counter.count(coreBlock);
+        int retrievalBudget = maxTokens - coreTokens;
+        Searched found = new Searched(new SearchResult(List.of(), null, 0), List.of());
+        if (query != null && !query.isBlank() && retrievalBudget >= 1) {
+            String q = InputRules.utf8Length(query) > InputRules.MAX_CONTENT_BYTES ? truncate(query) : query;
+            Set<Tier> tiers = features.policy().tiered() ? EnumSet.of(Tier.RECENT) : EnumSet.of(Tier.CORE, Tier.RECENT);
+            Set<String> coreKeys = new HashSet<>();
+            for (Memory m : core) if (m.factKey() != null) coreKeys.add(m.factKey());
+            found = search(owner, new SearchRequest(q, topK, retrievalBudget, sessionId, null, tiers, false, mode), counter, sessionId,
+                    coreKeys);
+        }
+        if (!core.isEmpty()) accessLog.note(owner, core.stream().map(Memory::id).toList(), now);
+        return new MemoryContext(core, coreBlock, coreTokens, found.result(), conflicts(owner, core, found));
     }
 
+    /** The write-time resolutions behind the injected facts, then the read-time guard's drops. */
+    private List<ConflictNote> conflicts(Owner owner, List<Memory> core, Searched found) {
+        Map<String, Memory> injected = new LinkedHashMap<>();
+        for (Memory m : core) if (m.factKey() != null) injected.put(m.id(), m);
+        for (SearchHit h : found.result().hits()) if (h.memory().factKey() != null) injected.put(h.memory().id(), h.memory());
+        List<ConflictNote> notes = new ArrayList<>();
+        if (!injected.isEmpty()) {
+            Map<String, List<String>> superseded = new LinkedHashMap<>();
+            for (Memory m : guarded(() -> indexes.select(owner, m -> m.factKey() != null && m.invalidatedBy() != null
+                    && injected.containsKey(m.invalidatedBy())))) {
+                superseded.computeIfAbsent(m.invalidatedBy(), k -> new ArrayList<>()).add(m.id());
+            }
+            superseded.forEach((id, old) -> notes.add(new ConflictNote(injected.get(id).factKey(), id, old, "write")));
+        }
+        notes.addAll(found.dropped());
+        return notes;
+    }
+
+    /** The user's core memories valid now, in canonical order (oldest first), one per fact key, as many as fit {@code budget}. */
+    private List<Memory> coreMemories(Owner owner, Instant now, TokenCounter counter, int budget) {
+        List<Memory> sorted = new ArrayList<>(guarded(() -> indexes.select(owner, m -> m.tier() == Tier.CORE && m.validAt(now))));
+        sorted.sort(Comparator.comparing(Memory::createdAt).thenComparing(Memory::id));
+        Map<String, Memory> newestOfKey = new HashMap<>();
+        for (Memory m : sorted) if (m.factKey() != null && newestOfKey.put(m.factKey(), m) != null) stats.guardDrops.increment();
+        List<Memory> kept = new ArrayList<>();
+        int used = counter.count(MemoryPromptRenderer.CORE_HEADER);
+        if (used >= budget) return kept;
+        for (Memory m : sorted) {
+            if (m.factKey() != null && newestOfKey.get(m.factKey()) != m) continue; // the read-time guard, in core
+            int t = counter.count(m.content()) + 3;
+            if (used + t > budget) continue;
+            used += t;
+            kept.add(m);
+        }
+        return kept;
+    }
+
+    /** A search's result and the second values of keys the read-time guard kept out of it. */
+    private record Searched(SearchResult result, List<ConflictNote> dropped) {}
+
     private SearchResult search(Owner owner, SearchRequest request, TokenCounter counter, String excludeTurnsOf) {
+        return search(owner, request, counter, excludeTurnsOf, Set.of()).result();
+    }
+
+    private Searched search(Owner owner, SearchRequest request, TokenCounter counter, String excludeTurnsOf, Set<String> heldKeys) {
         long t0 = System.nanoTime();
         Instant now = now();
         Instant at = request.asOf() != null ? request.asOf() : now;
@@ -237,17 +384,62 @@ public final class MemoryService implements AutoCloseable {
         RetrievalMode mode = request.mode() == null ? RetrievalMode.HYBRID : request.mode();
         // The model may still be loading: search lexically rather than stall (DENSE alone has to wait).
         Embedder e = mode == RetrievalMode.DENSE ? embedder() : embedder.getNow(null);
-        Supplier<float[]> queryVector = () -> mode != RetrievalMode.LEXICAL && e != null ? e.embed(request.query()) : null;
-        List<Candidate> candidates = guarded(() -> indexes.candidates(owner, request.query(), queryVector, filter,
+        float[][] queryVector = new float[1][];
+        Supplier<float[]> embedQuery = () -> mode != RetrievalMode.LEXICAL && e != null ? (queryVector[0] = e.embed(request.query())) : null;
+        SearchIndexes.CandidateSet set = guarded(() -> indexes.candidates(owner, request.query(), embedQuery, filter,
                 CANDIDATES, mode != RetrievalMode.DENSE));
         record Scored(Candidate c, double score) {}
+        List<Candidate> candidates = set.candidates();
         double[] scores = config.scorer().score(candidates, now);
         List<Scored> ranked = new ArrayList<>(candidates.size());
         for (int i = 0; i < scores.length; i++) ranked.add(new Scored(candidates.get(i), scores[i]));
-        ranked.sort(Comparator.comparingDouble(Scored::score).reversed().thenComparing(s -> s.c().memory().id()));
-        List<Scored> chosen = new ArrayList<>(ranked.subList(0, Math.min(request.k(), ranked.size())));
-        String block = null;
-        int tokens = -1;
+        Comparator<Scored> best = Comparator.comparingDouble(Scored::score).reversed().thenComparing(s -> s.c().memory().id());
+        ranked.sort(best);
+        if (set.approximate() && queryVector[0] != null && !ranked.isEmpty()) {
+            // pq codes ranked these: re-rank the best on their exact vectors, read from the store.
+            List<Scored> head = ranked.subList(0, Math.min(ranked.size(), Math.max(RERANK_MIN, RERANK_FACTOR * request.k())));
+            Map<String, float[]> exact = guarded(() -> indexes.exactVectors(owner, head.stream().map(s -> s.c().memory().id()).toList()));
+            List<Candidate> rescored = new ArrayList<>(head.size());
+            for (Scored s : head) {
+                Candidate c = s.c();
+                float[] v = exact.get(c.memory().id());
+                rescored.add(new Candidate(c.memory(), c.lexicalRank(), c.lexicalScore(), c.lexicalShare(), c.denseRank(),
+                        v == null ? c.similarity() : dot(v, queryVector[0])));
+            }
+            double[] exactScores = config.scorer().score(rescored, now);
+            List<Scored> reranked = new ArrayList<>(rescored.size());
+            for (int i = 0; i < rescored.size(); i++) reranked.add(new Scored(rescored.get(i), exactScores[i]));
+            reranked.sort(best);
+            ranked = reranked;
+        }
+        // The read-time guard: one value per fact key (the best-ranked), none of a key the prompt holds already.
+        List<Scored> chosen = new ArrayList<>();
+        Map<String, String> keptOfKey = new HashMap<>();
+        Map<String, List<String>> droppedOfKey = new LinkedHashMap<>();
+        Set<String> validReplaced = null;
+        for (Scored s : ranked) {
+            if (chosen.size() == request.k()) break;
+            Memory m = s.c().memory();
+            if (m.summaryDepth() > 0 && !m.replaces().isEmpty() && !request.includeInvalid()) {
+                // A summary of turns retired since (a fact in them was corrected) would bring the old value back.
+                if (validReplaced == null) validReplaced = validReplacedTurns(owner, ranked.stream().map(r -> r.c().memory()).toList(), at);
+                if (!validReplaced.containsAll(m.replaces())) {
+                    stats.guardDrops.increment();
+                    continue;
+                }
+            }
+            if (m.factKey() != null && !request.includeInvalid()) {
+                if (heldKeys.contains(m.factKey())) continue;
+                if (keptOfKey.putIfAbsent(m.factKey(), m.id()) != null) {
+                    droppedOfKey.computeIfAbsent(m.factKey(), k -> new ArrayList<>()).add(m.id());
+                    stats.guardDrops.increment();
+                    continue;
+                }
+            }
+            chosen.add(s);
+        }
+        String block;
+        int tokens;
         while (true) {
             List<Scored> ordered = new ArrayList<>(chosen);
             ordered.sort(Comparator.comparing((Scored s) -> s.c().memory().createdAt()).thenComparing(s -> s.c().memory().id()));
@@ -260,17 +452,38 @@ public final class MemoryService implements AutoCloseable {
             chosen.remove(chosen.size() - 1); // over budget: drop the lowest-scored memory and re-render
         }
         List<SearchHit> hits = new ArrayList<>(chosen.size());
+        Set<String> injected = new HashSet<>();
         boolean hit = false;
         for (Scored s : chosen) {
             Candidate c = s.c();
             hits.add(new SearchHit(c.memory(), s.score(), c.similarity(), c.lexicalScore(), MemoryPromptRenderer.line(c.memory())));
+            injected.add(c.memory().id());
             hit |= c.similarity() >= config.similarityFloor();
         }
-        if (!hits.isEmpty()) accessLog.note(owner, hits.stream().map(h -> h.memory().id()).toList());
+        if (!hits.isEmpty()) accessLog.note(owner, hits.stream().map(h -> h.memory().id()).toList(), now);
         stats.searches.increment();
         if (hit) stats.searchHits.increment();
         config.searchLatencyNanos().accept(System.nanoTime() - t0);
-        return new SearchResult(List.copyOf(hits), block, tokens);
+        List<ConflictNote> notes = new ArrayList<>();
+        droppedOfKey.forEach((key, others) -> {
+            if (injected.contains(keptOfKey.get(key))) notes.add(new ConflictNote(key, keptOfKey.get(key), others, "read_guard"));
+        });
+        return new Searched(new SearchResult(List.copyOf(hits), block, tokens), notes);
+    }
+
+    /** Of the turns the candidate summaries replace, those still valid at {@code at}. */
+    private Set<String> validReplacedTurns(Owner owner, List<Memory> candidates, Instant at) {
+        Set<String> replaced = new HashSet<>();
+        for (Memory m : candidates) if (m.summaryDepth() > 0) replaced.addAll(m.replaces());
+        Set<String> valid = new HashSet<>();
+        for (Memory m : guarded(() -> indexes.select(owner, x -> replaced.contains(x.id()) && x.validAt(at)))) valid.add(m.id());
+        return valid;
+    }
+
+    private static float dot(float[] a, float[] b) {
+        float sum = 0;
+        for (int i = 0; i < a.length; i++) sum += a[i] * b[i];
+        return sum;
     }
 
     /** How many memories this process's index of the user holds once caught up with the store. */
@@ -278,12 +491,108 @@ public final class MemoryService implements AutoCloseable {
         return guarded(() -> indexes.size(new Owner(tenant, user)));
     }
 
+    /** Bytes the user's index holds per memory for vectors (1,924 as floats and int8, 48 as pq codes). */
+    public int vectorBytes(String tenant, String user) {
+        return guarded(() -> indexes.vectorBytes(new Owner(tenant, user)));
+    }
+
+    /** Bytes of this process's pq codebook (0 in float mode, or before it is trained). */
+    public long codebookBytes() {
+        return indexes.codebookBytes();
+    }
+
+    // ---- core memory ----------------------------------------------------------------------------
+
+    /** {@code GET /v1/memories/core?user=}: the core block, its lines, tokens (of the served model) and budget. */
+    public CoreBlock core(String tenant, String user) {
+        Owner owner = new Owner(tenant, user);
+        Instant now = now();
+        List<Memory> all = new ArrayList<>(guarded(() -> indexes.select(owner, m -> m.tier() == Tier.CORE && m.validAt(now))));
+        all.sort(Comparator.comparing(Memory::createdAt).thenComparing(Memory::id));
+        String block = all.isEmpty() ? null : MemoryPromptRenderer.renderCore(all);
+        return new CoreBlock(all, String.join("\n", all.stream().map(Memory::content).toList()), block,
+                block == null ? 0 : tokens.count(block), features.coreBudgetTokens());
+    }
+
+    /**
+     * {@code PUT /v1/memories/core}: the lines of {@code content} ("- " in front is allowed) become
+     * the user's core memories. A line equal to a current core memory keeps it (same id), new lines
+     * become core memories, and core memories no longer listed move to the recent tier (nothing is
+     * deleted). A block over the core budget is refused, naming {@code content}, and changes nothing.
+     */
+    public CoreBlock putCore(String tenant, String user, String content) {
+        Owner owner = new Owner(tenant, user);
+        if (content == null) throw new MemoryInputException("content", "content is missing");
+        List<String> lines = new ArrayList<>();
+        for (String line : content.split("\n")) {
+            String t = line.strip();
+            if (t.startsWith("- ")) t = t.substring(2).strip();
+            if (t.isEmpty() || lines.contains(t)) continue;
+            InputRules.checkContent(t, "content");
+            lines.add(t);
+        }
+        if (lines.size() > MAX_CORE_LINES) throw new MemoryInputException("content", "the core block has more than " + MAX_CORE_LINES + " lines");
+        StringBuilder rendered = new StringBuilder(MemoryPromptRenderer.CORE_HEADER);
+        for (String l : lines) rendered.append("\n- ").append(MemoryPromptRenderer.quote(l));
+        int need = lines.isEmpty() ? 0 : tokens.count(rendered.toString());
+        if (need > features.coreBudgetTokens()) {
+            throw new MemoryInputException("content", "the core block takes " + need + " tokens; the core budget is "
+                    + features.coreBudgetTokens() + " (--memory-core-budget-tokens)");
+        }
+        CoreBlock before = core(tenant, user);
+        Set<String> present = new HashSet<>();
+        List<String> demote = new ArrayList<>();
+        for (Memory m : before.memories()) {
+            if (lines.contains(m.content())) present.add(m.content());
+            else demote.add(m.id());
+        }
+        List<NewMemory> added = new ArrayList<>();
+        for (String l : lines) {
+            if (!present.contains(l)) added.add(new NewMemory(l, Scope.USER, null, null, 0.9, 1.0, null, Tier.CORE, null, null,
+                    Map.of(Memory.KIND, "core"), null));
+        }
+        if (!added.isEmpty()) addAll(tenant, user, added, "api");
+        if (!demote.isEmpty()) guarded(() -> store.moveTier(owner, demote, Tier.RECENT, "api"));
+        return core(tenant, user);
+    }
+
+    // ---- verification ---------------------------------------------------------------------------
+
+    /** The user's valid facts by key, to check a reply against later ({@code memory.verify}). */
+    public FactSheet factSheet(String tenant, String user) {
+        Owner owner = new Owner(tenant, user);
+        Instant now = now();
+        Map<String, List<Memory>> byKey = new LinkedHashMap<>();
+        for (Memory m : guarded(() -> indexes.select(owner, m -> m.factKey() != null && m.validAt(now) && !Memory.TURN.equals(m.kind())))) {
+            byKey.computeIfAbsent(m.factKey(), k -> new ArrayList<>()).add(m);
+        }
+        return new FactSheet(byKey);
+    }
+
+    /**
+     * Which of {@code ids} are no longer valid now (superseded by a correction, expired or deleted):
+     * a chat session's earlier memory notes must not carry them back into the prompt.
+     */
+    public Set<String> retired(String tenant, String user, Collection<String> ids) {
+        if (ids.isEmpty()) return Set.of();
+        Owner owner = new Owner(tenant, user);
+        Instant now = now();
+        Set<String> wanted = new HashSet<>(ids);
+        Set<String> gone = new HashSet<>(wanted);
+        for (Memory m : guarded(() -> indexes.select(owner, m -> wanted.contains(m.id()) && m.validAt(now)))) {
+            gone.remove(m.id());
+        }
+        return gone;
+    }
+
     // ---- chat sessions ----------------------------------------------------------------------------
 
     /**
-     * Records a finished chat exchange of a session on a background thread (never delaying the
+     * Records a finished chat exchange of a session on the background thread (never delaying the
      * response): the user's and the assistant's message, each a user-scoped memory of the session
-     * with metadata kind=turn and its role. Input is checked now; text past 16 KiB is cut.
+     * with metadata kind=turn and its role; then the facts in the user's message (each resolved
+     * against the key's current value), the session's summary when its history passed 75% of its
+     * budget (tiered policies), and the policy. Input is checked now; text past 16 KiB is cut.
      */
     public CompletableFuture<Void> recordTurn(String tenant, String user, String sessionId, String userText, String assistantText) {
         Owner owner = new Owner(tenant, user); // refuses a bad tenant or user now, not on the background thread
@@ -294,7 +603,11 @@ public final class MemoryService implements AutoCloseable {
         if (turn.isEmpty()) return CompletableFuture.completedFuture(null);
         return CompletableFuture.runAsync(() -> {
             try {
-                addAll(owner.tenant(), owner.user(), turn, "chat");
+                String lastKey = latestFactKey(owner, sessionId);
+                List<Memory> written = addAll(owner.tenant(), owner.user(), turn, "chat");
+                Memory said = written.stream().filter(m -> "user".equals(m.metadata().get(Memory.ROLE))).findFirst().orElse(null);
+                if (said != null) writeFacts(owner, sessionId, said, written, lastKey);
+                afterWrite(owner, sessionId);
             } catch (RuntimeException e) {
                 LOG.warn("recording a chat turn of session {} failed: {}", sessionId, e.toString());
                 throw e;
@@ -305,13 +618,53 @@ public final class MemoryService implements AutoCloseable {
     private static void addTurn(List<NewMemory> turn, String sessionId, String role, String text) {
         if (text == null || text.isBlank()) return;
         String content = InputRules.utf8Length(text) > InputRules.MAX_CONTENT_BYTES ? truncate(text) : text.replace('\0', ' ');
-        turn.add(new NewMemory(content, Scope.USER, sessionId, null, null, null, null, Tier.RECENT, null, null,
-                Map.of(SearchFilter.KIND, SearchFilter.TURN, SearchFilter.ROLE, role), null));
+        turn.add(new NewMemory(content, Scope.USER, sessionId, null, 0.3, null, null, Tier.RECENT, null, null,
+                Map.of(Memory.KIND, Memory.TURN, Memory.ROLE, role), null));
+    }
+
+    /** The facts of a user's message as memories of the session, each through conflict resolution. */
+    private void writeFacts(Owner owner, String sessionId, Memory said, List<Memory> turn, String lastKey) {
+        List<Fact> facts = extractor.extract(said.content(), new FactContext(lastKey));
+        if (facts.isEmpty()) return;
+        stats.factsExtracted.add(facts.size());
+        String sources = String.join(",", turn.stream().map(Memory::id).toList());
+        List<NewMemory> rows = new ArrayList<>(facts.size());
+        for (Fact f : facts) {
+            Map<String, String> metadata = new LinkedHashMap<>();
+            metadata.put(Memory.KIND, Memory.FACT);
+            metadata.put(Memory.VALUE, f.value().length() > 1000 ? f.value().substring(0, 1000) : f.value());
+            metadata.put(Memory.SOURCE_MEMORIES, sources);
+            Tier tier = f.core() && features.policy().tiered() ? Tier.CORE : Tier.RECENT;
+            rows.add(new NewMemory(f.statement(), Scope.USER, sessionId, f.key(), f.importance(), f.confidence(), f.correction(), tier,
+                    said.id(), said.createdAt(), metadata, said.createdAt()));
+        }
+        addAll(owner.tenant(), owner.user(), rows, "extractor");
+    }
+
+    /** The key of the session's latest fact, for a bare correction ("no, I meant Porto"). */
+    private String latestFactKey(Owner owner, String sessionId) {
+        for (Memory m : guarded(() -> store.sessionMemories(owner, sessionId, 40))) if (m.factKey() != null) return m.factKey();
+        return null;
+    }
+
+    /** After a write, on the background thread: the session's summary (tiered policies), then the policy. */
+    private void afterWrite(Owner owner, String sessionId) {
+        try {
+            Instant now = now();
+            if (sessionId != null && features.policy().tiered()) {
+                Memory summary = guarded(() -> compactor.compact(owner, sessionId, sessionBudget(), now));
+                if (summary != null) stats.summaries.increment();
+            }
+            stats.evictions.add(guarded(() -> policy.enforce(owner, sessionId, now)));
+        } catch (RuntimeException e) {
+            LOG.warn("memory upkeep after a write failed: {}", e.toString());
+        }
     }
 
     /**
-     * The session's recorded messages, oldest first: the newest ones whose text fits in
-     * {@code maxTokens} together (for {@code history: "server"}).
+     * The session's history, oldest first: its summary (role {@code summary}) and the recorded
+     * messages still in the active set, the newest whose text fits in {@code maxTokens} together
+     * (for {@code history: "server"}).
      */
     public List<ChatTurn> sessionHistory(String tenant, String user, String sessionId, int maxTokens, TokenCounter counter) {
         Owner owner = new Owner(tenant, user);
@@ -319,15 +672,30 @@ public final class MemoryService implements AutoCloseable {
         InputRules.checkMaxTokens(maxTokens);
         List<Memory> newestFirst = guarded(() -> store.sessionMemories(owner, sessionId, MAX_HISTORY_TURNS));
         List<ChatTurn> turns = new ArrayList<>();
+        List<ChatTurn> summaries = new ArrayList<>();
         int used = 0;
+        boolean full = false;
+        // The newest turns first, then the summaries of older ones while they fit; summaries open the history.
         for (Memory m : newestFirst) {
-            if (!SearchFilter.TURN.equals(m.metadata().get(SearchFilter.KIND))) continue;
+            if (!Memory.TURN.equals(m.kind()) || m.tier() == Tier.ARCHIVE || full) continue;
+            int t = counter.count(m.content());
+            if (used + t > maxTokens) {
+                full = true;
+                continue;
+            }
+            used += t;
+            turns.add(new ChatTurn(m.metadata().get(Memory.ROLE), m.content(), m.createdAt()));
+        }
+        for (Memory m : newestFirst) {
+            if (!Memory.SUMMARY.equals(m.kind()) || m.tier() == Tier.ARCHIVE) continue;
             int t = counter.count(m.content());
             if (used + t > maxTokens) break;
             used += t;
-            turns.add(new ChatTurn(m.metadata().get(SearchFilter.ROLE), m.content(), m.createdAt()));
+            summaries.add(new ChatTurn(ChatTurn.SUMMARY, m.content(), m.createdAt()));
         }
-        return turns.reversed();
+        List<ChatTurn> out = new ArrayList<>(summaries.reversed());
+        out.addAll(turns.reversed());
+        return out;
     }
 
     // ---- embeddings -------------------------------------------------------------------------------
@@ -418,13 +786,18 @@ public final class MemoryService implements AutoCloseable {
 
     private void flushAccesses() {
         try {
-            accessLog.flush(store, now());
+            accessLog.flush(store);
         } catch (MemoryStoreException e) {
             stats.storeErrors.increment();
             LOG.warn("recording memory accesses failed: {}", e.getMessage());
         } catch (RuntimeException e) {
             LOG.warn("recording memory accesses failed", e);
         }
+    }
+
+    /** Vectors of texts to store: a text just searched for (the chat's user turn) is not embedded again. */
+    private List<float[]> vectors(List<String> texts) {
+        return texts.isEmpty() ? List.of() : embedder().vectorsFor(texts);
     }
 
     private Embedder embedder() {

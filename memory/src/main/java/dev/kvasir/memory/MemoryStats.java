@@ -4,7 +4,8 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Counters the server exports ({@code kvasir:memory_*}): searches, searches that returned a memory
- * above the similarity floor (hit rate = hits / searches), memories stored, store errors. Search
+ * above the similarity floor (hit rate = hits / searches), memories stored, store errors, conflicts
+ * resolved, facts extracted, summaries written, evictions. Search
  * latency goes to {@link MemoryConfig#searchLatencyNanos()}.
  */
 public final class MemoryStats {
@@ -12,6 +13,11 @@ public final class MemoryStats {
     final LongAdder searchHits = new LongAdder();
     final LongAdder stored = new LongAdder();
     final LongAdder storeErrors = new LongAdder();
+    final LongAdder conflictsResolved = new LongAdder();
+    final LongAdder guardDrops = new LongAdder();
+    final LongAdder factsExtracted = new LongAdder();
+    final LongAdder summaries = new LongAdder();
+    final LongAdder evictions = new LongAdder();
 
     public long searches() {
         return searches.sum();
@@ -27,5 +33,28 @@ public final class MemoryStats {
 
     public long storeErrors() {
         return storeErrors.sum();
+    }
+
+    /** Facts retired at write time because a newer or surer value of their key won. */
+    public long conflictsResolved() {
+        return conflictsResolved.sum();
+    }
+
+    /** Second values of a key the read-time guard kept out of a result (two writers raced, or a patch made two valid). */
+    public long guardDrops() {
+        return guardDrops.sum();
+    }
+
+    public long factsExtracted() {
+        return factsExtracted.sum();
+    }
+
+    public long summaries() {
+        return summaries.sum();
+    }
+
+    /** Memories a policy moved out of the active set (to the archive) or out of core. */
+    public long evictions() {
+        return evictions.sum();
     }
 }

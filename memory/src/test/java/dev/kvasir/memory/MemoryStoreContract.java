@@ -51,7 +51,11 @@ abstract class MemoryStoreContract {
 
     /** Another service on the same database, with its own connections and search index: another process. */
     MemoryService openService() {
-        MemoryService s = MemoryService.open(spec, MemoryConfig.defaults()).orElseThrow();
+        return openService(MemoryConfig.defaults());
+    }
+
+    MemoryService openService(MemoryConfig config) {
+        MemoryService s = MemoryService.open(spec, config).orElseThrow();
         opened.add(s);
         return s;
     }
@@ -288,15 +292,148 @@ abstract class MemoryStoreContract {
         assertEquals("Plan a party for her?", history.get(2).content());
         List<ChatTurn> lastOnly = memory.sessionHistory(TENANT, "ned", "chat-1", QUARTER_CHARS.count("Sure: a picnic with games."), QUARTER_CHARS);
         assertEquals(List.of("Sure: a picnic with games."), lastOnly.stream().map(ChatTurn::content).toList());
-        SearchResult sameSession = memory.contextFor(TENANT, "ned", "chat-1", "how old is my daughter", 5, 500, QUARTER_CHARS);
-        assertTrue(sameSession.hits().isEmpty(), "a session's own turns are in its history, not injected again");
-        SearchResult later = memory.contextFor(TENANT, "ned", "chat-2", "how old is my daughter", 5, 500, QUARTER_CHARS);
+        SearchResult sameSession = memory.contextFor(TENANT, "ned", "chat-1", "how old is my daughter", 5, 500, QUARTER_CHARS).retrieved();
+        assertTrue(sameSession.hits().stream().noneMatch(h -> Memory.TURN.equals(h.memory().kind())),
+                "a session's own turns are in its history, not injected again");
+        assertTrue(sameSession.hits().stream().anyMatch(h -> "user.daughter_name".equals(h.memory().factKey())),
+                "the fact read from them is a memory of its own: " + sameSession.hits());
+        SearchResult later = memory.contextFor(TENANT, "ned", "chat-2", "how old is my daughter", 5, 500, QUARTER_CHARS).retrieved();
         assertFalse(later.hits().isEmpty());
         assertTrue(later.block().startsWith(MemoryPromptRenderer.HEADER));
         assertTrue(later.block().contains("[session \"chat-1\", "), later.block());
         assertTrue(later.block().contains("user said] \"My daughter's name is Zoe"), later.block());
         assertTrue(later.tokens() <= 500);
-        SearchResult again = memory.contextFor(TENANT, "ned", "chat-2", "how old is my daughter", 5, 500, QUARTER_CHARS);
+        SearchResult again = memory.contextFor(TENANT, "ned", "chat-2", "how old is my daughter", 5, 500, QUARTER_CHARS).retrieved();
         assertEquals(later.block(), again.block(), "the same memories render to the same prefix");
+    }
+    // ---- facts and conflicts -------------------------------------------------------------------
+
+    private static NewMemory fact(String key, String value, String content, boolean correction) {
+        return new NewMemory(content, null, null, key, null, 0.9, correction, null, null, null, Map.of(Memory.VALUE, value), null);
+    }
+
+    @Test
+    void aCorrectionWinsAndTheOldValueAnswersAsOfQueries() throws Exception {
+        TestClock clock = new TestClock(Instant.parse("2025-03-03T09:00:00Z"));
+        MemoryService svc = openService(MemoryConfig.defaults().withClock(clock));
+        svc.recordTurn(TENANT, "olga", "session-3", "I prefer dark mode in every app", "Noted.").get(30, TimeUnit.SECONDS);
+        Memory dark = valueOf(svc, "olga", "user.preference.theme");
+        assertEquals("dark mode", dark.factValue());
+        clock.advance(java.time.Duration.ofDays(4));
+        Instant beforeSession7 = clock.instant();
+        clock.advance(java.time.Duration.ofDays(1));
+        svc.recordTurn(TENANT, "olga", "session-7", "Actually, I prefer light mode", "Sure, light mode it is.").get(30, TimeUnit.SECONDS);
+        Memory light = valueOf(svc, "olga", "user.preference.theme");
+        assertEquals("light mode", light.factValue());
+        assertTrue(light.correction());
+        assertEquals(1, svc.stats().conflictsResolved());
+
+        Memory retired = svc.get(TENANT, "olga", dark.id());
+        assertEquals(light.id(), retired.invalidatedBy());
+        assertEquals(light.heldFrom(), retired.invalidAt(), "dark mode stopped holding when light mode was said");
+        assertEquals(clock.instant(), retired.expiredAt());
+        assertEquals(MemoryEvent.Kind.INVALIDATED, svc.history(TENANT, "olga", dark.id()).getLast().kind());
+        Memory oldTurn = svc.get(TENANT, "olga", dark.source().turnId());
+        assertEquals(light.id(), oldTurn.invalidatedBy(), "the turn that said dark mode is retired with it");
+
+        clock.advance(java.time.Duration.ofDays(1));
+        MemoryContext ctx = svc.contextFor(TENANT, "olga", "session-8", "Which theme do I like for apps, dark or light?", 8, 500, QUARTER_CHARS);
+        String injected = String.join("\n", ctx.retrieved().block() == null ? "" : ctx.retrieved().block(),
+                ctx.coreBlock() == null ? "" : ctx.coreBlock());
+        assertTrue(injected.contains("light mode"), injected);
+        assertFalse(injected.contains("dark mode"), "the stale value is never injected: " + injected);
+        assertEquals(List.of(new ConflictNote("user.preference.theme", light.id(), List.of(dark.id()), "write")), ctx.conflicts());
+
+        SearchRequest q = SearchRequest.of("which theme does the user prefer", 10);
+        List<String> before = svc.search(TENANT, "olga", q.withAsOf(beforeSession7), null).ids();
+        assertTrue(before.contains(dark.id()) && !before.contains(light.id()), "as_of before session 7: dark mode");
+        List<String> now = svc.search(TENANT, "olga", q, null).ids();
+        assertTrue(now.contains(light.id()) && !now.contains(dark.id()));
+    }
+
+    @Test
+    void sayingTheSameValueAgainReinforcesInsteadOfCopying() {
+        Memory first = memory.add(TENANT, "pia", fact("user.home_city", "Oslo", "Pia lives in Oslo", false));
+        Memory again = memory.add(TENANT, "pia", fact("user.home_city", "oslo", "Pia lives in Oslo.", false));
+        assertEquals(first.id(), again.id());
+        assertTrue(again.importance() > first.importance());
+        assertEquals(1, memory.list(TENANT, "pia", 10, null).data().size());
+        assertEquals(0, memory.stats().conflictsResolved());
+    }
+
+    @Test
+    void anOlderLessSureValueLosesAndIsStoredRetired() {
+        Memory sure = memory.add(TENANT, "quin", fact("user.job", "nurse", "Quin works as a nurse", false));
+        NewMemory hedged = new NewMemory("Quin works as a pilot", null, null, "user.job", null, 0.5, false, null, null,
+                Instant.now().minus(java.time.Duration.ofDays(90)), Map.of(Memory.VALUE, "pilot"), Instant.now().minus(java.time.Duration.ofDays(90)));
+        Memory lost = memory.add(TENANT, "quin", hedged);
+        assertEquals(sure.id(), lost.invalidatedBy(), "an old, unsure statement arriving late does not replace the current value");
+        assertNotNull(lost.expiredAt());
+        assertNull(memory.get(TENANT, "quin", sure.id()).expiredAt());
+    }
+
+    @Test
+    void concurrentWritersOfOneKeyLeaveOneValidValue() throws Exception {
+        MemoryService replica = openService();
+        int threads = 3, each = 4;
+        List<java.util.concurrent.Future<?>> writes = new ArrayList<>();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2 * threads);
+        java.util.concurrent.CountDownLatch start = new java.util.concurrent.CountDownLatch(1);
+        String[] cities = {"Oslo", "Lima", "Pune", "Cork", "Bern", "Riga", "Kobe", "Baku", "Doha", "Nice", "Split", "Turku"};
+        for (int t = 0; t < 2 * threads; t++) {
+            MemoryService svc = t % 2 == 0 ? memory : replica;
+            int base = t;
+            writes.add(pool.submit(() -> {
+                start.await();
+                for (int i = 0; i < each; i++) {
+                    String city = cities[(base * each + i) % cities.length] + "-" + base + "-" + i;
+                    svc.add(TENANT, "race", fact("user.home_city", city, "Race lives in " + city, false));
+                }
+                return null;
+            }));
+        }
+        start.countDown();
+        for (var w : writes) w.get(120, TimeUnit.SECONDS);
+        pool.shutdown();
+        Instant now = Instant.now();
+        List<Memory> all = new ArrayList<>();
+        String cursor = null;
+        do {
+            MemoryPage page = memory.list(TENANT, "race", 100, cursor);
+            all.addAll(page.data());
+            cursor = page.nextCursor();
+        } while (cursor != null);
+        assertEquals(2 * threads * each, all.size());
+        List<Memory> valid = all.stream().filter(m -> m.validAt(now)).toList();
+        assertEquals(1, valid.size(), "exactly one valid value after parallel writes from two processes: " + valid);
+        for (Memory m : all) if (m != valid.get(0)) assertNotNull(m.invalidatedBy(), m.toString());
+        for (MemoryService svc : List.of(memory, replica)) {
+            List<SearchHit> hits = svc.search(TENANT, "race", SearchRequest.of("where does Race live", 20), null).hits();
+            assertEquals(1, hits.stream().filter(h -> "user.home_city".equals(h.memory().factKey())).count(), hits.toString());
+        }
+    }
+
+    @Test
+    void theReadGuardNeverReturnsTwoValuesOfAKey() {
+        Memory a = memory.add(TENANT, "rio", fact("user.pet", "a cat", "Rio has a cat named Miso", false));
+        Memory b = memory.add(TENANT, "rio", NewMemory.of("Rio has a dog named Taco"));
+        // A patch can give a second memory the key without resolution: two valid values now.
+        memory.patch(TENANT, "rio", b.id(), new MemoryPatch(null, null, null, null, null, "user.pet", null, null, null, null));
+        MemoryContext ctx = memory.contextFor(TENANT, "rio", "s-1", "What pet does Rio have, a cat or a dog?", 8, 500, QUARTER_CHARS);
+        List<String> pets = ctx.retrieved().hits().stream().filter(h -> "user.pet".equals(h.memory().factKey())).map(h -> h.memory().id()).toList();
+        assertEquals(1, pets.size(), ctx.retrieved().hits().toString());
+        assertEquals(1, ctx.conflicts().size());
+        ConflictNote note = ctx.conflicts().get(0);
+        assertEquals("read_guard", note.how());
+        assertEquals(pets.get(0), note.kept());
+        assertEquals(List.of(pets.get(0).equals(a.id()) ? b.id() : a.id()), note.dropped());
+        assertTrue(memory.stats().guardDrops() >= 1);
+    }
+
+    private static Memory valueOf(MemoryService svc, String user, String key) {
+        List<Memory> holders = svc.list(TENANT, user, 100, null).data().stream()
+                .filter(m -> key.equals(m.factKey()) && m.expiredAt() == null).toList();
+        assertEquals(1, holders.size(), holders.toString());
+        return holders.get(0);
     }
 }

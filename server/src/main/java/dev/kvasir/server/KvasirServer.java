@@ -69,7 +69,7 @@ public final class KvasirServer implements AutoCloseable {
         guards = ApiGuards.of(c.apiKey(), c.listener());
         // The store first: a bad --memory-store fails before minutes of model loading.
         AtomicReference<ServerMetrics> metricsRef = new AtomicReference<>();
-        memory = MemoryService.open(c.memoryStore(), MemoryConfig.defaults()
+        memory = MemoryService.open(c.memoryStore(), MemoryConfig.defaults().withFeatures(c.memoryFeatures())
                 .withSearchLatency(nanos -> metricsRef.get().memorySearch(nanos / 1e9))).orElse(null);
         try {
             loaded = ModelLoader.load(c.model());
@@ -105,6 +105,11 @@ public final class KvasirServer implements AutoCloseable {
                 LOG.info("warm-up: {} forward steps in {} ms", steps, (System.nanoTime() - t0) / 1_000_000);
             }
             engine.start();
+            if (memory != null) {
+                // Budgets in the served model's tokens; summaries and model facts from the model, at low priority.
+                memory.attach(text -> served.tokenizer().encode(text, false, false).length, new ServedMemoryModel(served, engine),
+                        served.maxModelLen());
+            }
             ThreadPoolExecutor workers = new ThreadPoolExecutor(2, 2, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(1024),
                     Thread.ofPlatform().name("kvasir-api-", 0).daemon(true).factory());
             api = new ApiService(served, engine, metrics, memory, workers, c.requestTimeoutSeconds(), c.memoryPlacement());

@@ -1,5 +1,6 @@
 package dev.kvasir.server;
 
+import dev.kvasir.memory.MemoryFeatures;
 import dev.kvasir.memory.store.MemoryStores;
 import dev.kvasir.models.tools.ToolCallFormat;
 import dev.kvasir.server.api.MemoryPlacement;
@@ -38,6 +39,7 @@ import java.nio.file.Path;
  * @param toolCallParser  how the model writes tool calls ({@code --tool-call-parser}); null: what its chat template teaches
  * @param tensorParallelSize ranks the model is split over: GPUs 0 .. N-1 on CUDA, groups of the
  *                        {@code threads} workers on the CPU (1: no split)
+ * @param memoryFeatures  the memory's fact extractor, summarizer, policy and budgets, vectors ({@code --memory-*})
  */
 public record ServerConfig(
         Path model,
@@ -69,7 +71,8 @@ public record ServerConfig(
         boolean ui,
         MemoryPlacement memoryPlacement,
         ToolCallFormat toolCallParser,
-        int tensorParallelSize) {
+        int tensorParallelSize,
+        MemoryFeatures memoryFeatures) {
 
     /** {@code kvasir serve}'s default {@link #shutdownTimeoutSeconds}: Kubernetes' default grace period. */
     public static final double DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 30;
@@ -88,6 +91,7 @@ public record ServerConfig(
         if (kvRetention == null) throw new IllegalArgumentException("--kv-retention is null: lru or session");
         if (kvOffloadBytes < 0) throw new IllegalArgumentException("--kv-offload-gb must be 0 or more: " + kvOffloadBytes + " bytes");
         if (!(shutdownTimeoutSeconds >= 0)) throw new IllegalArgumentException("--shutdown-timeout must be 0 or more seconds: " + shutdownTimeoutSeconds);
+        if (memoryFeatures == null) throw new IllegalArgumentException("memoryFeatures is null: use MemoryFeatures.DEFAULTS");
     }
 
     /** Defaults of {@code kvasir serve} for {@code model}, on a free loopback port. */
@@ -132,6 +136,7 @@ public record ServerConfig(
         b.ui = ui;
         b.memoryPlacement = memoryPlacement;
         b.tensorParallelSize = tensorParallelSize;
+        b.memoryFeatures = memoryFeatures;
         return b;
     }
 
@@ -204,6 +209,7 @@ public record ServerConfig(
         private boolean ui = true;
         private MemoryPlacement memoryPlacement = MemoryPlacement.TURN;
         private int tensorParallelSize = 1;
+        private MemoryFeatures memoryFeatures = MemoryFeatures.DEFAULTS;
 
         private Builder(Path model) {
             this.model = model;
@@ -238,13 +244,14 @@ public record ServerConfig(
         public Builder ui(boolean v) { ui = v; return this; }
         public Builder memoryPlacement(MemoryPlacement v) { memoryPlacement = v; return this; }
         public Builder tensorParallelSize(int v) { tensorParallelSize = v; return this; }
+        public Builder memoryFeatures(MemoryFeatures v) { memoryFeatures = v; return this; }
 
         public ServerConfig build() {
             return new ServerConfig(model, servedModelName, host, port, apiKey, maxModelLen, blockSize, numKvBlocks,
                     kvCacheMemoryBytes, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpaceBytes,
                     preemptionMode, threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes, device,
                     gpuMemoryUtilization, warmupSteps, listener, memoryStore, shutdownTimeoutSeconds, kvRetention, kvOffloadBytes, ui, memoryPlacement,
-                    toolCallParser, tensorParallelSize);
+                    toolCallParser, tensorParallelSize, memoryFeatures);
         }
     }
 }

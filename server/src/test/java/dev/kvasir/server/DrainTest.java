@@ -117,7 +117,10 @@ class DrainTest {
             server.close();
         }
         try (MemoryStore store = SqliteMemoryStore.open(db)) {
-            assertEquals(2, store.list(new Owner("default", "vic"), null, 10).size(), "the recorded exchange was flushed");
+            List<dev.kvasir.memory.Memory> stored = store.list(new Owner("default", "vic"), null, 10);
+            assertEquals(2, stored.stream().filter(m -> dev.kvasir.memory.Memory.TURN.equals(m.kind())).count(),
+                    "the recorded exchange was flushed: " + stored);
+            assertEquals(1, stored.stream().filter(m -> m.factKey() != null).count(), "and the fact in it: " + stored);
         }
     }
 

@@ -21,8 +21,17 @@ public final class Embedder {
 
     private static CompletableFuture<Embedder> shared;
 
+    /** Texts embedded lately, so storing a text just searched for (a chat's user turn) does not embed it twice. */
+    private static final int RECENT_TEXTS = 4096;
+
     private final MiniLmModel model;
     private final long loadMillis;
+    private final java.util.Map<String, float[]> recent = new java.util.LinkedHashMap<>(256, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(java.util.Map.Entry<String, float[]> eldest) {
+            return size() > RECENT_TEXTS;
+        }
+    };
 
     private Embedder(MiniLmModel model, long loadMillis) {
         this.model = model;
@@ -66,9 +75,36 @@ public final class Embedder {
         return loadMillis;
     }
 
-    /** The unit-length embedding of one text. */
+    /** The unit-length embedding of one text, always computed (search latency is measured on this). */
     public float[] embed(String text) {
-        return normalized(model.embed(text).content().vector());
+        float[] v = normalized(model.embed(text).content().vector());
+        synchronized (recent) {
+            recent.put(text, v);
+        }
+        return v;
+    }
+
+    /**
+     * Unit-length vectors for texts to be stored: a text embedded lately (the user's turn, searched
+     * for just before it is recorded; a repeated reply) is not embedded again, the rest in one batch.
+     */
+    public List<float[]> vectorsFor(List<String> texts) {
+        float[][] out = new float[texts.size()][];
+        List<String> missing = new ArrayList<>();
+        synchronized (recent) {
+            for (int i = 0; i < out.length; i++) {
+                out[i] = recent.get(texts.get(i));
+                if (out[i] == null && !missing.contains(texts.get(i))) missing.add(texts.get(i));
+            }
+        }
+        if (!missing.isEmpty()) {
+            List<float[]> computed = embedAll(missing).vectors();
+            synchronized (recent) {
+                for (int i = 0; i < missing.size(); i++) recent.put(missing.get(i), computed.get(i));
+            }
+            for (int i = 0; i < out.length; i++) if (out[i] == null) out[i] = computed.get(missing.indexOf(texts.get(i)));
+        }
+        return java.util.Arrays.asList(out);
     }
 
     /** Unit-length embeddings of several texts (in parallel) and the word-piece tokens they held. */

@@ -14,15 +14,10 @@ import java.util.Set;
  */
 public record SearchFilter(String sessionId, Set<Tier> tiers, Instant at, boolean includeInvalid, String excludeTurnsOf) {
 
-    /** Metadata a recorded chat turn carries: kind=turn, role=user|assistant. */
-    public static final String KIND = "kind";
-    public static final String TURN = "turn";
-    public static final String ROLE = "role";
-
     public boolean accepts(Memory m) {
         if (m.scope() == Scope.SESSION && (sessionId == null || !sessionId.equals(m.sessionId()))) return false;
         if (tiers != null && !tiers.contains(m.tier())) return false;
         if (!includeInvalid && !m.validAt(at)) return false;
-        return excludeTurnsOf == null || !excludeTurnsOf.equals(m.sessionId()) || !TURN.equals(m.metadata().get(KIND));
+        return excludeTurnsOf == null || !excludeTurnsOf.equals(m.sessionId()) || !Memory.TURN.equals(m.kind());
     }
 }

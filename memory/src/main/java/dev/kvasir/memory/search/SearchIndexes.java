@@ -1,6 +1,7 @@
 package dev.kvasir.memory.search;
 
 import dev.kvasir.memory.Owner;
+import dev.kvasir.memory.VectorMode;
 import dev.kvasir.memory.store.MemoryStore;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -26,6 +27,8 @@ public final class SearchIndexes implements AutoCloseable {
     private final LexicalAnalyzer analyzerKind;
     private final Analyzer analyzer;
     private final Map<Owner, UserIndex> indexes;
+    /** Pq mode's codebook, shared by every user's index; null in float mode. */
+    private final SharedCodebook codebook;
     /** Runs BM25 while the searching thread embeds the query and scans vectors. */
     private final ExecutorService helper = Executors.newFixedThreadPool(2, r -> {
         Thread t = new Thread(r, "kvasir-memory-bm25");
@@ -33,8 +36,9 @@ public final class SearchIndexes implements AutoCloseable {
         return t;
     });
 
-    public SearchIndexes(MemoryStore store, LexicalAnalyzer analyzerKind, int maxUsers) {
+    public SearchIndexes(MemoryStore store, LexicalAnalyzer analyzerKind, int maxUsers, VectorMode vectors) {
         this.store = store;
+        this.codebook = vectors == VectorMode.PQ ? new SharedCodebook() : null;
         this.analyzerKind = analyzerKind;
         this.analyzer = analyzerKind.create();
         this.indexes = new LinkedHashMap<>(16, 0.75f, true) {
@@ -55,7 +59,7 @@ public final class SearchIndexes implements AutoCloseable {
     UserIndex current(Owner owner) {
         UserIndex index;
         synchronized (indexes) {
-            index = indexes.computeIfAbsent(owner, o -> new UserIndex(analyzer));
+            index = indexes.computeIfAbsent(owner, o -> new UserIndex(analyzer, codebook));
         }
         long[] head = store.head(owner);
         if (head[0] != index.generation() || head[1] != index.head()) {
@@ -64,9 +68,35 @@ public final class SearchIndexes implements AutoCloseable {
         return index;
     }
 
-    /** The owner's best candidates after catching up: see {@link UserIndex#candidates}. */
-    public List<Candidate> candidates(Owner owner, String query, Supplier<float[]> embed, SearchFilter filter, int n, boolean lexical) {
-        return current(owner).candidates(query, embed, filter, n, lexical, helper);
+    /**
+     * The owner's best candidates after catching up: see {@link UserIndex#candidates}. {@code approximate}:
+     * their similarities come from pq codes, and the caller re-ranks on exact vectors ({@link #exactVectors}).
+     */
+    public record CandidateSet(List<Candidate> candidates, boolean approximate) {}
+
+    public CandidateSet candidates(Owner owner, String query, Supplier<float[]> embed, SearchFilter filter, int n, boolean lexical) {
+        UserIndex index = current(owner);
+        return new CandidateSet(index.candidates(query, embed, filter, n, lexical, helper), index.approximate());
+    }
+
+    /** The stored exact vectors of some of the owner's memories (for the re-rank in pq mode). */
+    public Map<String, float[]> exactVectors(Owner owner, java.util.Collection<String> ids) {
+        return store.vectors(owner, ids);
+    }
+
+    /** The owner's memories that pass {@code test}, after catching up, in write order. */
+    public List<dev.kvasir.memory.Memory> select(Owner owner, java.util.function.Predicate<dev.kvasir.memory.Memory> test) {
+        return current(owner).select(test);
+    }
+
+    /** Bytes the owner's index holds per memory for vectors: 1,924 as floats and int8, 48 as pq codes. */
+    public int vectorBytes(Owner owner) {
+        return current(owner).vectorBytes();
+    }
+
+    /** Bytes of the process's pq codebook (0 in float mode, or before it is trained). */
+    public long codebookBytes() {
+        return codebook == null || codebook.get() == null ? 0 : ProductQuantizer.codebookBytes();
     }
 
     /** Drops the owner's index here at once (others drop theirs when they next see the new generation). */

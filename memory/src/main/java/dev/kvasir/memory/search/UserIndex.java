@@ -47,6 +47,11 @@ import org.apache.lucene.store.ByteBuffersDirectory;
  * scan took 10.5 ms instead of 23 ms, same best row), and an in-memory Lucene index (BM25) whose documents
  * carry their slot. It mirrors the store up to {@link #head()} of {@link #generation()}; {@link
  * #apply} moves it forward. Deleted slots stay empty (not reused) until the next reset.
+ *
+ * <p>With product quantization ({@code --memory-vectors pq}) and a trained {@link SharedCodebook},
+ * the index holds 48 bytes of codes per memory and no floats: the dense side ranks by the codes'
+ * approximate dot, and similarities are approximate ({@link #approximate()}); the caller re-ranks
+ * its best candidates on their exact vectors from the store.
  */
 final class UserIndex implements AutoCloseable {
     private static final int DIM = Embedder.DIMENSION;
@@ -63,12 +68,18 @@ final class UserIndex implements AutoCloseable {
     private float[] vectors = new float[16 * DIM];
     private byte[] codes = new byte[16 * DIM];
     private float[] scales = new float[16];
+    /** The codebook holder in pq mode, null in float mode; {@link #pq} is set once this index holds codes only. */
+    private final SharedCodebook codebook;
+    private ProductQuantizer pq;
+    private byte[] pqCodes;
     private int size;
     private long generation;
     private long head;
 
-    UserIndex(Analyzer analyzer) {
+    UserIndex(Analyzer analyzer, SharedCodebook codebook) {
         this.analyzer = analyzer;
+        this.codebook = codebook;
+        this.pqCodes = codebook == null ? null : new byte[16 * ProductQuantizer.SUBSPACES];
         try {
             IndexWriterConfig config = new IndexWriterConfig(analyzer);
             config.setSimilarity(new BM25Similarity());
@@ -125,6 +136,7 @@ final class UserIndex implements AutoCloseable {
                 memories[slot] = null;
                 writer.deleteDocuments(new Term("id", id));
             }
+            if (codebook != null && pq == null) toCodes();
             generation = changes.generation();
             head = changes.head();
             DirectoryReader newer = DirectoryReader.openIfChanged(reader, writer);
@@ -150,9 +162,12 @@ final class UserIndex implements AutoCloseable {
             slot = size++;
             if (slot == memories.length) {
                 memories = Arrays.copyOf(memories, slot * 2);
-                vectors = Arrays.copyOf(vectors, slot * 2 * DIM);
-                codes = Arrays.copyOf(codes, slot * 2 * DIM);
-                scales = Arrays.copyOf(scales, slot * 2);
+                if (vectors != null) {
+                    vectors = Arrays.copyOf(vectors, slot * 2 * DIM);
+                    codes = Arrays.copyOf(codes, slot * 2 * DIM);
+                    scales = Arrays.copyOf(scales, slot * 2);
+                }
+                if (pqCodes != null) pqCodes = Arrays.copyOf(pqCodes, slot * 2 * ProductQuantizer.SUBSPACES);
             }
             slotById.put(m.id(), slot);
         }
@@ -160,8 +175,12 @@ final class UserIndex implements AutoCloseable {
             throw new IllegalStateException("memory " + m.id() + " has a " + sm.vector().length + "-dimensional vector, not " + DIM);
         }
         memories[slot] = m;
-        System.arraycopy(sm.vector(), 0, vectors, slot * DIM, DIM);
-        scales[slot] = VectorMath.quantize(sm.vector(), codes, slot * DIM);
+        if (pq != null) {
+            pq.encode(sm.vector(), 0, pqCodes, slot * ProductQuantizer.SUBSPACES);
+        } else {
+            System.arraycopy(sm.vector(), 0, vectors, slot * DIM, DIM);
+            scales[slot] = VectorMath.quantize(sm.vector(), codes, slot * DIM);
+        }
         Document doc = new Document();
         doc.add(new StringField("id", m.id(), Field.Store.NO));
         doc.add(new NumericDocValuesField("slot", slot));
@@ -170,6 +189,58 @@ final class UserIndex implements AutoCloseable {
         if (m.sessionId() != null) doc.add(new StringField("session", m.sessionId(), Field.Store.NO));
         doc.add(new StringField("tier", m.tier().apiName(), Field.Store.NO));
         writer.updateDocument(new Term("id", m.id()), doc);
+    }
+
+    /**
+     * Pq mode: once a codebook exists (trained here from this index's vectors if this is the first
+     * index big enough), every row becomes codes and the floats are dropped. Caller holds the write lock.
+     */
+    private void toCodes() {
+        ProductQuantizer book = codebook.get();
+        if (book == null && slotById.size() >= SharedCodebook.TRAINING_MINIMUM) book = codebook.trainIfAbsent(vectors, size);
+        if (book == null) return;
+        for (int slot = 0; slot < size; slot++) {
+            if (memories[slot] != null) book.encode(vectors, slot * DIM, pqCodes, slot * ProductQuantizer.SUBSPACES);
+        }
+        pq = book;
+        vectors = null;
+        codes = null;
+        scales = null;
+    }
+
+    /** The memories that pass {@code test}, in slot (write) order. */
+    List<Memory> select(java.util.function.Predicate<Memory> test) {
+        lock.readLock().lock();
+        try {
+            List<Memory> out = new ArrayList<>();
+            for (int slot = 0; slot < size; slot++) {
+                Memory m = memories[slot];
+                if (m != null && test.test(m)) out.add(m);
+            }
+            return out;
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Whether similarities are approximate (pq codes): the caller re-ranks on exact vectors. */
+    boolean approximate() {
+        lock.readLock().lock();
+        try {
+            return pq != null;
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Bytes this index holds per memory for the dense side. */
+    int vectorBytes() {
+        lock.readLock().lock();
+        try {
+            return pq != null ? ProductQuantizer.SUBSPACES : DIM * Float.BYTES + DIM + Float.BYTES;
+        } finally {
+            lock.readLock().unlock();
+        }
     }
 
     /**
@@ -187,23 +258,25 @@ final class UserIndex implements AutoCloseable {
                     ? CompletableFuture.supplyAsync(() -> lexicalHits(query, filter, n), helper)
                     : CompletableFuture.completedFuture(List.of());
             float[] queryVector;
+            float[] table;
             int[] denseSlots;
             try {
                 queryVector = embed.get();
-                denseSlots = queryVector == null ? new int[0] : denseSlots(queryVector, filter, n);
+                table = queryVector != null && pq != null ? pq.table(queryVector) : null;
+                denseSlots = queryVector == null ? new int[0] : denseSlots(queryVector, table, filter, n);
             } finally {
                 lexicalHits.handle((hits, error) -> null).join(); // never leave the helper running past the lock
             }
             Map<Integer, Candidate> bySlot = new LinkedHashMap<>();
             for (Candidate c : lexicalHits.join()) {
                 int slot = slotById.get(c.memory().id());
-                float sim = queryVector == null ? 0 : VectorMath.dot(vectors, slot * DIM, queryVector);
+                float sim = queryVector == null ? 0 : similarity(slot, queryVector, table);
                 bySlot.put(slot, new Candidate(c.memory(), c.lexicalRank(), c.lexicalScore(), c.lexicalShare(), -1, sim));
             }
             for (int rank = 0; rank < denseSlots.length; rank++) {
                 int slot = denseSlots[rank];
                 Candidate lex = bySlot.get(slot);
-                float sim = VectorMath.dot(vectors, slot * DIM, queryVector);
+                float sim = similarity(slot, queryVector, table);
                 bySlot.put(slot, lex == null
                         ? new Candidate(memories[slot], -1, 0, 0, rank, sim)
                         : new Candidate(lex.memory(), lex.lexicalRank(), lex.lexicalScore(), lex.lexicalShare(), rank, sim));
@@ -236,8 +309,20 @@ final class UserIndex implements AutoCloseable {
      * The dense side's best n slots that pass the filter, best first: the int8 scan's best 2n,
      * re-ranked on the float rows. Caller holds the read lock.
      */
-    private int[] denseSlots(float[] queryVector, SearchFilter filter, int n) {
+    private int[] denseSlots(float[] queryVector, float[] table, SearchFilter filter, int n) {
         float[] approx = new float[size];
+        if (table != null) {
+            // Codes only: rank by the approximate dot; the caller re-ranks its best on exact vectors.
+            ProductQuantizer.scan(pqCodes, size, table, approx);
+            TopScores top = new TopScores(n);
+            for (int slot = 0; slot < size; slot++) {
+                float s = approx[slot];
+                if (!top.wouldAccept(s)) continue;
+                Memory m = memories[slot];
+                if (m != null && filter.accepts(m)) top.offer(slot, s);
+            }
+            return top.slotsDescending();
+        }
         VectorMath.scan(codes, scales, size, queryVector, approx);
         TopScores approximate = new TopScores(2 * n);
         for (int slot = 0; slot < size; slot++) {
@@ -249,6 +334,11 @@ final class UserIndex implements AutoCloseable {
         TopScores top = new TopScores(n);
         for (int slot : approximate.slotsDescending()) top.offer(slot, VectorMath.dot(vectors, slot * DIM, queryVector));
         return top.slotsDescending();
+    }
+
+    private float similarity(int slot, float[] queryVector, float[] table) {
+        return table != null ? ProductQuantizer.score(pqCodes, slot * ProductQuantizer.SUBSPACES, table)
+                : VectorMath.dot(vectors, slot * DIM, queryVector);
     }
 
     /** The query's distinct analyzed terms, at most {@link #MAX_QUERY_TERMS}. */

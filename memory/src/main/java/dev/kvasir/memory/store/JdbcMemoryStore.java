@@ -41,6 +41,8 @@ abstract class JdbcMemoryStore implements MemoryStore {
             + " correction, tier, source_session, source_turn, source_time, created_at, last_accessed_at, access_count,"
             + " metadata, valid_at, invalid_at, expired_at, invalidated_by, summary_depth, replaces";
     private static final String OWNER = " tenant = ? AND user_id = ?";
+    private static final String INSERT_ROW = "INSERT INTO memories (" + COLUMNS + ", seq, embedding)"
+            + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
     @FunctionalInterface
     interface Work<T> {
@@ -92,8 +94,7 @@ abstract class JdbcMemoryStore implements MemoryStore {
         write(c -> {
             long last = bumpHead(c, owner, memories.size());
             long seq = last - memories.size();
-            try (PreparedStatement row = c.prepareStatement("INSERT INTO memories (" + COLUMNS + ", seq, embedding)"
-                    + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+            try (PreparedStatement row = c.prepareStatement(INSERT_ROW)) {
                 for (StoredMemory sm : memories) {
                     Memory m = sm.memory();
                     if (!m.owner().equals(owner)) throw new IllegalArgumentException("memory " + m.id() + " is not " + owner + "'s");
@@ -145,40 +146,190 @@ abstract class JdbcMemoryStore implements MemoryStore {
     public boolean update(Owner owner, Memory m, float[] vector, MemoryEvent.Kind kind, String by, Map<String, String> changes) {
         return write(c -> {
             long seq = bumpHead(c, owner, 1);
-            String sql = "UPDATE memories SET fact_key = ?, content = ?, importance = ?, confidence = ?, correction = ?,"
-                    + " tier = ?, metadata = ?, valid_at = ?, invalid_at = ?, expired_at = ?, invalidated_by = ?,"
-                    + " summary_depth = ?, replaces = ?, seq = ?" + (vector != null ? ", embedding = ?" : "")
-                    + " WHERE" + OWNER + " AND id = ?";
-            try (PreparedStatement s = c.prepareStatement(sql)) {
-                int i = 1;
-                s.setString(i++, m.factKey());
-                s.setString(i++, m.content());
-                s.setDouble(i++, m.importance());
-                s.setDouble(i++, m.confidence());
-                s.setBoolean(i++, m.correction());
-                s.setString(i++, m.tier().apiName());
-                s.setString(i++, json(m.metadata()));
-                setTime(s, i++, m.validAt());
-                setTime(s, i++, m.invalidAt());
-                setTime(s, i++, m.expiredAt());
-                s.setString(i++, m.invalidatedBy());
-                s.setInt(i++, m.summaryDepth());
-                s.setString(i++, json(m.replaces()));
-                s.setLong(i++, seq);
-                if (vector != null) s.setBytes(i++, toBytes(vector));
-                s.setString(i++, owner.tenant());
-                s.setString(i++, owner.user());
-                s.setString(i, m.id());
-                if (s.executeUpdate() == 0) {
-                    c.rollback(); // nothing of this owner's to update: undo the head bump too
-                    return false;
-                }
+            if (!updateRow(c, owner, m, vector, seq)) {
+                c.rollback(); // nothing of this owner's to update: undo the head bump too
+                return false;
             }
             try (PreparedStatement ev = historyInsert(c)) {
                 bindHistory(ev, owner, m.id(), kind, now(), by, changes);
                 ev.executeUpdate();
             }
             return true;
+        });
+    }
+
+    /** Rewrites a memory's mutable fields (and vector, when not null) with a new seq; false when the owner has no such row. */
+    private static boolean updateRow(Connection c, Owner owner, Memory m, float[] vector, long seq) throws SQLException {
+        String sql = "UPDATE memories SET fact_key = ?, content = ?, importance = ?, confidence = ?, correction = ?,"
+                + " tier = ?, metadata = ?, valid_at = ?, invalid_at = ?, expired_at = ?, invalidated_by = ?,"
+                + " summary_depth = ?, replaces = ?, seq = ?" + (vector != null ? ", embedding = ?" : "")
+                + " WHERE" + OWNER + " AND id = ?";
+        try (PreparedStatement s = c.prepareStatement(sql)) {
+            int i = 1;
+            s.setString(i++, m.factKey());
+            s.setString(i++, m.content());
+            s.setDouble(i++, m.importance());
+            s.setDouble(i++, m.confidence());
+            s.setBoolean(i++, m.correction());
+            s.setString(i++, m.tier().apiName());
+            s.setString(i++, json(m.metadata()));
+            setTime(s, i++, m.validAt());
+            setTime(s, i++, m.invalidAt());
+            setTime(s, i++, m.expiredAt());
+            s.setString(i++, m.invalidatedBy());
+            s.setInt(i++, m.summaryDepth());
+            s.setString(i++, json(m.replaces()));
+            s.setLong(i++, seq);
+            if (vector != null) s.setBytes(i++, toBytes(vector));
+            s.setString(i++, owner.tenant());
+            s.setString(i++, owner.user());
+            s.setString(i, m.id());
+            return s.executeUpdate() > 0;
+        }
+    }
+
+    @Override
+    public FactResolution.Outcome writeFact(Owner owner, String factKey, Instant now, String by, FactResolution resolution) {
+        return write(c -> {
+            // The head bump first: it takes the owner row's write lock (PostgreSQL; SQLite's IMMEDIATE
+            // transaction holds the whole file), so the holders read next are the committed truth.
+            long seq = bumpHead(c, owner, 1);
+            List<Memory> holders;
+            try (PreparedStatement s = c.prepareStatement("SELECT " + COLUMNS + " FROM memories WHERE" + OWNER
+                    + " AND fact_key = ? AND expired_at IS NULL AND (invalid_at IS NULL OR invalid_at > ?) ORDER BY id")) {
+                // No "created before now": a writer that waited for the lock must see what committed meanwhile.
+                bindOwner(s, owner);
+                s.setString(3, factKey);
+                setTime(s, 4, now);
+                holders = memories(s);
+            }
+            FactResolution.Outcome outcome = resolution.resolve(holders);
+            StoredMemory insert = outcome.insert();
+            if (insert != null) {
+                if (!insert.memory().owner().equals(owner)) throw new IllegalArgumentException("memory " + insert.memory().id() + " is not " + owner + "'s");
+                insertRow(c, insert, seq);
+                try (PreparedStatement ev = historyInsert(c)) {
+                    bindHistory(ev, owner, insert.memory().id(), MemoryEvent.Kind.CREATED, insert.memory().createdAt(), by, Map.of());
+                    ev.executeUpdate();
+                    if (insert.memory().expiredAt() != null) {
+                        bindHistory(ev, owner, insert.memory().id(), MemoryEvent.Kind.INVALIDATED, insert.memory().expiredAt(),
+                                insert.memory().invalidatedBy(), retiredChanges(insert.memory().invalidAt(), insert.memory().expiredAt(),
+                                        insert.memory().invalidatedBy()));
+                        ev.executeUpdate();
+                    }
+                }
+            }
+            for (FactResolution.Retirement r : outcome.retire()) retire(c, owner, r);
+            for (Memory m : outcome.reinforce()) {
+                if (updateRow(c, owner, m, null, bumpHead(c, owner, 1))) {
+                    try (PreparedStatement ev = historyInsert(c)) {
+                        bindHistory(ev, owner, m.id(), MemoryEvent.Kind.UPDATED, now, by,
+                                Map.of("importance", String.valueOf(m.importance()), "confidence", String.valueOf(m.confidence())));
+                        ev.executeUpdate();
+                    }
+                }
+            }
+            return outcome;
+        });
+    }
+
+    /** Retires one memory that is still current (a retired one keeps its first retirement). */
+    private static void retire(Connection c, Owner owner, FactResolution.Retirement r) throws SQLException {
+        long seq = bumpHead(c, owner, 1);
+        try (PreparedStatement s = c.prepareStatement("UPDATE memories SET invalid_at = COALESCE(invalid_at, ?), expired_at = ?,"
+                + " invalidated_by = ?, seq = ? WHERE" + OWNER + " AND id = ? AND expired_at IS NULL")) {
+            setTime(s, 1, r.invalidAt());
+            setTime(s, 2, r.expiredAt());
+            s.setString(3, r.by());
+            s.setLong(4, seq);
+            s.setString(5, owner.tenant());
+            s.setString(6, owner.user());
+            s.setString(7, r.id());
+            if (s.executeUpdate() == 0) return;
+        }
+        try (PreparedStatement ev = historyInsert(c)) {
+            bindHistory(ev, owner, r.id(), MemoryEvent.Kind.INVALIDATED, r.expiredAt(), r.by(),
+                    retiredChanges(r.invalidAt(), r.expiredAt(), r.by()));
+            ev.executeUpdate();
+        }
+    }
+
+    private static Map<String, String> retiredChanges(Instant invalidAt, Instant expiredAt, String by) {
+        return Map.of("invalid_at", String.valueOf(invalidAt), "expired_at", String.valueOf(expiredAt), "invalidated_by", String.valueOf(by));
+    }
+
+    @Override
+    public int moveTier(Owner owner, Collection<String> ids, Tier tier, String by) {
+        if (ids.isEmpty()) return 0;
+        return write(c -> moveTier(c, owner, ids, tier, by));
+    }
+
+    private static int moveTier(Connection c, Owner owner, Collection<String> ids, Tier tier, String by) throws SQLException {
+        int moved = 0;
+        Instant at = now();
+        try (PreparedStatement s = c.prepareStatement("UPDATE memories SET tier = ?, seq = ? WHERE" + OWNER + " AND id = ? AND tier <> ?");
+             PreparedStatement ev = historyInsert(c)) {
+            for (String id : ids) {
+                s.setString(1, tier.apiName());
+                s.setLong(2, bumpHead(c, owner, 1));
+                s.setString(3, owner.tenant());
+                s.setString(4, owner.user());
+                s.setString(5, id);
+                s.setString(6, tier.apiName());
+                if (s.executeUpdate() == 0) continue;
+                moved++;
+                bindHistory(ev, owner, id, MemoryEvent.Kind.UPDATED, at, by, Map.of("tier", tier.apiName()));
+                ev.executeUpdate();
+            }
+        }
+        return moved;
+    }
+
+    @Override
+    public void writeSummary(Owner owner, StoredMemory summary, List<String> replaced, String by) {
+        write(c -> {
+            insertRow(c, summary, bumpHead(c, owner, 1));
+            try (PreparedStatement ev = historyInsert(c)) {
+                bindHistory(ev, owner, summary.memory().id(), MemoryEvent.Kind.CREATED, summary.memory().createdAt(), by, Map.of());
+                ev.executeUpdate();
+            }
+            moveTier(c, owner, replaced, Tier.ARCHIVE, summary.memory().id());
+            return null;
+        });
+    }
+
+    @Override
+    public List<Memory> active(Owner owner, Instant now) {
+        return read(c -> {
+            try (PreparedStatement s = c.prepareStatement("SELECT " + COLUMNS + " FROM memories WHERE" + OWNER
+                    + " AND tier IN ('core', 'recent') AND expired_at IS NULL AND (invalid_at IS NULL OR invalid_at > ?)"
+                    + " AND created_at <= ? ORDER BY id")) {
+                bindOwner(s, owner);
+                setTime(s, 3, now);
+                setTime(s, 4, now);
+                return memories(s);
+            }
+        });
+    }
+
+    @Override
+    public Map<String, float[]> vectors(Owner owner, Collection<String> ids) {
+        if (ids.isEmpty()) return Map.of();
+        return read(c -> {
+            Map<String, float[]> out = new java.util.HashMap<>();
+            List<String> all = List.copyOf(ids);
+            for (int from = 0; from < all.size(); from += 200) {
+                List<String> chunk = all.subList(from, Math.min(all.size(), from + 200));
+                String marks = String.join(", ", java.util.Collections.nCopies(chunk.size(), "?"));
+                try (PreparedStatement s = c.prepareStatement("SELECT id, embedding FROM memories WHERE" + OWNER + " AND id IN (" + marks + ")")) {
+                    bindOwner(s, owner);
+                    for (int i = 0; i < chunk.size(); i++) s.setString(3 + i, chunk.get(i));
+                    try (ResultSet rs = s.executeQuery()) {
+                        while (rs.next()) out.put(rs.getString(1), toFloats(rs.getBytes(2)));
+                    }
+                }
+            }
+            return out;
         });
     }
 
@@ -279,16 +430,19 @@ abstract class JdbcMemoryStore implements MemoryStore {
     }
 
     @Override
-    public void touch(Owner owner, Collection<String> ids, Instant at) {
-        if (ids.isEmpty()) return;
+    public void touch(Owner owner, Map<String, Access> accesses) {
+        if (accesses.isEmpty()) return;
         write(c -> {
-            try (PreparedStatement s = c.prepareStatement("UPDATE memories SET last_accessed_at = ?,"
-                    + " access_count = access_count + 1 WHERE" + OWNER + " AND id = ?")) {
-                for (String id : ids) {
-                    setTime(s, 1, at);
-                    s.setString(2, owner.tenant());
-                    s.setString(3, owner.user());
-                    s.setString(4, id);
+            try (PreparedStatement s = c.prepareStatement("UPDATE memories SET last_accessed_at = CASE WHEN last_accessed_at IS NULL"
+                    + " OR last_accessed_at < ? THEN ? ELSE last_accessed_at END, access_count = access_count + ?"
+                    + " WHERE" + OWNER + " AND id = ?")) {
+                for (Map.Entry<String, Access> e : accesses.entrySet()) {
+                    setTime(s, 1, e.getValue().last());
+                    setTime(s, 2, e.getValue().last());
+                    s.setLong(3, e.getValue().count());
+                    s.setString(4, owner.tenant());
+                    s.setString(5, owner.user());
+                    s.setString(6, e.getKey());
                     s.addBatch();
                 }
                 s.executeBatch();
@@ -326,6 +480,15 @@ abstract class JdbcMemoryStore implements MemoryStore {
                 rs.next();
                 return rs.getLong(1);
             }
+        }
+    }
+
+    private static void insertRow(Connection c, StoredMemory sm, long seq) throws SQLException {
+        try (PreparedStatement row = c.prepareStatement(INSERT_ROW)) {
+            int i = bindColumns(row, sm.memory());
+            row.setLong(i++, seq);
+            row.setBytes(i, toBytes(sm.vector()));
+            row.executeUpdate();
         }
     }
 

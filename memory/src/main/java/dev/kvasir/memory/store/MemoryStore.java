@@ -3,6 +3,7 @@ package dev.kvasir.memory.store;
 import dev.kvasir.memory.Memory;
 import dev.kvasir.memory.MemoryEvent;
 import dev.kvasir.memory.Owner;
+import dev.kvasir.memory.Tier;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.List;
@@ -46,11 +47,32 @@ public interface MemoryStore extends AutoCloseable {
     /** The owner's current (generation, head), or (0, 0): the cheap check a search makes before it runs. */
     long[] head(Owner owner);
 
-    /** Notes that memories were read now: last accessed time and access count. Not a change for indexes. */
-    void touch(Owner owner, Collection<String> ids, Instant at);
+    /** Notes reads of memories: per id, the latest read time and how many reads. Not a change for indexes. */
+    void touch(Owner owner, Map<String, Access> accesses);
+
+    /** Reads of one memory since the last {@link #touch}: the latest time and how many. */
+    record Access(Instant last, int count) {}
 
     /** The newest {@code limit} memories of a session, newest first. */
     List<Memory> sessionMemories(Owner owner, String sessionId, int limit);
+
+    /**
+     * Writes a fact under the owner's write lock: reads the valid memories holding {@code factKey}
+     * at {@code now}, asks {@code resolution} what to do, and applies it, all in one transaction.
+     */
+    FactResolution.Outcome writeFact(Owner owner, String factKey, Instant now, String by, FactResolution resolution);
+
+    /** Moves memories to {@code tier} (one "updated" history event each); returns how many moved. */
+    int moveTier(Owner owner, Collection<String> ids, Tier tier, String by);
+
+    /** Writes a summary and moves the memories it replaces to the archive, in one transaction. */
+    void writeSummary(Owner owner, StoredMemory summary, List<String> replaced, String by);
+
+    /** The owner's memories in the core and recent tiers that are valid at {@code now}: what policies budget. */
+    List<Memory> active(Owner owner, Instant now);
+
+    /** The stored vectors of the owner's memories among {@code ids} (missing ids are left out). */
+    Map<String, float[]> vectors(Owner owner, Collection<String> ids);
 
     @Override
     void close();

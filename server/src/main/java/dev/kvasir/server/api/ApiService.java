@@ -27,6 +27,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 
 /**
@@ -152,6 +153,10 @@ public final class ApiService {
             case "/detokenize" -> detokenize(ex, body);
             case "/v1/embeddings" -> memoryApi().embeddings(ex, body);
             case "/v1/memories/search" -> memoryApi().search(ex, body);
+            case "/v1/memories/core" -> {
+                if (method.equals(HttpMethod.PUT)) memoryApi().putCore(ex, body);
+                else memoryApi().core(ex, ex.query());
+            }
             case "/v1/memories" -> {
                 if (method.equals(HttpMethod.POST)) memoryApi().create(ex, body);
                 else if (method.equals(HttpMethod.GET)) memoryApi().list(ex, ex.query());
@@ -212,19 +217,21 @@ public final class ApiService {
         }
         if (plan != null && prompt.length > room) {
             LOG.debug("memory left out: the assembled prompt of {} tokens leaves no room", prompt.length);
-            plan = new ChatMemory.Plan(req.messages(), plan.sessionId(), new dev.kvasir.memory.SearchResult(List.of(), null, 0), 0,
-                    plan.userText(), plan.write(), null);
+            plan = plan.withoutMemory(req.messages());
             prompt = encodeChat(req.messages(), req.tools(), false);
         }
         if (plan != null) chatMemory.commit(ex.tenant(), req.user(), plan);
         ChatMemory.Plan done = plan;
         String tenant = ex.tenant();
+        // memory.verify: the reply's claims against the facts read at planning time (pure computation, on the event loop).
+        Function<String, JsonNode> verify = plan == null || plan.facts() == null ? null
+                : text -> MemoryApi.unsupportedJson(done.facts().check(text));
         // An agent session's prompt comes back next turn, longer: its blocks are worth keeping (and pinning, when asked).
         Integer pin = req.memory().pinPrefixSeconds();
         GenerationRequest.CacheHint cache = new GenerationRequest.CacheHint(plan != null,
                 pin == null ? 0 : TimeUnit.SECONDS.toNanos(pin));
         generate(ex, true, "chatcmpl-", List.of(prompt), req.spec(), output, "messages", cache, plan == null ? null : plan.json(),
-                plan == null ? null : text -> chatMemory.record(tenant, req.user(), done, text));
+                plan == null ? null : text -> chatMemory.record(tenant, req.user(), done, text), verify);
     }
 
     /** Tokens the completion is given: max_tokens, or a default share when the request sets none. */
@@ -246,16 +253,18 @@ public final class ApiService {
             throw ApiException.badRequest("n", "prompts × n = " + prompts.size() * req.spec().n()
                     + " exceeds max-num-seqs " + engine.config().maxNumSeqs());
         }
-        generate(ex, false, "cmpl-", prompts, req.spec(), output, "prompt", GenerationRequest.CacheHint.NONE, null, null);
+        generate(ex, false, "cmpl-", prompts, req.spec(), output, "prompt", GenerationRequest.CacheHint.NONE, null, null, null);
     }
 
     /**
      * @param output     the constraint the engine decodes under, and how the text is read (tool calls)
      * @param memory     the response's {@code memory} object, or null
      * @param onComplete given the first choice's whole text as the response completes, just before its last bytes go out, or null
+     * @param verify     the {@code memory.unsupported} list for the first choice's whole text, or null
      */
     private void generate(HttpExchange ex, boolean chat, String idPrefix, List<int[]> prompts, GenerationSpec spec, OutputPlan output,
-                          String promptParam, GenerationRequest.CacheHint cache, ObjectNode memory, Consumer<String> onComplete) {
+                          String promptParam, GenerationRequest.CacheHint cache, ObjectNode memory, Consumer<String> onComplete,
+                          Function<String, JsonNode> verify) {
         int maxLen = model.maxModelLen();
         List<Integer> maxTokens = new ArrayList<>();
         for (int[] prompt : prompts) {
@@ -273,7 +282,7 @@ public final class ApiService {
         ex.admission().chargePromptTokens(prompts.stream().mapToLong(p -> p.length).sum());
         String id = idPrefix + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
         GenerationResponder responder = new GenerationResponder(ex, chat, id, System.currentTimeMillis() / 1000,
-                model.name(), spec, prompts.size(), memory, onComplete, output);
+                model.name(), spec, prompts.size(), memory, onComplete, output, verify);
         long deadline = System.nanoTime() + requestTimeoutNanos;
         List<GenerationRequest> requests = new ArrayList<>();
         for (int i = 0; i < prompts.size(); i++) {

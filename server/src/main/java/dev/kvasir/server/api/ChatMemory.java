@@ -3,6 +3,8 @@ package dev.kvasir.server.api;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.kvasir.memory.ChatTurn;
+import dev.kvasir.memory.FactSheet;
+import dev.kvasir.memory.MemoryContext;
 import dev.kvasir.memory.MemoryPromptRenderer;
 import dev.kvasir.memory.MemoryService;
 import dev.kvasir.memory.SearchHit;
@@ -23,16 +25,17 @@ import java.util.concurrent.TimeoutException;
 /**
  * What the memory layer does to one chat request. Before: retrieve memories for the latest user
  * turn and assemble the prompt in the order that keeps consecutive turns' prefixes equal (system
- * prompt, the memory block as one system message, the session's earlier turns when the server
- * keeps them, the new turn), each part cut to its token budget so the prompt always leaves the
- * completion its room. After the response: record the exchange for the session, off the request
- * path.
+ * prompt, the core block (tiered policies, canonical), the session's summary and earlier turns
+ * when the server keeps them, each turn's retrieved memories before it, the new turn), each part
+ * cut to its token budget so the prompt always leaves the completion its room. After the
+ * response: record the exchange for the session, off the request path (facts, conflicts,
+ * summaries and the policy follow on memory's background thread).
  */
 final class ChatMemory {
 
     /** Memories injected at most when the request does not say. */
     static final int DEFAULT_TOP_K = 8;
-    /** Tokens the memory block may take when the request does not say. */
+    /** Tokens the memory blocks (core and retrieved) may take when the request does not say. */
     static final int DEFAULT_MAX_TOKENS = 512;
     /** The template's own tokens around each message, as estimated before the prompt is rendered. */
     static final int TEMPLATE_TOKENS_PER_MESSAGE = 8;
@@ -63,27 +66,38 @@ final class ChatMemory {
      * The request's prompt messages with memory in them, and what was injected.
      *
      * @param sessionId the session the turn is recorded under: the request's, or a new one
+     * @param injected  the core block and this turn's retrieved memories (those new to the session)
+     * @param note      this turn's memory note, kept for the session's next turns once the plan goes out
+     * @param facts     the user's valid facts when the request asked to verify the reply, else null
      */
-    record Plan(List<ChatRequest.Message> messages, String sessionId, SearchResult injected, int historyTurns,
-                String userText, boolean write, SessionNotes.Note note) {
+    record Plan(List<ChatRequest.Message> messages, String sessionId, MemoryContext injected, int historyTurns,
+                String userText, boolean write, SessionNotes.Note note, FactSheet facts) {
+
+        /** The plan without memory in the prompt (no room for it): the turn is still recorded and verified. */
+        Plan withoutMemory(List<ChatRequest.Message> sent) {
+            return new Plan(sent, sessionId, MemoryContext.EMPTY, 0, userText, write, null, facts);
+        }
 
         /**
-         * The response's {@code memory} object: session, injected memory ids and their block's tokens,
-         * and per injected memory its scores and source (why it was chosen, where it came from).
+         * The response's {@code memory} object: session, injected memory ids (core first) with the
+         * core's own, the blocks' tokens, history turns, and the conflicts resolved for what was injected.
          */
         ObjectNode json() {
             ObjectNode o = Json.MAPPER.createObjectNode().put("session_id", sessionId);
             ArrayNode ids = o.putArray("injected");
-            injected.ids().forEach(ids::add);
+            injected.injectedIds().forEach(ids::add);
+            ArrayNode core = o.putArray("core");
+            injected.core().forEach(m -> core.add(m.id()));
             ArrayNode hits = o.putArray("hits");
-            for (SearchHit h : injected.hits()) {
+            for (SearchHit h : injected.retrieved().hits()) {
                 ObjectNode hit = hits.addObject().put("id", h.memory().id()).put("score", h.score())
                         .put("similarity", h.similarity()).put("lexical_score", h.lexicalScore())
                         .put("fact_key", h.memory().factKey()).put("tier", h.memory().tier().apiName());
                 hit.putObject("source").put("session_id", h.memory().source().sessionId())
                         .put("time", h.memory().source().time() == null ? null : h.memory().source().time().toString());
             }
-            o.put("tokens", Math.max(0, injected.tokens())).put("history_turns", historyTurns);
+            o.put("tokens", injected.tokens()).put("history_turns", historyTurns);
+            o.set("conflicts", MemoryApi.conflictsJson(injected.conflicts()));
             return o;
         }
     }
@@ -98,6 +112,7 @@ final class ChatMemory {
         MemoryOptions opts = req.memory();
         if (req.user() == null || !opts.enabled()) {
             if (opts.serverHistory()) throw ApiException.badRequest("memory.history", "'history': 'server' needs 'user'");
+            if (opts.verify()) throw ApiException.badRequest("memory.verify", "'verify' needs 'user'");
             return null;
         }
         if (opts.serverHistory() && opts.sessionId() == null) {
@@ -109,32 +124,44 @@ final class ChatMemory {
         int systems = 0;
         while (systems < sent.size() && isSystem(sent.get(systems))) systems++;
         String userText = latestUserText(sent);
-        List<SessionNotes.Note> notes = placement == MemoryPlacement.TURN ? sessionNotes.notes(tenant, req.user(), sessionId) : List.of();
+        List<SessionNotes.Note> notes = placement == MemoryPlacement.TURN ? currentNotes(tenant, req.user(), sessionId) : List.of();
         // The messages as sent (and the session's earlier notes) already take their tokens, and the template
         // some per message (a role header, separators): memory and history share what is left.
-        int left = room - counter.count(joined(sent)) - TEMPLATE_TOKENS_PER_MESSAGE * (sent.size() + notes.size() + 1);
+        int left = room - counter.count(joined(sent)) - TEMPLATE_TOKENS_PER_MESSAGE * (sent.size() + notes.size() + 2);
         for (SessionNotes.Note n : notes) left -= counter.count(n.block());
         int budget = Math.min(opts.maxTokens() != null ? opts.maxTokens() : DEFAULT_MAX_TOKENS, left);
-        SearchResult found = budget < 1 ? new SearchResult(List.of(), null, 0)
+        MemoryContext found = budget < 1 ? MemoryContext.EMPTY
                 : MemoryApi.call(() -> memory.contextFor(tenant, req.user(), sessionId, userText,
                         opts.topK() != null ? opts.topK() : DEFAULT_TOP_K, budget, counter));
         List<ChatTurn> history = List.of();
-        int historyBudget = left - Math.max(0, found.tokens());
+        int historyBudget = left - found.tokens();
         if (opts.serverHistory() && historyBudget > 0) {
             awaitRecorded(tenant, req.user(), sessionId);
             history = MemoryApi.call(() -> memory.sessionHistory(tenant, req.user(), sessionId, historyBudget, counter));
         }
+        FactSheet facts = opts.verify() ? MemoryApi.call(() -> memory.factSheet(tenant, req.user())) : null;
         List<ChatRequest.Message> conversation = new ArrayList<>(history.size() + sent.size());
-        for (ChatTurn t : history) conversation.add(new ChatRequest.Message(t.role(), t.content(), null, null));
+        int historyTurns = 0;
+        for (ChatTurn t : history) {
+            if (ChatTurn.SUMMARY.equals(t.role())) {
+                conversation.add(new ChatRequest.Message("system", MemoryPromptRenderer.renderSummary(t.content()), null, null));
+            } else {
+                conversation.add(new ChatRequest.Message(t.role(), t.content(), null, null));
+                historyTurns++;
+            }
+        }
         conversation.addAll(sent.subList(systems, sent.size()));
-        List<ChatRequest.Message> messages = new ArrayList<>(sent.size() + history.size() + notes.size() + 1);
+        List<ChatRequest.Message> messages = new ArrayList<>(sent.size() + history.size() + notes.size() + 2);
         messages.addAll(sent.subList(0, systems));
+        // The core block right after the system prompt: canonical, so it changes only when the core does.
+        if (found.coreBlock() != null) messages.add(new ChatRequest.Message("system", found.coreBlock(), null, null));
+        SearchResult retrieved = found.retrieved();
         if (placement == MemoryPlacement.BLOCK) {
-            // The ablation: every turn's retrieved memories in one block after the system prompt, in a new order.
-            SearchResult shuffled = shuffled(found);
+            // The ablation: every turn's retrieved memories in one block after the core, in a new order.
+            SearchResult shuffled = shuffled(retrieved);
             if (shuffled.block() != null) messages.add(new ChatRequest.Message("system", shuffled.block(), null, null));
             messages.addAll(conversation);
-            return new Plan(messages, sessionId, shuffled, history.size(), userText, opts.write(), null);
+            return new Plan(messages, sessionId, withRetrieved(found, shuffled), historyTurns, userText, opts.write(), null, facts);
         }
         // Stable placement: each earlier turn's note goes back before its user message; this turn's note (the
         // memories the session has not seen yet) goes before the new user message.
@@ -142,7 +169,7 @@ final class ChatMemory {
         for (ChatRequest.Message m : conversation) if (m.role().equals("user")) users++;
         int turn = users - 1;
         Set<String> seen = SessionNotes.idsBefore(notes, turn);
-        List<SearchHit> fresh = found.hits().stream().filter(h -> !seen.contains(h.memory().id())).toList();
+        List<SearchHit> fresh = retrieved.hits().stream().filter(h -> !seen.contains(h.memory().id())).toList();
         SessionNotes.Note note = fresh.isEmpty() ? null : new SessionNotes.Note(turn,
                 MemoryPromptRenderer.render(fresh.stream().map(SearchHit::memory).toList()),
                 fresh.stream().map(h -> h.memory().id()).toList());
@@ -157,7 +184,37 @@ final class ChatMemory {
         }
         SearchResult injected = note == null ? new SearchResult(List.of(), null, 0)
                 : new SearchResult(fresh, note.block(), counter.count(note.block()));
-        return new Plan(messages, sessionId, injected, history.size(), userText, opts.write(), note);
+        return new Plan(messages, sessionId, withRetrieved(found, injected), historyTurns, userText, opts.write(), note, facts);
+    }
+
+    private static MemoryContext withRetrieved(MemoryContext found, SearchResult retrieved) {
+        return new MemoryContext(found.core(), found.coreBlock(), found.coreTokens(), retrieved, found.conflicts());
+    }
+
+    /**
+     * The session's earlier notes, less any memory retired since (a corrected fact): a stale value is
+     * never injected again, at the cost of the prefix from that note on.
+     */
+    private List<SessionNotes.Note> currentNotes(String tenant, String user, String sessionId) {
+        List<SessionNotes.Note> notes = sessionNotes.notes(tenant, user, sessionId);
+        if (notes.isEmpty()) return notes;
+        List<String> ids = new ArrayList<>();
+        for (SessionNotes.Note n : notes) ids.addAll(n.ids());
+        java.util.Set<String> retired = MemoryApi.call(() -> memory.retired(tenant, user, ids));
+        if (retired.isEmpty()) return notes;
+        List<SessionNotes.Note> kept = new ArrayList<>(notes.size());
+        for (SessionNotes.Note n : notes) {
+            List<String> live = n.ids().stream().filter(id -> !retired.contains(id)).toList();
+            if (live.size() == n.ids().size()) {
+                kept.add(n);
+            } else if (!live.isEmpty()) {
+                List<dev.kvasir.memory.Memory> still = new ArrayList<>();
+                for (String id : live) still.add(MemoryApi.call(() -> memory.get(tenant, user, id)));
+                kept.add(new SessionNotes.Note(n.turn(), MemoryPromptRenderer.render(still), live));
+            }
+        }
+        sessionNotes.replace(tenant, user, sessionId, kept);
+        return kept;
     }
 
     /** The plan goes out as planned: this turn's note is kept for the session's next turns. */

@@ -1,5 +1,6 @@
 package dev.kvasir.server.api;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.kvasir.server.engine.OutputSink;
@@ -9,6 +10,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * Turns engine outputs into one HTTP response in OpenAI's shape: chat or text completion, streamed
@@ -44,16 +46,22 @@ final class GenerationResponder {
     private final Consumer<String> onComplete;
     /** Per choice, its text read as content and tool calls; null when the text is the answer as it is. */
     private final ToolCallStream[] toolCalls;
+    /** The {@code memory.unsupported} list for the first choice's text ({@code memory.verify}), or null. */
+    private final Function<String, JsonNode> verify;
 
     /**
      * @param memory     the {@code memory} object the response (and a stream's first chunk) carries, or null
      * @param onComplete called with the first choice's whole text as a complete response ends (before its last bytes), or null
      * @param output     how the text is read: as it is, or as tool calls (chat only)
+     * @param verify     gives {@code memory.unsupported} for the first choice's whole text (in the body, or a
+     *                   stream's last chunk before usage), or null
      */
     GenerationResponder(HttpExchange exchange, boolean chat, String id, long created, String model,
-                        GenerationSpec spec, int parts, ObjectNode memory, Consumer<String> onComplete, OutputPlan output) {
+                        GenerationSpec spec, int parts, ObjectNode memory, Consumer<String> onComplete, OutputPlan output,
+                        Function<String, JsonNode> verify) {
         this.memory = memory;
         this.onComplete = onComplete;
+        this.verify = verify;
         this.exchange = exchange;
         this.chat = chat;
         this.id = id;
@@ -126,7 +134,7 @@ final class GenerationResponder {
         for (RequestOutput.Choice c : out.choices()) {
             int index = part * spec.n() + c.index();
             if (spec.stream()) {
-                if (index == 0 && onComplete != null) texts[0].append(c.text()); // kept for onComplete only
+                if (index == 0 && (onComplete != null || verify != null)) texts[0].append(c.text()); // kept for these only
                 if (toolCalls != null) {
                     streamPieces(index, c);
                     continue;
@@ -152,6 +160,12 @@ final class GenerationResponder {
         exchange.logDetail(id + " prompt=" + promptTokens + " completion=" + completionTokens + " cached=" + cachedTokens
                 + (spec.stream() ? " stream" : ""));
         if (spec.stream()) {
+            if (verify != null) {
+                ObjectNode checked = envelope();
+                checked.putArray("choices");
+                checked.putObject("memory").set("unsupported", verify.apply(texts[0].toString()));
+                exchange.event(Json.write(checked));
+            }
             if (spec.includeUsage()) {
                 ObjectNode last = envelope();
                 last.putArray("choices");
@@ -178,7 +192,10 @@ final class GenerationResponder {
             c.put("finish_reason", finishReason(i, finishReasons[i]));
         }
         body.set("usage", usage());
-        if (memory != null) body.set("memory", memory);
+        if (memory != null) {
+            if (verify != null) memory.set("unsupported", verify.apply(texts[0].toString()));
+            body.set("memory", memory);
+        }
         completed();
         exchange.sendJson(HttpResponseStatus.OK, body);
     }

@@ -3,6 +3,8 @@ package dev.kvasir.server.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.kvasir.memory.ConflictNote;
+import dev.kvasir.memory.CoreBlock;
 import dev.kvasir.memory.Memory;
 import dev.kvasir.memory.MemoryEvent;
 import dev.kvasir.memory.MemoryInputException;
@@ -18,6 +20,7 @@ import dev.kvasir.memory.SearchRequest;
 import dev.kvasir.memory.SearchResult;
 import dev.kvasir.memory.Tier;
 import dev.kvasir.memory.TokenCounter;
+import dev.kvasir.memory.UnsupportedClaim;
 import dev.kvasir.memory.search.Embedder;
 import io.netty.handler.codec.http.HttpResponseStatus;
 
@@ -171,6 +174,58 @@ final class MemoryApi {
         out.put("block", result.block());
         out.put("tokens", result.tokens());
         ex.sendJson(HttpResponseStatus.OK, out);
+    }
+
+    /** {@code GET /v1/memories/core?user=}: the core block, its lines, the memories behind them, tokens and budget. */
+    void core(HttpExchange ex, Map<String, String> query) {
+        String user = queryUser(query);
+        ex.sendJson(HttpResponseStatus.OK, coreJson(call(() -> memory.core(ex.tenant(), user))));
+    }
+
+    /**
+     * {@code PUT /v1/memories/core}: {@code {"user", "content"}}, one core memory per line; lines kept
+     * keep their memory, new ones are added, dropped ones move to the recent tier. Over the core
+     * budget: 400 naming {@code content}, nothing changed.
+     */
+    void putCore(HttpExchange ex, byte[] body) {
+        ObjectNode o = Json.parseObject(body);
+        String user = user(o);
+        JsonNode content = o.get("content");
+        if (content == null || !content.isTextual()) throw ApiException.badRequest("content", "'content' must be the block's text, one memory a line");
+        ex.sendJson(HttpResponseStatus.OK, coreJson(call(() -> memory.putCore(ex.tenant(), user, content.asText()))));
+    }
+
+    private static ObjectNode coreJson(CoreBlock core) {
+        ObjectNode out = Json.MAPPER.createObjectNode().put("object", "memory.core").put("content", core.content())
+                .put("block", core.block()).put("tokens", core.tokens()).put("budget", core.budget());
+        ArrayNode data = out.putArray("data");
+        for (Memory m : core.memories()) data.add(memoryJson(m));
+        return out;
+    }
+
+    /** The response's {@code memory.conflicts}: per injected fact, the values resolved away and how. */
+    static ArrayNode conflictsJson(List<ConflictNote> notes) {
+        ArrayNode out = Json.MAPPER.createArrayNode();
+        for (ConflictNote n : notes) {
+            ObjectNode j = out.addObject().put("fact_key", n.factKey()).put("kept", n.kept()).put("resolved", n.how());
+            ArrayNode dropped = j.putArray("dropped");
+            n.dropped().forEach(dropped::add);
+        }
+        return out;
+    }
+
+    /** The response's {@code memory.unsupported}: claims of the reply no valid fact backs. */
+    static ArrayNode unsupportedJson(List<UnsupportedClaim> claims) {
+        ArrayNode out = Json.MAPPER.createArrayNode();
+        for (UnsupportedClaim c : claims) {
+            ObjectNode j = out.addObject().put("claim", c.claim()).put("fact_key", c.factKey()).put("value", c.value())
+                    .put("reason", c.reason());
+            ArrayNode stored = j.putArray("stored");
+            c.stored().forEach(stored::add);
+            ArrayNode ids = j.putArray("memory_ids");
+            c.memoryIds().forEach(ids::add);
+        }
+        return out;
     }
 
     /** {@code POST /v1/embeddings} as OpenAI defines it: string or list input, float or base64 vectors, usage. */

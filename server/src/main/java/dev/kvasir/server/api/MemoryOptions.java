@@ -11,10 +11,12 @@ package dev.kvasir.server.api;
  *                         supplies the session's earlier turns ({@code "client"}: the messages are the whole history)
  * @param write            record the exchange for the session after the response
  * @param pinPrefixSeconds keep the session's prompt prefix in the KV cache this long (null: no pin)
+ * @param verify           check the reply's claims about the user against the stored facts: the response's
+ *                         {@code memory.unsupported} lists those that contradict a fact or have none behind them
  */
 public record MemoryOptions(String sessionId, boolean enabled, Integer topK, Integer maxTokens, boolean serverHistory,
-                            boolean write, Integer pinPrefixSeconds) {
+                            boolean write, Integer pinPrefixSeconds, boolean verify) {
 
-    /** No {@code memory} object: memory on when a {@code user} is given, client history, recorded. */
-    public static final MemoryOptions DEFAULT = new MemoryOptions(null, true, null, null, false, true, null);
+    /** No {@code memory} object: memory on when a {@code user} is given, client history, recorded, not verified. */
+    public static final MemoryOptions DEFAULT = new MemoryOptions(null, true, null, null, false, true, null, false);
 }

@@ -219,7 +219,7 @@ public final class RequestParser {
     }
 
     private static final Set<String> MEMORY_FIELDS = Set.of("session_id", "enabled", "top_k", "max_tokens", "history", "write",
-            "pin_prefix");
+            "pin_prefix", "verify");
 
     /** The {@code memory} object; unknown fields are refused (a typo must not silently turn a feature off). */
     private static MemoryOptions memory(JsonNode node) {
@@ -246,7 +246,8 @@ public final class RequestParser {
         }
         try {
             return new MemoryOptions(optString(m, "session_id"), optBool(m, "enabled", true), optInt(m, "top_k", 1, 100),
-                    optInt(m, "max_tokens", 1, Integer.MAX_VALUE), "server".equals(history), optBool(m, "write", true), pin);
+                    optInt(m, "max_tokens", 1, Integer.MAX_VALUE), "server".equals(history), optBool(m, "write", true), pin,
+                    optBool(m, "verify", false));
         } catch (ApiException e) {
             throw ApiException.badRequest("memory." + e.param(), e.getMessage());
         }

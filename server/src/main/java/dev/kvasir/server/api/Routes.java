@@ -8,7 +8,7 @@ import java.util.regex.Pattern;
 /** Every route: its methods, and the ones answered on the event loop (cheap, no I/O). */
 final class Routes {
 
-    /** {@code /v1/memories/{id}} and {@code .../history}: ids are opaque, but never contain a slash. */
+    /** {@code /v1/memories/{id}} and {@code .../history}: ids are opaque, but never contain a slash ({@code core} is a route of its own). */
     static final Pattern MEMORY_ID = Pattern.compile("/v1/memories/([^/]+)");
     static final Pattern MEMORY_HISTORY = Pattern.compile("/v1/memories/([^/]+)/history");
 
@@ -21,6 +21,7 @@ final class Routes {
             case "/v1/chat/completions", "/v1/completions", "/tokenize", "/detokenize", "/v1/embeddings",
                  "/v1/memories/search" -> List.of(HttpMethod.POST);
             case "/v1/memories" -> List.of(HttpMethod.GET, HttpMethod.POST, HttpMethod.DELETE);
+            case "/v1/memories/core" -> List.of(HttpMethod.GET, HttpMethod.PUT);
             default -> {
                 if (isConsoleFile(path)) yield List.of(HttpMethod.GET);
                 if (MEMORY_HISTORY.matcher(path).matches()) yield List.of(HttpMethod.GET);

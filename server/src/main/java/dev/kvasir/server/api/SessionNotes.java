@@ -46,6 +46,11 @@ final class SessionNotes {
         n.add(note);
     }
 
+    /** Replaces the session's notes (after memories in them were retired). */
+    synchronized void replace(String tenant, String user, String session, List<Note> notes) {
+        sessions.put(new Key(tenant, user, session), new ArrayList<>(notes));
+    }
+
     /** Memory ids the session's notes before turn {@code turn} already named. */
     static Set<String> idsBefore(List<Note> notes, int turn) {
         Set<String> ids = new HashSet<>();

@@ -1,6 +1,11 @@
 package dev.kvasir.server.cli;
 
+import dev.kvasir.memory.MemoryFeatures;
+import dev.kvasir.memory.VectorMode;
+import dev.kvasir.memory.facts.ExtractorMode;
+import dev.kvasir.memory.policy.PolicyKind;
 import dev.kvasir.memory.store.MemoryStores;
+import dev.kvasir.memory.summary.SummarizerMode;
 import dev.kvasir.models.Backends;
 import dev.kvasir.models.tools.ToolCallFormat;
 import dev.kvasir.server.KvasirServer;
@@ -150,6 +155,33 @@ public final class ServeCommand implements Callable<Integer> {
                     + " (default: ${DEFAULT-VALUE})")
     String memoryStore;
 
+    @Option(names = "--memory-extractor", defaultValue = "rules", paramLabel = "rules|model|both",
+            description = "facts from each user turn: rules (patterns), model (the served model, asked for JSON), or both"
+                    + " (the rules win a key both find; for models that follow the prompt) (default: ${DEFAULT-VALUE})")
+    String memoryExtractor;
+
+    @Option(names = "--memory-summarizer", defaultValue = "auto", paramLabel = "model|extractive|auto",
+            description = "who summarizes a long session: the served model, extractive (for models too small), or auto"
+                    + " (the model from 1B parameters) (default: ${DEFAULT-VALUE})")
+    String memorySummarizer;
+
+    @Option(names = "--memory-policy", defaultValue = "hybrid", paramLabel = "lru|importance|tiered|hybrid",
+            description = "what stays in a user's active memory under the budget; the rest moves to the archive"
+                    + " (default: ${DEFAULT-VALUE})")
+    String memoryPolicy;
+
+    @Option(names = "--memory-user-budget-tokens", defaultValue = "4096", paramLabel = "N",
+            description = "active memory (core and recent tiers) per user, in tokens of the served model (default: ${DEFAULT-VALUE})")
+    int memoryUserBudgetTokens;
+
+    @Option(names = "--memory-core-budget-tokens", defaultValue = "256", paramLabel = "N",
+            description = "the core block in every prompt (tiered and hybrid), in tokens (default: ${DEFAULT-VALUE})")
+    int memoryCoreBudgetTokens;
+
+    @Option(names = "--memory-vectors", defaultValue = "float", paramLabel = "float|pq",
+            description = "search index vectors: float, or pq (48 bytes a memory, re-ranked on exact vectors) (default: ${DEFAULT-VALUE})")
+    String memoryVectors;
+
     @Option(names = "--shutdown-timeout", defaultValue = "" + ServerConfig.DEFAULT_SHUTDOWN_TIMEOUT_SECONDS, paramLabel = "SECONDS",
             description = "on SIGTERM: stop taking requests (/health answers 503), let running ones finish this long, then end them"
                     + " (default: ${DEFAULT-VALUE})")
@@ -238,6 +270,14 @@ public final class ServeCommand implements Callable<Integer> {
             System.err.println("serve: " + (e.getMessage().startsWith("--") ? "" : "--rate-limit ") + e.getMessage());
             return 2;
         }
+        MemoryFeatures memoryFeatures;
+        try {
+            memoryFeatures = new MemoryFeatures(ExtractorMode.parse(memoryExtractor), SummarizerMode.parse(memorySummarizer),
+                    PolicyKind.parse(memoryPolicy), memoryUserBudgetTokens, memoryCoreBudgetTokens, 0, VectorMode.parse(memoryVectors));
+        } catch (IllegalArgumentException e) {
+            System.err.println("serve: " + e.getMessage());
+            return 2;
+        }
         Path modelPath = model != null ? model : DefaultModel.locate(System.err);
         String key = apiKey != null ? apiKey : System.getenv("KVASIR_API_KEY");
         ServerConfig config = ServerConfig.builder(modelPath).servedModelName(servedModelName).host(host).port(port).apiKey(key)
@@ -248,7 +288,7 @@ public final class ServeCommand implements Callable<Integer> {
                 .gpuMemoryUtilization(gpuMemoryUtilization).warmupSteps(warmupSteps).listener(listener).memoryStore(memoryStore)
                 .shutdownTimeoutSeconds(shutdownTimeout).kvRetention(retention).kvOffloadBytes(kvOffload)
                 .ui(!noUi).memoryPlacement(placement).toolCallParser(toolCalls)
-                .tensorParallelSize(tensorParallelSize).build();
+                .tensorParallelSize(tensorParallelSize).memoryFeatures(memoryFeatures).build();
         KvasirServer server = KvasirServer.start(config);
         // SIGTERM drains (Kubernetes' stop): the main thread's awaitClose returns after close, and serve exits 0.
         // Anything else that ends the JVM (Ctrl-C, System.exit) still closes the server on the way out.

@@ -22,6 +22,9 @@ import java.util.List;
  * @param keepSpecialTokens special tokens other than stop tokens appear in the text as their vocabulary
  *                      strings (vLLM's {@code skip_special_tokens: false}), so a tool-call parser sees
  *                      tags such as {@code <|python_tag|>}
+ * @param background    low priority (memory's summaries and fact extraction): scheduled only while no
+ *                      user request waits for its first token, at most a decode step's worth of tokens
+ *                      a step, and preempted to make room for one (see {@link Scheduler})
  */
 public record GenerationRequest(
         String id,
@@ -36,7 +39,8 @@ public record GenerationRequest(
         String tenant,
         CacheHint cache,
         CompiledConstraint constraint,
-        boolean keepSpecialTokens) {
+        boolean keepSpecialTokens,
+        boolean background) {
 
     /**
      * What the request's prefix is worth keeping: part of an agent session (its next turn will resend
@@ -58,12 +62,26 @@ public record GenerationRequest(
         this(id, promptTokens, n, maxTokens, stop, ignoreEos, sampling, deadlineNanos, sink, DEFAULT_TENANT, CacheHint.NONE);
     }
 
-    /** Free text: no constraint, special tokens left out of the text. */
+    /** A user's request for free text: no constraint, special tokens left out of the text, normal priority. */
     public GenerationRequest(String id, int[] promptTokens, int n, int maxTokens, List<String> stop, boolean ignoreEos,
                              SamplingParams sampling, long deadlineNanos, OutputSink sink, String tenant, CacheHint cache) {
-        this(id, promptTokens, n, maxTokens, stop, ignoreEos, sampling, deadlineNanos, sink, tenant, cache, null, false);
+        this(id, promptTokens, n, maxTokens, stop, ignoreEos, sampling, deadlineNanos, sink, tenant, cache, null, false, false);
     }
 
+    /** A user's request (normal priority). */
+    public GenerationRequest(String id, int[] promptTokens, int n, int maxTokens, List<String> stop, boolean ignoreEos,
+                             SamplingParams sampling, long deadlineNanos, OutputSink sink, String tenant, CacheHint cache,
+                             CompiledConstraint constraint, boolean keepSpecialTokens) {
+        this(id, promptTokens, n, maxTokens, stop, ignoreEos, sampling, deadlineNanos, sink, tenant, cache, constraint,
+                keepSpecialTokens, false);
+    }
+
+    /** Free text at {@code background} priority (memory's own requests when true). */
+    public GenerationRequest(String id, int[] promptTokens, int n, int maxTokens, List<String> stop, boolean ignoreEos,
+                             SamplingParams sampling, long deadlineNanos, OutputSink sink, String tenant, CacheHint cache,
+                             boolean background) {
+        this(id, promptTokens, n, maxTokens, stop, ignoreEos, sampling, deadlineNanos, sink, tenant, cache, null, false, background);
+    }
 
     public GenerationRequest {
         if (promptTokens.length == 0) throw new IllegalArgumentException("request " + id + " has an empty prompt");

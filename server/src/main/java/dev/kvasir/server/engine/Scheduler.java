@@ -14,6 +14,14 @@ import java.util.List;
  * decode cannot get a slot; then swapped sequences back in; then waiting prompts while their
  * blocks fit above the watermark, all within the token and sequence budgets. The block manager is
  * the mechanism; every choice of who runs is made here.
+ *
+ * <p>Background requests (memory's summaries and fact extraction) never delay a user's first token
+ * by more than one decode step: while a user request waits or has not produced its first token,
+ * no background work is scheduled at all; a background sequence holding the seat or the blocks a
+ * waiting user request needs is preempted for it; and a step that carries background work carries
+ * at most {@link #BACKGROUND_TOKENS_PER_STEP} background tokens, so the step a user request may
+ * arrive during costs about one decode step (on a weight-bandwidth-bound forward, 16 tokens cost
+ * what 1 does).
  */
 final class Scheduler {
 
@@ -21,7 +29,12 @@ final class Scheduler {
     private final EngineConfig config;
     /** Admission order: the last one is the newest, the first to be preempted. */
     private final ArrayList<Sequence> running = new ArrayList<>();
+    /** Background tokens one step may carry at most: one block, about a decode step's cost. */
+    static final int BACKGROUND_TOKENS_PER_STEP = 16;
+
     private final ArrayDeque<Sequence> waiting = new ArrayDeque<>();
+    /** Background prompts waiting, behind every user prompt. */
+    private final ArrayDeque<Sequence> waitingBackground = new ArrayDeque<>();
     private final ArrayDeque<Sequence> swapped = new ArrayDeque<>();
     private long preemptions;
 
@@ -32,7 +45,11 @@ final class Scheduler {
 
     void addWaiting(Sequence seq) {
         seq.status = Sequence.Status.WAITING;
-        waiting.addLast(seq);
+        queueOf(seq).addLast(seq);
+    }
+
+    private ArrayDeque<Sequence> queueOf(Sequence seq) {
+        return seq.request.request.background() ? waitingBackground : waiting;
     }
 
     /** A forked choice joins the batch right behind its parent's admission order (at the end). */
@@ -45,7 +62,7 @@ final class Scheduler {
     void remove(Sequence seq) {
         switch (seq.status) {
             case RUNNING -> running.remove(seq);
-            case WAITING -> waiting.remove(seq);
+            case WAITING -> queueOf(seq).remove(seq);
             case SWAPPED -> swapped.remove(seq);
             case FINISHED -> { }
         }
@@ -57,17 +74,17 @@ final class Scheduler {
     }
 
     boolean hasWork() {
-        return !running.isEmpty() || !waiting.isEmpty() || !swapped.isEmpty();
+        return !running.isEmpty() || !waiting.isEmpty() || !waitingBackground.isEmpty() || !swapped.isEmpty();
     }
 
     int numRunning() { return running.size(); }
-    int numWaiting() { return waiting.size(); }
+    int numWaiting() { return waiting.size() + waitingBackground.size(); }
     int numSwapped() { return swapped.size(); }
     long preemptions() { return preemptions; }
 
     /** The first waiting sequence, for the engine to fail when it can never fit. */
     Sequence headOfWaiting() {
-        return waiting.peekFirst();
+        return waiting.isEmpty() ? waitingBackground.peekFirst() : waiting.peekFirst();
     }
 
     ScheduledStep schedule() {
@@ -76,15 +93,19 @@ final class Scheduler {
         List<SwapPlan> swapIns = new ArrayList<>();
         int budget = config.maxNumBatchedTokens();
         boolean preempted = false;
+        // While a user request waits for its first token, background work stops; otherwise it gets a block's worth.
+        int backgroundBudget = userAwaitsFirstToken() ? 0 : BACKGROUND_TOKENS_PER_STEP;
 
-        // 1. Running sequences, oldest first; victims come from the newest end.
+        // 1. Running sequences, oldest first; victims come from the newest end (background first).
         for (int i = 0; i < running.size() && budget > 0; i++) {
             Sequence seq = running.get(i);
+            boolean background = seq.request.request.background();
+            if (background && backgroundBudget == 0) continue;
             if (kvManager.numTokens(seq.id) < seq.numTokens()) {
                 // Decode: the last sampled token needs a slot before it can be fed back.
                 int slot = kvManager.appendToken(seq.id, seq.lastToken());
                 while (slot < 0) {
-                    Sequence victim = running.getLast();
+                    Sequence victim = victim(i);
                     preempt(victim, swapOuts);
                     preempted = true;
                     if (victim == seq) break;
@@ -93,15 +114,18 @@ final class Scheduler {
                 if (slot < 0) break; // seq itself was the newest: nothing after it runs either
                 chunks.add(new ScheduledStep.Chunk(seq, seq.numTokens() - 1, 1, new int[] {slot}, true));
                 budget--;
+                if (background) backgroundBudget--;
             } else {
-                chunks.add(prefillChunk(seq, budget));
+                chunks.add(prefillChunk(seq, background ? Math.min(budget, backgroundBudget) : budget));
                 budget -= chunks.getLast().length();
+                if (background) backgroundBudget -= chunks.getLast().length();
             }
         }
 
         // 2. Swapped sequences come back before any new prompt, when nothing was just pushed out.
         while (!preempted && !swapped.isEmpty() && running.size() < config.maxNumSeqs()) {
             Sequence seq = swapped.peekFirst();
+            if (seq.request.request.background() && !waiting.isEmpty()) break;
             if (!kvManager.canSwapIn(seq.id)) break;
             SwapPlan plan = kvManager.swapIn(seq.id);
             if (plan == null) break;
@@ -110,26 +134,78 @@ final class Scheduler {
             addRunning(seq); // decodes from the next step on
         }
 
-        // 3. Waiting prompts (new, or preempted for recompute), first come first served.
+        // 3. Waiting prompts (new, or preempted for recompute), first come first served; a background
+        //    sequence holding the seat or the blocks a user prompt needs makes way for it.
         while (!preempted && swapped.isEmpty() && budget > 0 && !waiting.isEmpty()) {
             Sequence seq = waiting.peekFirst();
-            if (running.size() + seq.request.seatsNeeded() > config.maxNumSeqs()) break;
             int[] tokens = seq.tokens(0, seq.numTokens());
-            if (!kvManager.canAllocatePrompt(tokens, seq.request.cacheKey)) break;
-            int cached = kvManager.allocatePrompt(seq.id, tokens, seq.request.cacheKey);
-            if (cached < 0) break;
-            waiting.pollFirst();
-            seq.allocated = true;
-            seq.numComputed = cached;
-            if (!seq.request.admitted) {
-                seq.request.admitted = true;
-                seq.request.cachedTokens = cached;
+            boolean fits = running.size() + seq.request.seatsNeeded() <= config.maxNumSeqs()
+                    && kvManager.canAllocatePrompt(tokens, seq.request.cacheKey);
+            if (!fits) {
+                Sequence bg = newestRunningBackground();
+                if (bg == null) break;
+                preempt(bg, swapOuts);
+                chunks.removeIf(c -> c.sequence() == bg);
+                continue;
             }
-            addRunning(seq);
-            chunks.add(prefillChunk(seq, budget));
+            if (!admit(seq, waiting, chunks, budget)) break;
             budget -= chunks.getLast().length();
         }
+
+        // 4. Background prompts, only when no user prompt waits, within the background budget.
+        while (!preempted && swapped.isEmpty() && waiting.isEmpty() && Math.min(budget, backgroundBudget) > 0
+                && !waitingBackground.isEmpty()) {
+            Sequence seq = waitingBackground.peekFirst();
+            if (running.size() + seq.request.seatsNeeded() > config.maxNumSeqs()) break;
+            if (!kvManager.canAllocatePrompt(seq.tokens(0, seq.numTokens()), seq.request.cacheKey)) break;
+            if (!admit(seq, waitingBackground, chunks, Math.min(budget, backgroundBudget))) break;
+            budget -= chunks.getLast().length();
+            backgroundBudget -= chunks.getLast().length();
+        }
         return new ScheduledStep(chunks, swapOuts, swapIns);
+    }
+
+    /** Allocates the head of {@code queue} and schedules its first prefill chunk; false when its blocks cannot be had. */
+    private boolean admit(Sequence seq, ArrayDeque<Sequence> queue, List<ScheduledStep.Chunk> chunks, int budget) {
+        int cached = kvManager.allocatePrompt(seq.id, seq.tokens(0, seq.numTokens()), seq.request.cacheKey);
+        if (cached < 0) return false;
+        queue.pollFirst();
+        seq.allocated = true;
+        seq.numComputed = cached;
+        if (!seq.request.admitted) {
+            seq.request.admitted = true;
+            seq.request.cachedTokens = cached;
+        }
+        addRunning(seq);
+        chunks.add(prefillChunk(seq, budget));
+        return true;
+    }
+
+    /** A user request is waiting, or running without its first token yet. */
+    private boolean userAwaitsFirstToken() {
+        if (!waiting.isEmpty()) return true;
+        for (Sequence seq : running) {
+            if (!seq.request.request.background() && seq.numGenerated() == 0) return true;
+        }
+        return false;
+    }
+
+    /**
+     * Who is preempted when the decode of {@code running[i]} needs a slot: the newest background
+     * sequence not yet scheduled this step (after i), else the newest.
+     */
+    private Sequence victim(int i) {
+        for (int j = running.size() - 1; j > i; j--) {
+            if (running.get(j).request.request.background()) return running.get(j);
+        }
+        return running.getLast();
+    }
+
+    private Sequence newestRunningBackground() {
+        for (int i = running.size() - 1; i >= 0; i--) {
+            if (running.get(i).request.request.background()) return running.get(i);
+        }
+        return null;
     }
 
     /**
@@ -181,7 +257,8 @@ final class Scheduler {
     private void preempt(Sequence seq, List<SwapPlan> swapOuts) {
         running.remove(seq);
         preemptions++;
-        if (config.preemptionMode() == EngineConfig.PreemptionMode.SWAP) {
+        // Background work is recomputed, never swapped: a swapped sequence would hold up every waiting prompt.
+        if (config.preemptionMode() == EngineConfig.PreemptionMode.SWAP && !seq.request.request.background()) {
             SwapPlan plan = kvManager.swapOut(seq.id);
             if (plan != null) {
                 swapOuts.add(plan);
@@ -194,6 +271,6 @@ final class Scheduler {
         seq.allocated = false;
         seq.numComputed = 0;
         seq.status = Sequence.Status.WAITING;
-        waiting.addFirst(seq);
+        queueOf(seq).addFirst(seq);
     }
 }

@@ -123,6 +123,16 @@ public final class ServerMetrics implements EngineObserver {
                 .description("Memories written (API and recorded chat turns)").register(registry);
         FunctionCounter.builder("kvasir:memory_store_errors", stats, MemoryStats::storeErrors)
                 .description("Memory store operations that failed").register(registry);
+        FunctionCounter.builder("kvasir:memory_conflicts_resolved", stats, MemoryStats::conflictsResolved)
+                .description("Facts retired at write time because a corrected, newer or surer value of their key won").register(registry);
+        FunctionCounter.builder("kvasir:memory_guard_drops", stats, MemoryStats::guardDrops)
+                .description("Second values of a fact key the read-time guard kept out of a prompt").register(registry);
+        FunctionCounter.builder("kvasir:memory_facts_extracted", stats, MemoryStats::factsExtracted)
+                .description("Facts found in recorded user turns").register(registry);
+        FunctionCounter.builder("kvasir:memory_summaries", stats, MemoryStats::summaries)
+                .description("Session summaries written").register(registry);
+        FunctionCounter.builder("kvasir:memory_evictions", stats, MemoryStats::evictions)
+                .description("Memories the policy moved out of the active set or out of core").register(registry);
         memorySearch = histogram("kvasir:memory_search_seconds", "Memory search latency, query embedding included", TTFT_BUCKETS);
     }
 
