@@ -2,8 +2,11 @@ package dev.kvasir.models;
 
 import dev.kvasir.kernels.Backend;
 import dev.kvasir.kernels.cpu.CpuBackend;
+import dev.kvasir.kernels.cpu.KvStorage;
 import dev.kvasir.kernels.cuda.CudaBackend;
 import dev.kvasir.kernels.cuda.CudaRuntime;
+import dev.kvasir.kernels.cuda.KvDtype;
+import dev.kvasir.kernels.cuda.TensorParallel;
 
 import java.util.Locale;
 
@@ -20,10 +23,41 @@ public final class Backends {
      *                                  (no driver, no device, a missing library, no kernels fatbin)
      */
     public static Backend create(String device, int threads) {
+        return create(device, threads, "auto");
+    }
+
+    /**
+     * As {@link #create(String, int)}, K and V stored as {@code kvCacheDtype}: {@code auto} (f32 on
+     * the CPU, exact against the reference; f16 on CUDA), {@code f32} (CPU only), {@code f16} or
+     * {@code bf16}.
+     *
+     * @throws IllegalArgumentException for an unknown type, or f32 on CUDA, naming {@code --kv-cache-dtype}
+     */
+    public static Backend create(String device, int threads, String kvCacheDtype) {
+        String dtype = checkKvCacheDtype(device, kvCacheDtype);
         return switch (check(device)) {
-            case "cpu" -> threads > 0 ? new CpuBackend(threads) : new CpuBackend();
-            default -> new CudaBackend();
+            case "cpu" -> {
+                KvStorage storage = dtype.equals("auto") ? KvStorage.F32 : KvStorage.parse(dtype);
+                yield new CpuBackend(threads > 0 ? threads : Runtime.getRuntime().availableProcessors(), storage);
+            }
+            default -> dtype.equals("bf16") ? new CudaBackend(TensorParallel.SINGLE, KvDtype.BF16) : new CudaBackend();
         };
+    }
+
+    /**
+     * Checks {@code --kv-cache-dtype} for {@code device} without creating anything.
+     *
+     * @return the type in lower case
+     * @throws IllegalArgumentException naming the flag when the device cannot store that type
+     */
+    public static String checkKvCacheDtype(String device, String kvCacheDtype) {
+        String dtype = kvCacheDtype.toLowerCase(Locale.ROOT);
+        boolean cpu = device.equalsIgnoreCase("cpu");
+        if (!dtype.equals("auto") && !dtype.equals("f16") && !dtype.equals("bf16") && !(cpu && dtype.equals("f32"))) {
+            throw new IllegalArgumentException("--kv-cache-dtype must be auto, " + (cpu ? "f32, " : "") + "f16 or bf16 on "
+                    + device.toLowerCase(Locale.ROOT) + ", got '" + kvCacheDtype + "'");
+        }
+        return dtype;
     }
 
     /**

@@ -58,7 +58,7 @@ public final class KvasirServer implements AutoCloseable {
         Backend created = null;
         try {
             served = ServedModel.of(loaded, c.servedModelName(), c.maxModelLen());
-            created = Backends.create(c.device(), c.threads());
+            created = Backends.create(c.device(), c.threads(), c.kvCacheDtype());
             backend = created;
             KvCacheSizing.Sized sized = KvCacheSizing.create(loaded.config(), loaded.weights(), backend,
                     new KvCacheSizing.StepLimits(c.maxNumSeqs(), c.maxNumBatchedTokens(), served.maxModelLen(), c.blockSize()),

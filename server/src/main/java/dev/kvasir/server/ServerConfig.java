@@ -22,6 +22,7 @@ import java.nio.file.Path;
  *                        cache; the KV pool is what is left of it (numKvBlocks, when set, overrides)
  * @param warmupSteps     forward steps run on scratch sequences at start-up, before requests are
  *                        accepted, so the JIT has compiled the step's code (0: none)
+ * @param kvCacheDtype    how K and V are stored: auto, f32 (CPU), f16 or bf16 ({@link dev.kvasir.models.Backends#create(String, int, String)})
  */
 public record ServerConfig(
         Path model,
@@ -44,7 +45,8 @@ public record ServerConfig(
         int maxBodyBytes,
         String device,
         double gpuMemoryUtilization,
-        int warmupSteps) {
+        int warmupSteps,
+        String kvCacheDtype) {
 
     /** {@code kvasir serve}'s default {@link #warmupSteps}. */
     public static final int DEFAULT_WARMUP_STEPS = 128;
@@ -86,6 +88,7 @@ public record ServerConfig(
         b.device = device;
         b.gpuMemoryUtilization = gpuMemoryUtilization;
         b.warmupSteps = warmupSteps;
+        b.kvCacheDtype = kvCacheDtype;
         return b;
     }
 
@@ -141,6 +144,7 @@ public record ServerConfig(
         private String device = "cpu";
         private double gpuMemoryUtilization = 0.90;
         private int warmupSteps = DEFAULT_WARMUP_STEPS;
+        private String kvCacheDtype = "auto";
 
         private Builder(Path model) {
             this.model = model;
@@ -166,12 +170,13 @@ public record ServerConfig(
         public Builder device(String v) { device = v; return this; }
         public Builder gpuMemoryUtilization(double v) { gpuMemoryUtilization = v; return this; }
         public Builder warmupSteps(int v) { warmupSteps = v; return this; }
+        public Builder kvCacheDtype(String v) { kvCacheDtype = v; return this; }
 
         public ServerConfig build() {
             return new ServerConfig(model, servedModelName, host, port, apiKey, maxModelLen, blockSize, numKvBlocks,
                     kvCacheMemoryBytes, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpaceBytes,
                     preemptionMode, threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes, device,
-                    gpuMemoryUtilization, warmupSteps);
+                    gpuMemoryUtilization, warmupSteps, kvCacheDtype);
         }
     }
 }

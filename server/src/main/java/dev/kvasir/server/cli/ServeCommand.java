@@ -89,6 +89,11 @@ public final class ServeCommand implements Callable<Integer> {
                     + " compiled the step (at most " + KvasirServer.WARMUP_SECONDS + " s; 0 disables; default: ${DEFAULT-VALUE})")
     int warmupSteps;
 
+    @Option(names = "--kv-cache-dtype", defaultValue = "auto",
+            description = "how K and V are stored: auto (f32 on the CPU, exact; f16 on CUDA), f32, f16 or bf16 (half the"
+                    + " bytes per token) (default: ${DEFAULT-VALUE})")
+    String kvCacheDtype;
+
     @Option(names = "--max-request-body", defaultValue = "8MiB", converter = Bytes.class,
             description = "larger request bodies get 413 (default: ${DEFAULT-VALUE})")
     long maxRequestBody;
@@ -97,6 +102,7 @@ public final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         try {
             device = Backends.check(device);
+            kvCacheDtype = Backends.checkKvCacheDtype(device, kvCacheDtype);
         } catch (IllegalArgumentException | IllegalStateException e) {
             System.err.println("serve: " + e.getMessage());
             return 2;
@@ -124,7 +130,7 @@ public final class ServeCommand implements Callable<Integer> {
         ServerConfig config = new ServerConfig(modelPath, servedModelName, host, port, key, maxModelLen, blockSize,
                 numKvBlocks, kvCacheMemory, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpace, mode,
                 threads, maxWaitingRequests, requestTimeout, (int) Math.min(Integer.MAX_VALUE, maxRequestBody), device,
-                gpuMemoryUtilization, warmupSteps);
+                gpuMemoryUtilization, warmupSteps, kvCacheDtype);
         KvasirServer server = KvasirServer.start(config);
         Runtime.getRuntime().addShutdownHook(new Thread(server::close, "kvasir-shutdown"));
         String url = server.baseUrl();
