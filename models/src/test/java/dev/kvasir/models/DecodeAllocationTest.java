@@ -78,7 +78,8 @@ class DecodeAllocationTest {
     /**
      * Prefills {@link #SEQS} sequences, decodes {@link #WARM_STEPS} steps (one token each, then one
      * of them alone every fourth step, so the one-token kernels warm up too), then returns the bytes
-     * per step of {@link #MEASURED_STEPS} more. Positions wrap below {@code positions}.
+     * per step of {@link #MEASURED_STEPS} more (the least over up to {@link #WINDOWS} such windows).
+     * Positions wrap below {@code positions}.
      */
     private static long bytesPerWarmStep(LlamaModel model, LlamaConfig config, int positions) {
         int vocab = config.vocabSize();
@@ -115,13 +116,23 @@ class DecodeAllocationTest {
             previous = logits;
         }
 
+        // The least of a few windows: C2 may still be compiling a kernel after the warm steps (on a
+        // loaded machine its thread gets little time), and a kernel that boxes its vectors
+        // allocates in every window, so the least is the steady state.
         com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         long[] ids = computeThreadIds();
-        long before = total(threads.getThreadAllocatedBytes(ids));
-        for (int step = WARM_STEPS; step < steps; step++) model.forward(decode[step]);
-        long after = total(threads.getThreadAllocatedBytes(ids));
-        return (after - before) / MEASURED_STEPS;
+        long least = Long.MAX_VALUE;
+        for (int window = 0; window < WINDOWS && least > BOUND_PER_STEP; window++) {
+            long before = total(threads.getThreadAllocatedBytes(ids));
+            for (int step = WARM_STEPS; step < steps; step++) model.forward(decode[step]);
+            long after = total(threads.getThreadAllocatedBytes(ids));
+            least = Math.min(least, (after - before) / MEASURED_STEPS);
+        }
+        return least;
     }
+
+    /** Measured windows of {@link #MEASURED_STEPS} steps at most. */
+    private static final int WINDOWS = 6;
 
     /** This thread and the CPU backend's workers: every thread a forward step runs on. */
     private static long[] computeThreadIds() {

@@ -27,7 +27,7 @@ import static dev.kvasir.kernels.cpu.WeightLoads.L;
  * on what else shares its batch.
  * <p>
  * Vector code here follows {@link WeightLoads}'s rule: no method of ours takes or returns a
- * vector, and the four-row Q6_K kernel keeps its accumulators in scratch between 128-value halves,
+ * vector, and the four-row Q6_K kernel keeps its accumulators in scratch between 32-value groups,
  * so that no compiled method outgrows C2's inlining budget (else vectors are boxed on the heap).
  */
 final class Matmul {
@@ -138,13 +138,25 @@ final class Matmul {
         for (int r = r0 + ROW_TILE * quarter; r < r1; r++) fewTokensRows4(m, r, 0, x, n, out);
     }
 
+    /**
+     * One copy of the 4-row x 4-token kernel per type, each with only its own weight loads: one
+     * method switching on the type inside its loop grew past C2's budget and boxed vectors.
+     */
     private static void fewTokensRows4(CpuMatrix m, int r, int stride, float[] x, int n, float[] out) {
+        switch (m.type) {
+            case Q8_0 -> fewTokensRows4Q80(m, r, stride, x, n, out);
+            case F16 -> fewTokensRows4F16(m, r, stride, x, n, out);
+            case BF16 -> fewTokensRows4BF16(m, r, stride, x, n, out);
+            default -> fewTokensRows4F32(m, r, stride, x, n, out);
+        }
+    }
+
+    private static void fewTokensRows4Q80(CpuMatrix m, int r, int stride, float[] x, int n, float[] out) {
         // Tokens past n repeat the last one; their sums are computed and dropped, which keeps one
         // loop body for 2, 3 and 4 tokens.
         int cols = m.cols, rows = m.rows;
         int x1 = Math.min(1, n - 1) * cols, x2 = Math.min(2, n - 1) * cols, x3 = Math.min(3, n - 1) * cols;
         MemorySegment seg = m.data;
-        GgmlType type = m.type;
         long step = stride * m.rowBytes;
         long b0 = r * m.rowBytes, b1 = b0 + step, b2 = b1 + step, b3 = b2 + step;
         FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
@@ -152,65 +164,212 @@ final class Matmul {
         FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
         FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
         for (int blk = 0; blk < cols / 32; blk++) {
-            // The type is loop-invariant: C2 unswitches these. No helper of ours returns the vectors
-            // (see WeightLoads): this body is large enough for C2 to stop inlining inside it.
-            boolean q8 = type == GgmlType.Q8_0;
-            float s0 = q8 ? WeightLoads.scale(seg, b0 + 34L * blk) : 1f, s1 = q8 ? WeightLoads.scale(seg, b1 + 34L * blk) : 1f;
-            float s2 = q8 ? WeightLoads.scale(seg, b2 + 34L * blk) : 1f, s3 = q8 ? WeightLoads.scale(seg, b3 + 34L * blk) : 1f;
+            float s0 = WeightLoads.scale(seg, b0 + 34L * blk), s1 = WeightLoads.scale(seg, b1 + 34L * blk);
+            float s2 = WeightLoads.scale(seg, b2 + 34L * blk), s3 = WeightLoads.scale(seg, b3 + 34L * blk);
             FloatVector d0 = FloatVector.broadcast(F, s0), d1 = FloatVector.broadcast(F, s1);
             FloatVector d2 = FloatVector.broadcast(F, s2), d3 = FloatVector.broadcast(F, s3);
             for (int p = 0; p < 32; p += L) {
                 FloatVector w0, w1, w2, w3;
-                switch (type) {
-                    case Q8_0 -> {
-                        long q = 34L * blk + 2 + p;
-                        w0 = ((FloatVector) ByteVector.fromMemorySegment(WeightLoads.B, seg, b0 + q, WeightLoads.LE)
-                                .convertShape(VectorOperators.B2F, F, 0)).mul(d0);
-                        w1 = ((FloatVector) ByteVector.fromMemorySegment(WeightLoads.B, seg, b1 + q, WeightLoads.LE)
-                                .convertShape(VectorOperators.B2F, F, 0)).mul(d1);
-                        w2 = ((FloatVector) ByteVector.fromMemorySegment(WeightLoads.B, seg, b2 + q, WeightLoads.LE)
-                                .convertShape(VectorOperators.B2F, F, 0)).mul(d2);
-                        w3 = ((FloatVector) ByteVector.fromMemorySegment(WeightLoads.B, seg, b3 + q, WeightLoads.LE)
-                                .convertShape(VectorOperators.B2F, F, 0)).mul(d3);
-                    }
-                    case F16 -> {
-                        long q = 2L * (32 * blk + p);
-                        w0 = ((IntVector) ShortVector.fromMemorySegment(WeightLoads.S, seg, b0 + q, WeightLoads.LE)
-                                .convertShape(VectorOperators.S2I, WeightLoads.I, 0))
-                                .lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(WeightLoads.F16_RESCALE);
-                        w1 = ((IntVector) ShortVector.fromMemorySegment(WeightLoads.S, seg, b1 + q, WeightLoads.LE)
-                                .convertShape(VectorOperators.S2I, WeightLoads.I, 0))
-                                .lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(WeightLoads.F16_RESCALE);
-                        w2 = ((IntVector) ShortVector.fromMemorySegment(WeightLoads.S, seg, b2 + q, WeightLoads.LE)
-                                .convertShape(VectorOperators.S2I, WeightLoads.I, 0))
-                                .lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(WeightLoads.F16_RESCALE);
-                        w3 = ((IntVector) ShortVector.fromMemorySegment(WeightLoads.S, seg, b3 + q, WeightLoads.LE)
-                                .convertShape(VectorOperators.S2I, WeightLoads.I, 0))
-                                .lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(WeightLoads.F16_RESCALE);
-                    }
-                    case BF16 -> {
-                        long q = 2L * (32 * blk + p);
-                        w0 = ((IntVector) ShortVector.fromMemorySegment(WeightLoads.S, seg, b0 + q, WeightLoads.LE)
-                                .convertShape(VectorOperators.S2I, WeightLoads.I, 0))
-                                .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-                        w1 = ((IntVector) ShortVector.fromMemorySegment(WeightLoads.S, seg, b1 + q, WeightLoads.LE)
-                                .convertShape(VectorOperators.S2I, WeightLoads.I, 0))
-                                .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-                        w2 = ((IntVector) ShortVector.fromMemorySegment(WeightLoads.S, seg, b2 + q, WeightLoads.LE)
-                                .convertShape(VectorOperators.S2I, WeightLoads.I, 0))
-                                .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-                        w3 = ((IntVector) ShortVector.fromMemorySegment(WeightLoads.S, seg, b3 + q, WeightLoads.LE)
-                                .convertShape(VectorOperators.S2I, WeightLoads.I, 0))
-                                .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-                    }
-                    default -> {
-                        long q = 4L * (32 * blk + p);
-                        w0 = FloatVector.fromMemorySegment(F, seg, b0 + q, WeightLoads.LE);
-                        w1 = FloatVector.fromMemorySegment(F, seg, b1 + q, WeightLoads.LE);
-                        w2 = FloatVector.fromMemorySegment(F, seg, b2 + q, WeightLoads.LE);
-                        w3 = FloatVector.fromMemorySegment(F, seg, b3 + q, WeightLoads.LE);
-                    }
-                }
+                long q = 34L * blk + 2 + p;
+                w0 = ((FloatVector) ByteVector.fromMemorySegment(WeightLoads.B, seg, b0 + q, WeightLoads.LE)
+                        .convertShape(VectorOperators.B2F, F, 0)).mul(d0);
+                w1 = ((FloatVector) ByteVector.fromMemorySegment(WeightLoads.B, seg, b1 + q, WeightLoads.LE)
+                        .convertShape(VectorOperators.B2F, F, 0)).mul(d1);
+                w2 = ((FloatVector) ByteVector.fromMemorySegment(WeightLoads.B, seg, b2 + q, WeightLoads.LE)
+                        .convertShape(VectorOperators.B2F, F, 0)).mul(d2);
+                w3 = ((FloatVector) ByteVector.fromMemorySegment(WeightLoads.B, seg, b3 + q, WeightLoads.LE)
+                        .convertShape(VectorOperators.B2F, F, 0)).mul(d3);
+
+                int i = 32 * blk + p;
+                FloatVector v = FloatVector.fromArray(F, x, i);
+                a00 = w0.fma(v, a00); a10 = w1.fma(v, a10); a20 = w2.fma(v, a20); a30 = w3.fma(v, a30);
+                v = FloatVector.fromArray(F, x, x1 + i);
+                a01 = w0.fma(v, a01); a11 = w1.fma(v, a11); a21 = w2.fma(v, a21); a31 = w3.fma(v, a31);
+                v = FloatVector.fromArray(F, x, x2 + i);
+                a02 = w0.fma(v, a02); a12 = w1.fma(v, a12); a22 = w2.fma(v, a22); a32 = w3.fma(v, a32);
+                v = FloatVector.fromArray(F, x, x3 + i);
+                a03 = w0.fma(v, a03); a13 = w1.fma(v, a13); a23 = w2.fma(v, a23); a33 = w3.fma(v, a33);
+            }
+        }
+        // Rows r + k * stride; with stride 0 all four are row r and the same sums land four times.
+        out[r] = a00.reduceLanes(VectorOperators.ADD);
+        out[r + stride] = a10.reduceLanes(VectorOperators.ADD);
+        out[r + 2 * stride] = a20.reduceLanes(VectorOperators.ADD);
+        out[r + 3 * stride] = a30.reduceLanes(VectorOperators.ADD);
+        int o = rows + r;
+        out[o] = a01.reduceLanes(VectorOperators.ADD);
+        out[o + stride] = a11.reduceLanes(VectorOperators.ADD);
+        out[o + 2 * stride] = a21.reduceLanes(VectorOperators.ADD);
+        out[o + 3 * stride] = a31.reduceLanes(VectorOperators.ADD);
+        if (n > 2) {
+            o += rows;
+            out[o] = a02.reduceLanes(VectorOperators.ADD);
+            out[o + stride] = a12.reduceLanes(VectorOperators.ADD);
+            out[o + 2 * stride] = a22.reduceLanes(VectorOperators.ADD);
+            out[o + 3 * stride] = a32.reduceLanes(VectorOperators.ADD);
+        }
+        if (n > 3) {
+            o += rows;
+            out[o] = a03.reduceLanes(VectorOperators.ADD);
+            out[o + stride] = a13.reduceLanes(VectorOperators.ADD);
+            out[o + 2 * stride] = a23.reduceLanes(VectorOperators.ADD);
+            out[o + 3 * stride] = a33.reduceLanes(VectorOperators.ADD);
+        }
+    }
+
+    private static void fewTokensRows4F16(CpuMatrix m, int r, int stride, float[] x, int n, float[] out) {
+        // Tokens past n repeat the last one; their sums are computed and dropped, which keeps one
+        // loop body for 2, 3 and 4 tokens.
+        int cols = m.cols, rows = m.rows;
+        int x1 = Math.min(1, n - 1) * cols, x2 = Math.min(2, n - 1) * cols, x3 = Math.min(3, n - 1) * cols;
+        MemorySegment seg = m.data;
+        long step = stride * m.rowBytes;
+        long b0 = r * m.rowBytes, b1 = b0 + step, b2 = b1 + step, b3 = b2 + step;
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        for (int blk = 0; blk < cols / 32; blk++) {
+            for (int p = 0; p < 32; p += L) {
+                FloatVector w0, w1, w2, w3;
+                long q = 2L * (32 * blk + p);
+                w0 = ((IntVector) ShortVector.fromMemorySegment(WeightLoads.S, seg, b0 + q, WeightLoads.LE)
+                        .convertShape(VectorOperators.S2I, WeightLoads.I, 0))
+                        .lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(WeightLoads.F16_RESCALE);
+                w1 = ((IntVector) ShortVector.fromMemorySegment(WeightLoads.S, seg, b1 + q, WeightLoads.LE)
+                        .convertShape(VectorOperators.S2I, WeightLoads.I, 0))
+                        .lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(WeightLoads.F16_RESCALE);
+                w2 = ((IntVector) ShortVector.fromMemorySegment(WeightLoads.S, seg, b2 + q, WeightLoads.LE)
+                        .convertShape(VectorOperators.S2I, WeightLoads.I, 0))
+                        .lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(WeightLoads.F16_RESCALE);
+                w3 = ((IntVector) ShortVector.fromMemorySegment(WeightLoads.S, seg, b3 + q, WeightLoads.LE)
+                        .convertShape(VectorOperators.S2I, WeightLoads.I, 0))
+                        .lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(WeightLoads.F16_RESCALE);
+
+                int i = 32 * blk + p;
+                FloatVector v = FloatVector.fromArray(F, x, i);
+                a00 = w0.fma(v, a00); a10 = w1.fma(v, a10); a20 = w2.fma(v, a20); a30 = w3.fma(v, a30);
+                v = FloatVector.fromArray(F, x, x1 + i);
+                a01 = w0.fma(v, a01); a11 = w1.fma(v, a11); a21 = w2.fma(v, a21); a31 = w3.fma(v, a31);
+                v = FloatVector.fromArray(F, x, x2 + i);
+                a02 = w0.fma(v, a02); a12 = w1.fma(v, a12); a22 = w2.fma(v, a22); a32 = w3.fma(v, a32);
+                v = FloatVector.fromArray(F, x, x3 + i);
+                a03 = w0.fma(v, a03); a13 = w1.fma(v, a13); a23 = w2.fma(v, a23); a33 = w3.fma(v, a33);
+            }
+        }
+        // Rows r + k * stride; with stride 0 all four are row r and the same sums land four times.
+        out[r] = a00.reduceLanes(VectorOperators.ADD);
+        out[r + stride] = a10.reduceLanes(VectorOperators.ADD);
+        out[r + 2 * stride] = a20.reduceLanes(VectorOperators.ADD);
+        out[r + 3 * stride] = a30.reduceLanes(VectorOperators.ADD);
+        int o = rows + r;
+        out[o] = a01.reduceLanes(VectorOperators.ADD);
+        out[o + stride] = a11.reduceLanes(VectorOperators.ADD);
+        out[o + 2 * stride] = a21.reduceLanes(VectorOperators.ADD);
+        out[o + 3 * stride] = a31.reduceLanes(VectorOperators.ADD);
+        if (n > 2) {
+            o += rows;
+            out[o] = a02.reduceLanes(VectorOperators.ADD);
+            out[o + stride] = a12.reduceLanes(VectorOperators.ADD);
+            out[o + 2 * stride] = a22.reduceLanes(VectorOperators.ADD);
+            out[o + 3 * stride] = a32.reduceLanes(VectorOperators.ADD);
+        }
+        if (n > 3) {
+            o += rows;
+            out[o] = a03.reduceLanes(VectorOperators.ADD);
+            out[o + stride] = a13.reduceLanes(VectorOperators.ADD);
+            out[o + 2 * stride] = a23.reduceLanes(VectorOperators.ADD);
+            out[o + 3 * stride] = a33.reduceLanes(VectorOperators.ADD);
+        }
+    }
+
+    private static void fewTokensRows4BF16(CpuMatrix m, int r, int stride, float[] x, int n, float[] out) {
+        // Tokens past n repeat the last one; their sums are computed and dropped, which keeps one
+        // loop body for 2, 3 and 4 tokens.
+        int cols = m.cols, rows = m.rows;
+        int x1 = Math.min(1, n - 1) * cols, x2 = Math.min(2, n - 1) * cols, x3 = Math.min(3, n - 1) * cols;
+        MemorySegment seg = m.data;
+        long step = stride * m.rowBytes;
+        long b0 = r * m.rowBytes, b1 = b0 + step, b2 = b1 + step, b3 = b2 + step;
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        for (int blk = 0; blk < cols / 32; blk++) {
+            for (int p = 0; p < 32; p += L) {
+                FloatVector w0, w1, w2, w3;
+                long q = 2L * (32 * blk + p);
+                w0 = ((IntVector) ShortVector.fromMemorySegment(WeightLoads.S, seg, b0 + q, WeightLoads.LE)
+                        .convertShape(VectorOperators.S2I, WeightLoads.I, 0))
+                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                w1 = ((IntVector) ShortVector.fromMemorySegment(WeightLoads.S, seg, b1 + q, WeightLoads.LE)
+                        .convertShape(VectorOperators.S2I, WeightLoads.I, 0))
+                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                w2 = ((IntVector) ShortVector.fromMemorySegment(WeightLoads.S, seg, b2 + q, WeightLoads.LE)
+                        .convertShape(VectorOperators.S2I, WeightLoads.I, 0))
+                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                w3 = ((IntVector) ShortVector.fromMemorySegment(WeightLoads.S, seg, b3 + q, WeightLoads.LE)
+                        .convertShape(VectorOperators.S2I, WeightLoads.I, 0))
+                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+
+                int i = 32 * blk + p;
+                FloatVector v = FloatVector.fromArray(F, x, i);
+                a00 = w0.fma(v, a00); a10 = w1.fma(v, a10); a20 = w2.fma(v, a20); a30 = w3.fma(v, a30);
+                v = FloatVector.fromArray(F, x, x1 + i);
+                a01 = w0.fma(v, a01); a11 = w1.fma(v, a11); a21 = w2.fma(v, a21); a31 = w3.fma(v, a31);
+                v = FloatVector.fromArray(F, x, x2 + i);
+                a02 = w0.fma(v, a02); a12 = w1.fma(v, a12); a22 = w2.fma(v, a22); a32 = w3.fma(v, a32);
+                v = FloatVector.fromArray(F, x, x3 + i);
+                a03 = w0.fma(v, a03); a13 = w1.fma(v, a13); a23 = w2.fma(v, a23); a33 = w3.fma(v, a33);
+            }
+        }
+        // Rows r + k * stride; with stride 0 all four are row r and the same sums land four times.
+        out[r] = a00.reduceLanes(VectorOperators.ADD);
+        out[r + stride] = a10.reduceLanes(VectorOperators.ADD);
+        out[r + 2 * stride] = a20.reduceLanes(VectorOperators.ADD);
+        out[r + 3 * stride] = a30.reduceLanes(VectorOperators.ADD);
+        int o = rows + r;
+        out[o] = a01.reduceLanes(VectorOperators.ADD);
+        out[o + stride] = a11.reduceLanes(VectorOperators.ADD);
+        out[o + 2 * stride] = a21.reduceLanes(VectorOperators.ADD);
+        out[o + 3 * stride] = a31.reduceLanes(VectorOperators.ADD);
+        if (n > 2) {
+            o += rows;
+            out[o] = a02.reduceLanes(VectorOperators.ADD);
+            out[o + stride] = a12.reduceLanes(VectorOperators.ADD);
+            out[o + 2 * stride] = a22.reduceLanes(VectorOperators.ADD);
+            out[o + 3 * stride] = a32.reduceLanes(VectorOperators.ADD);
+        }
+        if (n > 3) {
+            o += rows;
+            out[o] = a03.reduceLanes(VectorOperators.ADD);
+            out[o + stride] = a13.reduceLanes(VectorOperators.ADD);
+            out[o + 2 * stride] = a23.reduceLanes(VectorOperators.ADD);
+            out[o + 3 * stride] = a33.reduceLanes(VectorOperators.ADD);
+        }
+    }
+
+    private static void fewTokensRows4F32(CpuMatrix m, int r, int stride, float[] x, int n, float[] out) {
+        // Tokens past n repeat the last one; their sums are computed and dropped, which keeps one
+        // loop body for 2, 3 and 4 tokens.
+        int cols = m.cols, rows = m.rows;
+        int x1 = Math.min(1, n - 1) * cols, x2 = Math.min(2, n - 1) * cols, x3 = Math.min(3, n - 1) * cols;
+        MemorySegment seg = m.data;
+        long step = stride * m.rowBytes;
+        long b0 = r * m.rowBytes, b1 = b0 + step, b2 = b1 + step, b3 = b2 + step;
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        for (int blk = 0; blk < cols / 32; blk++) {
+            for (int p = 0; p < 32; p += L) {
+                FloatVector w0, w1, w2, w3;
+                long q = 4L * (32 * blk + p);
+                w0 = FloatVector.fromMemorySegment(F, seg, b0 + q, WeightLoads.LE);
+                w1 = FloatVector.fromMemorySegment(F, seg, b1 + q, WeightLoads.LE);
+                w2 = FloatVector.fromMemorySegment(F, seg, b2 + q, WeightLoads.LE);
+                w3 = FloatVector.fromMemorySegment(F, seg, b3 + q, WeightLoads.LE);
+
                 int i = 32 * blk + p;
                 FloatVector v = FloatVector.fromArray(F, x, i);
                 a00 = w0.fma(v, a00); a10 = w1.fma(v, a10); a20 = w2.fma(v, a20); a30 = w3.fma(v, a30);
@@ -474,47 +633,60 @@ final class Matmul {
         q4kScales(seg, b1, groups, scratch, o1);
         q4kScales(seg, b2, groups, scratch, o2);
         q4kScales(seg, b3, groups, scratch, o3);
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        for (int g = 0; g < groups; g++) {
-            long qs = WeightLoads.Q4K_BYTES * (g >> 2) + 16 + 32L * (g & 3);
-            int xj = xOff + 64 * g, c = 4 * g;
-            FloatVector s0 = FloatVector.broadcast(F, scratch[c]), m0 = FloatVector.broadcast(F, scratch[c + 1]);
-            FloatVector s1 = FloatVector.broadcast(F, scratch[o1 + c]), m1 = FloatVector.broadcast(F, scratch[o1 + c + 1]);
-            FloatVector s2 = FloatVector.broadcast(F, scratch[o2 + c]), m2 = FloatVector.broadcast(F, scratch[o2 + c + 1]);
-            FloatVector s3 = FloatVector.broadcast(F, scratch[o3 + c]), m3 = FloatVector.broadcast(F, scratch[o3 + c + 1]);
-            ByteVector q0 = ByteVector.fromMemorySegment(B32, seg, b0 + qs, WeightLoads.LE);
-            ByteVector q1 = ByteVector.fromMemorySegment(B32, seg, b1 + qs, WeightLoads.LE);
-            ByteVector q2 = ByteVector.fromMemorySegment(B32, seg, b2 + qs, WeightLoads.LE);
-            ByteVector q3 = ByteVector.fromMemorySegment(B32, seg, b3 + qs, WeightLoads.LE);
-            ByteVector l0 = q0.and((byte) 0x0F), l1 = q1.and((byte) 0x0F), l2 = q2.and((byte) 0x0F), l3 = q3.and((byte) 0x0F);
-            for (int p = 0; p < 32; p += L) {
-                FloatVector v = FloatVector.fromArray(F, x, xj + p);
-                int part = p / L;
-                a0 = ((FloatVector) l0.convertShape(VectorOperators.B2F, F, part)).mul(s0).sub(m0).fma(v, a0);
-                a1 = ((FloatVector) l1.convertShape(VectorOperators.B2F, F, part)).mul(s1).sub(m1).fma(v, a1);
-                a2 = ((FloatVector) l2.convertShape(VectorOperators.B2F, F, part)).mul(s2).sub(m2).fma(v, a2);
-                a3 = ((FloatVector) l3.convertShape(VectorOperators.B2F, F, part)).mul(s3).sub(m3).fma(v, a3);
-            }
-            s0 = FloatVector.broadcast(F, scratch[c + 2]); m0 = FloatVector.broadcast(F, scratch[c + 3]);
-            s1 = FloatVector.broadcast(F, scratch[o1 + c + 2]); m1 = FloatVector.broadcast(F, scratch[o1 + c + 3]);
-            s2 = FloatVector.broadcast(F, scratch[o2 + c + 2]); m2 = FloatVector.broadcast(F, scratch[o2 + c + 3]);
-            s3 = FloatVector.broadcast(F, scratch[o3 + c + 2]); m3 = FloatVector.broadcast(F, scratch[o3 + c + 3]);
-            l0 = q0.lanewise(VectorOperators.LSHR, 4); l1 = q1.lanewise(VectorOperators.LSHR, 4);
-            l2 = q2.lanewise(VectorOperators.LSHR, 4); l3 = q3.lanewise(VectorOperators.LSHR, 4);
-            for (int p = 0; p < 32; p += L) {
-                FloatVector v = FloatVector.fromArray(F, x, xj + 32 + p);
-                int part = p / L;
-                a0 = ((FloatVector) l0.convertShape(VectorOperators.B2F, F, part)).mul(s0).sub(m0).fma(v, a0);
-                a1 = ((FloatVector) l1.convertShape(VectorOperators.B2F, F, part)).mul(s1).sub(m1).fma(v, a1);
-                a2 = ((FloatVector) l2.convertShape(VectorOperators.B2F, F, part)).mul(s2).sub(m2).fma(v, a2);
-                a3 = ((FloatVector) l3.convertShape(VectorOperators.B2F, F, part)).mul(s3).sub(m3).fma(v, a3);
-            }
-        }
+        // Accumulators in scratch between 64-value groups, one group per call: see q6kRows4.
+        int acc = 4 * o1;
+        java.util.Arrays.fill(scratch, acc, acc + 4 * L, 0f);
+        for (int g = 0; g < groups; g++) q4kGroupRows4(seg, b0, b1, b2, b3, g, x, xOff, scratch, o1, acc);
         int o = outOff + r;
-        out[o] = a0.reduceLanes(VectorOperators.ADD);
-        out[o + stride] = a1.reduceLanes(VectorOperators.ADD);
-        out[o + 2 * stride] = a2.reduceLanes(VectorOperators.ADD);
-        out[o + 3 * stride] = a3.reduceLanes(VectorOperators.ADD);
+        out[o] = FloatVector.fromArray(F, scratch, acc).reduceLanes(VectorOperators.ADD);
+        out[o + stride] = FloatVector.fromArray(F, scratch, acc + L).reduceLanes(VectorOperators.ADD);
+        out[o + 2 * stride] = FloatVector.fromArray(F, scratch, acc + 2 * L).reduceLanes(VectorOperators.ADD);
+        out[o + 3 * stride] = FloatVector.fromArray(F, scratch, acc + 3 * L).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** 64-value group {@code g} of four Q4_K rows, the accumulators read from and written back to {@code scratch[acc ..]}. */
+    private static void q4kGroupRows4(MemorySegment seg, long b0, long b1, long b2, long b3, int g, float[] x, int xOff,
+                                      float[] scratch, int o1, int acc) {
+        int o2 = 2 * o1, o3 = 3 * o1;
+        FloatVector a0 = FloatVector.fromArray(F, scratch, acc), a1 = FloatVector.fromArray(F, scratch, acc + L);
+        FloatVector a2 = FloatVector.fromArray(F, scratch, acc + 2 * L), a3 = FloatVector.fromArray(F, scratch, acc + 3 * L);
+        long qs = WeightLoads.Q4K_BYTES * (g >> 2) + 16 + 32L * (g & 3);
+        int xj = xOff + 64 * g, c = 4 * g;
+        FloatVector s0 = FloatVector.broadcast(F, scratch[c]), m0 = FloatVector.broadcast(F, scratch[c + 1]);
+        FloatVector s1 = FloatVector.broadcast(F, scratch[o1 + c]), m1 = FloatVector.broadcast(F, scratch[o1 + c + 1]);
+        FloatVector s2 = FloatVector.broadcast(F, scratch[o2 + c]), m2 = FloatVector.broadcast(F, scratch[o2 + c + 1]);
+        FloatVector s3 = FloatVector.broadcast(F, scratch[o3 + c]), m3 = FloatVector.broadcast(F, scratch[o3 + c + 1]);
+        ByteVector q0 = ByteVector.fromMemorySegment(B32, seg, b0 + qs, WeightLoads.LE);
+        ByteVector q1 = ByteVector.fromMemorySegment(B32, seg, b1 + qs, WeightLoads.LE);
+        ByteVector q2 = ByteVector.fromMemorySegment(B32, seg, b2 + qs, WeightLoads.LE);
+        ByteVector q3 = ByteVector.fromMemorySegment(B32, seg, b3 + qs, WeightLoads.LE);
+        ByteVector l0 = q0.and((byte) 0x0F), l1 = q1.and((byte) 0x0F), l2 = q2.and((byte) 0x0F), l3 = q3.and((byte) 0x0F);
+        for (int p = 0; p < 32; p += L) {
+            FloatVector v = FloatVector.fromArray(F, x, xj + p);
+            int part = p / L;
+            a0 = ((FloatVector) l0.convertShape(VectorOperators.B2F, F, part)).mul(s0).sub(m0).fma(v, a0);
+            a1 = ((FloatVector) l1.convertShape(VectorOperators.B2F, F, part)).mul(s1).sub(m1).fma(v, a1);
+            a2 = ((FloatVector) l2.convertShape(VectorOperators.B2F, F, part)).mul(s2).sub(m2).fma(v, a2);
+            a3 = ((FloatVector) l3.convertShape(VectorOperators.B2F, F, part)).mul(s3).sub(m3).fma(v, a3);
+        }
+        s0 = FloatVector.broadcast(F, scratch[c + 2]); m0 = FloatVector.broadcast(F, scratch[c + 3]);
+        s1 = FloatVector.broadcast(F, scratch[o1 + c + 2]); m1 = FloatVector.broadcast(F, scratch[o1 + c + 3]);
+        s2 = FloatVector.broadcast(F, scratch[o2 + c + 2]); m2 = FloatVector.broadcast(F, scratch[o2 + c + 3]);
+        s3 = FloatVector.broadcast(F, scratch[o3 + c + 2]); m3 = FloatVector.broadcast(F, scratch[o3 + c + 3]);
+        l0 = q0.lanewise(VectorOperators.LSHR, 4); l1 = q1.lanewise(VectorOperators.LSHR, 4);
+        l2 = q2.lanewise(VectorOperators.LSHR, 4); l3 = q3.lanewise(VectorOperators.LSHR, 4);
+        for (int p = 0; p < 32; p += L) {
+            FloatVector v = FloatVector.fromArray(F, x, xj + 32 + p);
+            int part = p / L;
+            a0 = ((FloatVector) l0.convertShape(VectorOperators.B2F, F, part)).mul(s0).sub(m0).fma(v, a0);
+            a1 = ((FloatVector) l1.convertShape(VectorOperators.B2F, F, part)).mul(s1).sub(m1).fma(v, a1);
+            a2 = ((FloatVector) l2.convertShape(VectorOperators.B2F, F, part)).mul(s2).sub(m2).fma(v, a2);
+            a3 = ((FloatVector) l3.convertShape(VectorOperators.B2F, F, part)).mul(s3).sub(m3).fma(v, a3);
+        }
+        a0.intoArray(scratch, acc);
+        a1.intoArray(scratch, acc + L);
+        a2.intoArray(scratch, acc + 2 * L);
+        a3.intoArray(scratch, acc + 3 * L);
     }
 
     /**
@@ -555,9 +727,9 @@ final class Matmul {
         q6kScales(seg, b1, halves, scratch, o1);
         q6kScales(seg, b2, halves, scratch, o2);
         q6kScales(seg, b3, halves, scratch, o3);
-        // The four accumulators live in scratch between halves: one half per call keeps each
-        // compiled method small enough for C2 to keep every vector in registers (one method for
-        // the whole row ran out of C2's inlining budget and boxed vectors on the heap).
+        // The four accumulators live in scratch between 32-value groups: one group per call keeps
+        // each compiled method small enough for C2 to keep every vector in registers (one method
+        // for the whole row, or for a 128-value half, ran out of C2's budget and boxed vectors).
         int acc = 4 * o1;
         java.util.Arrays.fill(scratch, acc, acc + 4 * L, 0f);
         for (int hf = 0; hf < halves; hf++) q6kHalfRows4(seg, b0, b1, b2, b3, hf, x, xOff, scratch, o1, acc);
@@ -568,74 +740,55 @@ final class Matmul {
         out[o + 3 * stride] = FloatVector.fromArray(F, scratch, acc + 3 * L).reduceLanes(VectorOperators.ADD);
     }
 
-    /** Half {@code hf} (128 values) of four Q6_K rows, the accumulators read from and written back to {@code scratch[acc ..]}. */
+    /**
+     * Half {@code hf} (128 values) of four Q6_K rows: its four 32-value groups in row order, one
+     * call each (a method for the whole half still outgrew C2's budget now and then and boxed).
+     */
     private static void q6kHalfRows4(MemorySegment seg, long b0, long b1, long b2, long b3, int hf, float[] x, int xOff,
                                      float[] scratch, int o1, int acc) {
-        int o2 = 2 * o1, o3 = 3 * o1;
-        FloatVector a0 = FloatVector.fromArray(F, scratch, acc), a1 = FloatVector.fromArray(F, scratch, acc + L);
-        FloatVector a2 = FloatVector.fromArray(F, scratch, acc + 2 * L), a3 = FloatVector.fromArray(F, scratch, acc + 3 * L);
         long block = WeightLoads.Q6K_BYTES * (hf >> 1), ql = block + 64L * (hf & 1), qh = block + 128 + 32L * (hf & 1);
         int xh = xOff + 128 * hf, sc = 8 * hf;
-        ByteVector lo0 = ByteVector.fromMemorySegment(B32, seg, b0 + ql, WeightLoads.LE);
-        ByteVector hi0 = ByteVector.fromMemorySegment(B32, seg, b0 + ql + 32, WeightLoads.LE);
-        ByteVector h0 = ByteVector.fromMemorySegment(B32, seg, b0 + qh, WeightLoads.LE);
-        ByteVector lo1 = ByteVector.fromMemorySegment(B32, seg, b1 + ql, WeightLoads.LE);
-        ByteVector hi1 = ByteVector.fromMemorySegment(B32, seg, b1 + ql + 32, WeightLoads.LE);
-        ByteVector h1 = ByteVector.fromMemorySegment(B32, seg, b1 + qh, WeightLoads.LE);
-        ByteVector lo2 = ByteVector.fromMemorySegment(B32, seg, b2 + ql, WeightLoads.LE);
-        ByteVector hi2 = ByteVector.fromMemorySegment(B32, seg, b2 + ql + 32, WeightLoads.LE);
-        ByteVector h2 = ByteVector.fromMemorySegment(B32, seg, b2 + qh, WeightLoads.LE);
-        ByteVector lo3 = ByteVector.fromMemorySegment(B32, seg, b3 + ql, WeightLoads.LE);
-        ByteVector hi3 = ByteVector.fromMemorySegment(B32, seg, b3 + ql + 32, WeightLoads.LE);
-        ByteVector h3 = ByteVector.fromMemorySegment(B32, seg, b3 + qh, WeightLoads.LE);
-        ByteVector q0, q1, q2, q3;
-        q0 = lo0.and((byte) 0x0F).or(h0.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-        q1 = lo1.and((byte) 0x0F).or(h1.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-        q2 = lo2.and((byte) 0x0F).or(h2.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-        q3 = lo3.and((byte) 0x0F).or(h3.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+        q6kGroupRows4(seg, b0, b1, b2, b3, ql, qh, 0, x, xh, scratch, sc, o1, acc);
+        q6kGroupRows4(seg, b0, b1, b2, b3, ql + 32, qh, 1, x, xh + 32, scratch, sc + 2, o1, acc);
+        q6kGroupRows4(seg, b0, b1, b2, b3, ql, qh, 2, x, xh + 64, scratch, sc + 4, o1, acc);
+        q6kGroupRows4(seg, b0, b1, b2, b3, ql + 32, qh, 3, x, xh + 96, scratch, sc + 6, o1, acc);
+    }
+
+    /**
+     * Group {@code g} (0-3) of a Q6_K half for four rows: low four bits from the bytes at
+     * {@code nib} (low nibbles for groups 0 and 1, high for 2 and 3), high two bits from
+     * {@code qh} shifted by 2g; scale floats {@code scratch[c], scratch[c + 1]} (per 16 values) and
+     * the same a quarter apart for the other rows; accumulators in {@code scratch[acc ..]}.
+     */
+    private static void q6kGroupRows4(MemorySegment seg, long b0, long b1, long b2, long b3, long nib, long qh, int g,
+                                      float[] x, int xg, float[] scratch, int c, int o1, int acc) {
+        int o2 = 2 * o1, o3 = 3 * o1, shift = 2 * g;
+        boolean high = g >= 2;
+        ByteVector n0 = ByteVector.fromMemorySegment(B32, seg, b0 + nib, WeightLoads.LE);
+        ByteVector n1 = ByteVector.fromMemorySegment(B32, seg, b1 + nib, WeightLoads.LE);
+        ByteVector n2 = ByteVector.fromMemorySegment(B32, seg, b2 + nib, WeightLoads.LE);
+        ByteVector n3 = ByteVector.fromMemorySegment(B32, seg, b3 + nib, WeightLoads.LE);
+        n0 = high ? n0.lanewise(VectorOperators.LSHR, 4) : n0.and((byte) 0x0F);
+        n1 = high ? n1.lanewise(VectorOperators.LSHR, 4) : n1.and((byte) 0x0F);
+        n2 = high ? n2.lanewise(VectorOperators.LSHR, 4) : n2.and((byte) 0x0F);
+        n3 = high ? n3.lanewise(VectorOperators.LSHR, 4) : n3.and((byte) 0x0F);
+        ByteVector q0 = n0.or(ByteVector.fromMemorySegment(B32, seg, b0 + qh, WeightLoads.LE).lanewise(VectorOperators.LSHR, shift)
+                .and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+        ByteVector q1 = n1.or(ByteVector.fromMemorySegment(B32, seg, b1 + qh, WeightLoads.LE).lanewise(VectorOperators.LSHR, shift)
+                .and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+        ByteVector q2 = n2.or(ByteVector.fromMemorySegment(B32, seg, b2 + qh, WeightLoads.LE).lanewise(VectorOperators.LSHR, shift)
+                .and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+        ByteVector q3 = n3.or(ByteVector.fromMemorySegment(B32, seg, b3 + qh, WeightLoads.LE).lanewise(VectorOperators.LSHR, shift)
+                .and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+        FloatVector a0 = FloatVector.fromArray(F, scratch, acc), a1 = FloatVector.fromArray(F, scratch, acc + L);
+        FloatVector a2 = FloatVector.fromArray(F, scratch, acc + 2 * L), a3 = FloatVector.fromArray(F, scratch, acc + 3 * L);
         for (int p = 0; p < 32; p += L) {
-            FloatVector v = FloatVector.fromArray(F, x, xh + p);
-            int part = p / L, c = sc + p / 16;
-            a0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[c])).fma(v, a0);
-            a1 = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o1 + c])).fma(v, a1);
-            a2 = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o2 + c])).fma(v, a2);
-            a3 = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o3 + c])).fma(v, a3);
-        }
-        q0 = hi0.and((byte) 0x0F).or(h0.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-        q1 = hi1.and((byte) 0x0F).or(h1.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-        q2 = hi2.and((byte) 0x0F).or(h2.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-        q3 = hi3.and((byte) 0x0F).or(h3.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-        for (int p = 0; p < 32; p += L) {
-            FloatVector v = FloatVector.fromArray(F, x, xh + 32 + p);
-            int part = p / L, c = sc + p / 16 + 2;
-            a0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[c])).fma(v, a0);
-            a1 = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o1 + c])).fma(v, a1);
-            a2 = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o2 + c])).fma(v, a2);
-            a3 = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o3 + c])).fma(v, a3);
-        }
-        q0 = lo0.lanewise(VectorOperators.LSHR, 4).or(h0.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-        q1 = lo1.lanewise(VectorOperators.LSHR, 4).or(h1.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-        q2 = lo2.lanewise(VectorOperators.LSHR, 4).or(h2.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-        q3 = lo3.lanewise(VectorOperators.LSHR, 4).or(h3.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-        for (int p = 0; p < 32; p += L) {
-            FloatVector v = FloatVector.fromArray(F, x, xh + 64 + p);
-            int part = p / L, c = sc + p / 16 + 4;
-            a0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[c])).fma(v, a0);
-            a1 = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o1 + c])).fma(v, a1);
-            a2 = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o2 + c])).fma(v, a2);
-            a3 = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o3 + c])).fma(v, a3);
-        }
-        q0 = hi0.lanewise(VectorOperators.LSHR, 4).or(h0.lanewise(VectorOperators.LSHR, 6).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-        q1 = hi1.lanewise(VectorOperators.LSHR, 4).or(h1.lanewise(VectorOperators.LSHR, 6).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-        q2 = hi2.lanewise(VectorOperators.LSHR, 4).or(h2.lanewise(VectorOperators.LSHR, 6).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-        q3 = hi3.lanewise(VectorOperators.LSHR, 4).or(h3.lanewise(VectorOperators.LSHR, 6).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-        for (int p = 0; p < 32; p += L) {
-            FloatVector v = FloatVector.fromArray(F, x, xh + 96 + p);
-            int part = p / L, c = sc + p / 16 + 6;
-            a0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[c])).fma(v, a0);
-            a1 = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o1 + c])).fma(v, a1);
-            a2 = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o2 + c])).fma(v, a2);
-            a3 = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o3 + c])).fma(v, a3);
+            FloatVector v = FloatVector.fromArray(F, x, xg + p);
+            int part = p / L, s = c + p / 16;
+            a0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[s])).fma(v, a0);
+            a1 = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o1 + s])).fma(v, a1);
+            a2 = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o2 + s])).fma(v, a2);
+            a3 = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o3 + s])).fma(v, a3);
         }
         a0.intoArray(scratch, acc);
         a1.intoArray(scratch, acc + L);
