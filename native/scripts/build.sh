@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds our CUDA kernels into one fatbin and the C++ test harness, when nvcc is on the PATH.
-#   build.sh FATBIN_DIR WORK_DIR
+#   build.sh FATBIN_DIR WORK_DIR [all|fatbin|harness]     (default: all)
+# The Maven build asks for each part separately: the fatbin unless -Dkvasir.fatbin.skip=true (what
+# scripts/kvasir passes unless --device cuda is asked for), the harness only when tests are built.
 # The fatbin holds sm_80 (A100) and sm_90 (H100) code plus compute_90 PTX for later GPUs. All of
 # native/src/*.cu go into one translation unit so that one cuModuleLoadData loads every kernel
 # (separate fatbins would be separate modules; device linking would lose the PTX). The harness
@@ -13,6 +15,8 @@ fatbin_dir="$1"
 work_dir="$2"
 fatbin="$fatbin_dir/kvasir_kernels.fatbin"
 harness="$work_dir/kvasir_kernel_tests"
+parts="${3:-all}"
+case "$parts" in all | fatbin | harness) ;; *) echo "build.sh: the third argument must be all, fatbin or harness, got '$parts'" >&2; exit 2 ;; esac
 
 nvcc_bin="${NVCC:-nvcc}"
 if ! command -v "$nvcc_bin" >/dev/null 2>&1; then
@@ -38,7 +42,9 @@ nvcc_flags=(-std=c++17 -O3 --threads 2 -Werror all-warnings -lineinfo)
 # Outputs are written under a per-process name and renamed into place, then stamped with the time
 # their compile STARTED: a source edited during a (slow) compile is then still newer than the
 # output, so the next build compiles again instead of keeping what the edit missed.
-if newer_than "$fatbin" "${sources[@]}" "${headers[@]}" "$script"; then
+if [ "$parts" = harness ]; then
+  :
+elif newer_than "$fatbin" "${sources[@]}" "${headers[@]}" "$script"; then
   echo "kvasir-native: fatbin up to date"
 else
   started="$work_dir/.fatbin-started.$$"
@@ -61,7 +67,9 @@ fi
 
 test_sources=("$here"/tests/*.cu)
 test_headers=("$here"/tests/*.cuh)
-if newer_than "$harness" "${test_sources[@]}" "${test_headers[@]}" "$script"; then
+if [ "$parts" = fatbin ]; then
+  :
+elif newer_than "$harness" "${test_sources[@]}" "${test_headers[@]}" "$script"; then
   echo "kvasir-native: test harness up to date"
 else
   echo "kvasir-native: building the kernel test harness"

@@ -28,6 +28,12 @@ if [ -z "${KVASIR_QUIET:-}" ]; then
 fi
 
 kvasir_java_major() { # prints the major version of the java binary $1
+  # A JDK's release file says it without starting a JVM (which costs a launch ~0.2 s).
+  local release; release="$(dirname "$(dirname "$1")")/release"
+  if [ -f "$release" ]; then
+    sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$release" | head -1
+    return
+  fi
   "$1" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2; exit}'
 }
 
@@ -68,15 +74,59 @@ kvasir_setup() {
   fi
 }
 
-# Builds the module jars and their dependency folders when any source is newer than the jars.
+# kvasir_variant ARGS...: prints "cuda" when the command line asks for --device cuda, else "cpu".
+kvasir_variant() {
+  case " $* " in *" --device cuda "* | *" --device=cuda "*) echo cuda ;; *) echo cpu ;; esac
+}
+
+# True when the jars of the last launcher build are there and no input changed since it started.
+# Inputs are what goes into the jars: the poms and every module's src/main (a directory's time
+# changes when a file in it is added or removed), and for the "cuda" variant the CUDA sources
+# and their build scripts; never anything under target/ (generated sources are outputs).
+kvasir_up_to_date() {
+  local variant="$1" stamp="$KVASIR_ROOT/target/launcher/built"
+  [ -f "$stamp" ] && [ -f "$KVASIR_ROOT/server/target/kvasir-server-0.1.0-SNAPSHOT.jar" ] \
+    && [ -f "$KVASIR_ROOT/bench/target/kvasir-bench-0.1.0-SNAPSHOT.jar" ] || return 1
+  [ "$variant" = cpu ] || [ "$(cat "$stamp")" = cuda ] || return 1
+  local inputs=("$KVASIR_ROOT"/pom.xml "$KVASIR_ROOT"/*/pom.xml "$KVASIR_ROOT"/*/src/main)
+  [ "$variant" = cuda ] && inputs+=("$KVASIR_ROOT/native/src" "$KVASIR_ROOT/native/scripts")
+  [ -z "$(find "${inputs[@]}" -newer "$stamp" -print -quit 2>/dev/null)" ]
+}
+
+# kvasir_build_if_needed [cpu|cuda]: builds the module jars and their dependency folders (mvn
+# package, tests compiled but not run) when kvasir_up_to_date says so. "cpu" (the default)
+# skips the CUDA fatbin, so serving on the CPU never waits for nvcc; "cuda" builds it. One build
+# at a time per tree: a launch that finds another building waits on its lock, then re-checks.
 kvasir_build_if_needed() {
-  local stamp="$KVASIR_ROOT/server/target/kvasir-server-0.1.0-SNAPSHOT.jar"
-  local bstamp="$KVASIR_ROOT/bench/target/kvasir-bench-0.1.0-SNAPSHOT.jar"
-  if [ ! -f "$stamp" ] || [ ! -f "$bstamp" ] || \
-     [ -n "$(find "$KVASIR_ROOT" -path "$KVASIR_ROOT/.git" -prune -o \( -name '*.java' -o -name 'pom.xml' -o -path '*/src/main/resources/*' \) -newer "$stamp" -print -quit)" ]; then
-    echo "kvasir: building (mvn package, tests skipped) ..." >&2
-    (cd "$KVASIR_ROOT" && mvn -B -q -DskipTests package >&2) || { echo "kvasir: build failed" >&2; exit 1; }
+  local variant="${1:-cpu}"
+  kvasir_up_to_date "$variant" && return 0
+  local dir="$KVASIR_ROOT/target/launcher"
+  mkdir -p "$dir"
+  local lock_fd
+  exec {lock_fd}>"$dir/lock"
+  if command -v flock >/dev/null; then
+    if ! flock -n "$lock_fd"; then
+      echo "kvasir: another launch is building this tree; waiting for it ..." >&2
+      flock "$lock_fd"
+    fi
   fi
+  if ! kvasir_up_to_date "$variant"; then
+    local started="$dir/started.$$" flags=(-DskipTests)
+    [ "$variant" = cuda ] || flags+=(-Dkvasir.fatbin.skip=true)
+    # Stamped with the time the build started: a source edited during the build is newer than it.
+    touch "$started"
+    echo "kvasir: building ($variant; mvn package, tests skipped) ..." >&2
+    if ! (cd "$KVASIR_ROOT" && mvn -B -q "${flags[@]}" package >&2); then
+      rm -f "$started"
+      echo "kvasir: build failed" >&2
+      exit 1
+    fi
+    echo "$variant" > "$dir/built.$$"
+    touch -r "$started" "$dir/built.$$"
+    mv -f "$dir/built.$$" "$dir/built"
+    rm -f "$started"
+  fi
+  exec {lock_fd}>&-
 }
 
 # Maven 3.8's bundled Guava warns about sun.misc.Unsafe on Java 24+; the warning is noise.

@@ -7,10 +7,17 @@ import java.util.Map;
 /** Entry point of {@code scripts/bench NAME [args]}: runs one benchmark's own main. */
 public final class BenchMain {
 
-    private static final Map<String, String> BENCHMARKS = Map.of(
-            "kv-memory", "dev.kvasir.bench.kvmemory.KvMemoryBench",
-            "decode", "dev.kvasir.bench.decode.DecodeBench",
-            "serve", "dev.kvasir.bench.serve.ServeBench");
+    /** Name to class, in the order {@code scripts/bench} lists them. */
+    private static final Map<String, String> BENCHMARKS = new java.util.LinkedHashMap<>();
+
+    static {
+        BENCHMARKS.put("kv-memory", "dev.kvasir.bench.kvmemory.KvMemoryBench");
+        BENCHMARKS.put("decode", "dev.kvasir.bench.decode.DecodeBench");
+        BENCHMARKS.put("serve", "dev.kvasir.bench.serve.ServeBench");
+        BENCHMARKS.put("soak", "dev.kvasir.bench.soak.SoakBench");
+        BENCHMARKS.put("memory-search", "dev.kvasir.bench.memory.MemorySearchBench");
+        BENCHMARKS.put("constraint", "dev.kvasir.bench.constraint.ConstraintBench");
+    }
 
     private BenchMain() {}
 

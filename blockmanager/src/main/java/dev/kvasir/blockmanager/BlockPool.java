@@ -6,12 +6,14 @@ import java.util.Arrays;
  * The physical KV blocks of one device: ref counts, the free queue and the prefix cache, all in
  * primitive arrays indexed by block id, so that no operation allocates.
  *
- * <p>Free queue: an intrusive doubly linked list through {@code prev}/{@code next}, with a sentinel
- * at index {@code numBlocks}. Never-used blocks start in id order; a freed block that carries no
- * prefix hash goes to the head (it holds nothing worth keeping, so it is reused first), a freed
- * cached block to the tail (least recently freed is evicted first). Allocation pops the head; a
- * popped block that still carries a hash leaves the prefix cache at that moment (an eviction).
- * A cache hit on a free block pulls it out of the middle of the queue in O(1).
+ * <p>Free queue: one intrusive doubly linked list per {@link Retention} class through
+ * {@code prev}/{@code next}, with sentinels at indices {@code numBlocks + class}. Never-used blocks
+ * start in id order in the first list; a freed block that carries no prefix hash goes to the head of
+ * the first list (it holds nothing worth keeping, so it is reused first), a freed cached block to the
+ * tail of its retention class's list (least recently freed first within a class). Allocation pops
+ * the head of the first non-empty list, so a class is evicted only once every lower class is empty;
+ * a popped block that still carries a hash leaves the prefix cache at that moment (an eviction). A
+ * cache hit on a free block pulls it out of the middle of its list in O(1).
  *
  * <p>Prefix cache: a chained hash table (bucket heads, intrusive {@code bucketNext/bucketPrev})
  * over cached blocks keyed by their 128-bit hash. A cached block also keeps its token ids, extra key
@@ -25,11 +27,31 @@ public final class BlockPool {
 
     static final int NONE = -1;
 
+    /**
+     * How long a freed cached block should outlive others: every block of a lower class is evicted
+     * before any of a higher one. The engine picks the class when it frees a sequence.
+     */
+    public enum Retention {
+        /** Plain LRU: evicted first. */
+        NORMAL,
+        /** The prefix of an active session (or a prefix shared by several requests): kept longer. */
+        SESSION,
+        /** Pinned by a request for a while: evicted only when nothing else is free. */
+        PINNED
+    }
+
+    private static final Retention[] CLASSES = Retention.values();
+
     private final int numBlocks;
     private final int blockSize;
+    /** Sentinel of the list of class c is {@code numBlocks + c}. */
     private final int sentinel;
 
     private final int[] refCount;
+    /** The retention class list a free block is in (its ordinal). */
+    private final byte[] freeClass;
+    /** Prefix-cache hits on each cached block since it was cached (0 for uncached blocks). */
+    private final int[] hits;
     private final int[] prev;
     private final int[] next;
     private int numFree;
@@ -65,20 +87,16 @@ public final class BlockPool {
         this.blockSize = blockSize;
         this.sentinel = numBlocks;
         refCount = new int[numBlocks];
-        prev = new int[numBlocks + 1];
-        next = new int[numBlocks + 1];
-        // Never-used blocks in id order: 0 is allocated first.
-        for (int b = 0; b <= numBlocks; b++) {
-            prev[b] = b == 0 ? sentinel : b - 1;
-            next[b] = b == numBlocks ? 0 : b + 1;
+        freeClass = new byte[numBlocks];
+        hits = new int[numBlocks];
+        prev = new int[numBlocks + CLASSES.length];
+        next = new int[numBlocks + CLASSES.length];
+        for (int c = 0; c < CLASSES.length; c++) {
+            prev[sentinel + c] = sentinel + c;
+            next[sentinel + c] = sentinel + c;
         }
-        if (numBlocks == 0) {
-            prev[sentinel] = sentinel;
-            next[sentinel] = sentinel;
-        } else {
-            prev[sentinel] = numBlocks - 1;
-            next[numBlocks - 1] = sentinel;
-        }
+        // Never-used blocks in id order in the first list: 0 is allocated first.
+        for (int b = 0; b < numBlocks; b++) linkBefore(b, sentinel);
         numFree = numBlocks;
 
         hashHi = new long[numBlocks];
@@ -124,10 +142,19 @@ public final class BlockPool {
         return prefixId[block] != 0;
     }
 
-    /** Pops the head of the free queue with ref count 1, evicting its hash; {@code -1} when none is free. */
+    /** The block {@link #allocate} would pop next (so a caller can save a cached block's content first); -1 when none is free. */
+    public int nextToAllocate() {
+        for (int c = 0; c < CLASSES.length; c++) {
+            int b = next[sentinel + c];
+            if (b != sentinel + c) return b;
+        }
+        return NONE;
+    }
+
+    /** Pops the head of the first non-empty free list with ref count 1, evicting its hash; {@code -1} when none is free. */
     public int allocate() {
-        int b = next[sentinel];
-        if (b == sentinel) {
+        int b = nextToAllocate();
+        if (b == NONE) {
             return NONE;
         }
         unlinkFree(b);
@@ -148,21 +175,69 @@ public final class BlockPool {
         refCount[block]++;
     }
 
-    /** Drops a holder; at zero the block joins the free queue (head if unhashed, tail if cached). */
+    /** Adds a holder that found the block through the prefix cache (counted: shared prefixes are kept longer). */
+    public void retainHit(int block) {
+        retain(block);
+        hits[block]++;
+    }
+
+    /** Prefix-cache hits on a cached block since it was cached. */
+    public int hits(int block) {
+        checkBlock(block);
+        return hits[block];
+    }
+
+    /** Drops a holder; at zero the block joins the free queue as {@link Retention#NORMAL}. */
     public void release(int block) {
+        release(block, Retention.NORMAL);
+    }
+
+    /**
+     * Drops a holder; at zero the block joins the free queue: at the head of the first list when it
+     * is not cached, else at the tail of {@code retention}'s list.
+     */
+    public void release(int block, Retention retention) {
         checkBlock(block);
         if (refCount[block] <= 0) {
             throw new IllegalStateException("block " + block + " released with ref count " + refCount[block]);
         }
         if (--refCount[block] == 0) {
             if (prefixId[block] != 0) {
-                linkBefore(block, sentinel);
+                freeClass[block] = (byte) retention.ordinal();
+                linkBefore(block, sentinel + retention.ordinal());
                 numHashedFree++;
             } else {
+                freeClass[block] = 0;
                 linkBefore(block, next[sentinel]);
             }
             numFree++;
         }
+    }
+
+    /**
+     * Moves every free cached block of class {@code from} to the tail of {@code to}'s list, oldest
+     * first (pins that expired go back to the session class); returns how many moved.
+     */
+    public int demote(Retention from, Retention to) {
+        int moved = 0;
+        int head = sentinel + from.ordinal();
+        for (int b = next[head]; b != head; b = next[head]) {
+            unlinkFree(b);
+            numFree++;
+            if (prefixId[b] != 0) numHashedFree++;
+            freeClass[b] = (byte) to.ordinal();
+            linkBefore(b, sentinel + to.ordinal());
+            moved++;
+        }
+        return moved;
+    }
+
+    /** Free blocks in {@code retention}'s list. */
+    public int numFree(Retention retention) {
+        int n = 0;
+        int head = sentinel + retention.ordinal();
+        for (int b = next[head]; b != head; b = next[b]) n++;
+        return n;
     }
 
     /**
@@ -184,6 +259,14 @@ public final class BlockPool {
      * equal cached block when there is one (a duplicate), otherwise a new one.
      */
     public long register(int block, long hi, long lo, long extra, long parentId, int[] tokens, int offset) {
+        return register(block, hi, lo, extra, parentId, tokens, offset, 0);
+    }
+
+    /**
+     * {@link #register}, naming the prefix {@code idIfNew} (when positive) instead of a fresh id when no
+     * equal block is cached here: how a second pool (the host offload tier) shares the first's prefix ids.
+     */
+    public long register(int block, long hi, long lo, long extra, long parentId, int[] tokens, int offset, long idIfNew) {
         checkBlock(block);
         if (refCount[block] <= 0) {
             throw new IllegalStateException("block " + block + " registered while free");
@@ -196,12 +279,13 @@ public final class BlockPool {
                     + ") out of range for " + tokens.length + " tokens");
         }
         int twin = lookup(hi, lo, extra, parentId, tokens, offset);
-        long id = twin == NONE ? nextPrefixId++ : prefixId[twin];
+        long id = twin != NONE ? prefixId[twin] : idIfNew > 0 ? idIfNew : nextPrefixId++;
         hashHi[block] = hi;
         hashLo[block] = lo;
         extraKey[block] = extra;
         parentPrefixId[block] = parentId;
         prefixId[block] = id;
+        hits[block] = 0;
         System.arraycopy(tokens, offset, cachedTokens, block * blockSize, blockSize);
         int bk = bucket(hi);
         int head = buckets[bk];
@@ -221,11 +305,18 @@ public final class BlockPool {
         return prefixId[block];
     }
 
-    long parentPrefixId(int block) { return parentPrefixId[block]; }
+    public long parentPrefixId(int block) { return parentPrefixId[block]; }
 
-    long hashHi(int block) { return hashHi[block]; }
+    public long hashHi(int block) { return hashHi[block]; }
 
-    long hashLo(int block) { return hashLo[block]; }
+    public long hashLo(int block) { return hashLo[block]; }
+
+    public long extraKey(int block) { return extraKey[block]; }
+
+    /** The cached block's token ids into {@code out} at {@code offset} (allocation-free). */
+    public void copyCachedTokens(int block, int[] out, int offset) {
+        System.arraycopy(cachedTokens, block * blockSize, out, offset, blockSize);
+    }
 
     /** The token ids a cached block was registered with (a copy; for tests and diagnostics). */
     public int[] cachedTokens(int block) {
@@ -257,6 +348,7 @@ public final class BlockPool {
             bucketPrev[n] = p;
         }
         prefixId[b] = 0;
+        hits[b] = 0;
         numHashed--;
     }
 
@@ -287,12 +379,13 @@ public final class BlockPool {
         }
     }
 
-    /** Free ids in queue order, head first (for tests). */
+    /** Free ids in allocation order: each class's list head first, lower classes first (for tests). */
     int[] freeQueue() {
         int[] out = new int[numFree];
         int i = 0;
-        for (int b = next[sentinel]; b != sentinel && i < out.length; b = next[b]) {
-            out[i++] = b;
+        for (int c = 0; c < CLASSES.length; c++) {
+            int head = sentinel + c;
+            for (int b = next[head]; b != head && i < out.length; b = next[b]) out[i++] = b;
         }
         return out;
     }
@@ -302,32 +395,41 @@ public final class BlockPool {
         boolean[] inQueue = new boolean[numBlocks];
         int count = 0;
         int hashedFree = 0;
-        int p = sentinel;
-        for (int b = next[sentinel]; b != sentinel; b = next[b]) {
-            if (b < 0 || b >= numBlocks) {
-                throw new IllegalStateException("free queue links to invalid block " + b);
+        for (int c = 0; c < CLASSES.length; c++) {
+            int head = sentinel + c;
+            int p = head;
+            for (int b = next[head]; b != head; b = next[b]) {
+                if (b < 0 || b >= numBlocks) {
+                    throw new IllegalStateException("free list " + CLASSES[c] + " links to invalid block " + b);
+                }
+                if (inQueue[b]) {
+                    throw new IllegalStateException("free lists have a cycle or a shared block at block " + b);
+                }
+                if (prev[b] != p) {
+                    throw new IllegalStateException("free list prev link of block " + b + " is " + prev[b] + ", expected " + p);
+                }
+                if (refCount[b] != 0) {
+                    throw new IllegalStateException("block " + b + " is in a free list with ref count " + refCount[b]);
+                }
+                if (freeClass[b] != c) {
+                    throw new IllegalStateException("block " + b + " is in the " + CLASSES[c] + " list but marked " + CLASSES[freeClass[b]]);
+                }
+                if (c > 0 && prefixId[b] == 0) {
+                    throw new IllegalStateException("uncached block " + b + " is in the " + CLASSES[c] + " list");
+                }
+                inQueue[b] = true;
+                if (prefixId[b] != 0) {
+                    hashedFree++;
+                }
+                count++;
+                p = b;
             }
-            if (inQueue[b]) {
-                throw new IllegalStateException("free queue has a cycle at block " + b);
+            if (prev[head] != p) {
+                throw new IllegalStateException("free list " + CLASSES[c] + " tail is " + prev[head] + ", expected " + p);
             }
-            if (prev[b] != p) {
-                throw new IllegalStateException("free queue prev link of block " + b + " is " + prev[b] + ", expected " + p);
-            }
-            if (refCount[b] != 0) {
-                throw new IllegalStateException("block " + b + " is in the free queue with ref count " + refCount[b]);
-            }
-            inQueue[b] = true;
-            if (prefixId[b] != 0) {
-                hashedFree++;
-            }
-            count++;
-            p = b;
-        }
-        if (prev[sentinel] != p) {
-            throw new IllegalStateException("free queue tail is " + prev[sentinel] + ", expected " + p);
         }
         if (count != numFree) {
-            throw new IllegalStateException("free queue holds " + count + " blocks, counter says " + numFree);
+            throw new IllegalStateException("free lists hold " + count + " blocks, counter says " + numFree);
         }
         if (hashedFree != numHashedFree) {
             throw new IllegalStateException(hashedFree + " cached blocks are free, counter says " + numHashedFree);
@@ -337,7 +439,10 @@ public final class BlockPool {
                 throw new IllegalStateException("block " + b + " has negative ref count " + refCount[b]);
             }
             if (refCount[b] == 0 && !inQueue[b]) {
-                throw new IllegalStateException("block " + b + " has ref count 0 but is not in the free queue");
+                throw new IllegalStateException("block " + b + " has ref count 0 but is not in a free list");
+            }
+            if (prefixId[b] == 0 && hits[b] != 0) {
+                throw new IllegalStateException("uncached block " + b + " counts " + hits[b] + " hits");
             }
         }
         int hashed = 0;

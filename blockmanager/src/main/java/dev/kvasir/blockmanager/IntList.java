@@ -17,6 +17,8 @@ final class IntList {
         values[size++] = v;
     }
 
+    int get(int i) { return values[i]; }
+
     int[] toArray() { return Arrays.copyOf(values, size); }
 
     void clear() { size = 0; }

@@ -7,6 +7,13 @@ import java.util.Arrays;
  * Paged KV-cache bookkeeping for the engine: per-sequence block tables over a GPU {@link BlockPool},
  * automatic prefix caching, fork with copy-on-write, and swap plans to a CPU pool.
  *
+ * <p>Two refinements of the prefix cache: freed cached blocks carry a {@link BlockPool.Retention}
+ * class from the engine (session prefixes and pins outlive plain LRU blocks), and an optional host
+ * <em>offload tier</em>: a cached device block evicted for reuse is first copied to a host block that
+ * keeps its hash (under the same prefix id), and a later prompt that misses on the device but hits
+ * there gets a fresh device block filled by a copy instead of recomputing it
+ * ({@link #drainOffloads}). A sequence never reads a host block directly.
+ *
  * <p>Mechanism only: every method either does what it says or reports that it cannot (a {@code -1},
  * {@code null} or {@code false}) having changed nothing; the scheduler decides what to preempt.
  * Misuse (unknown sequence, duplicate id, negative counts) throws and also changes nothing.
@@ -24,9 +31,13 @@ public final class KvCacheManager {
     public static final double DEFAULT_WATERMARK = 0.01;
 
     private static final BlockCopies NO_COPIES = new BlockCopies(new int[0], new int[0]);
+    private static final int[] NO_BLOCKS = new int[0];
+    private static final OffloadCopies NO_OFFLOADS = new OffloadCopies(NO_BLOCKS, NO_BLOCKS, NO_BLOCKS, NO_BLOCKS);
 
     private final BlockPool gpu;
     private final BlockPool cpu;
+    /** The host offload tier: cached blocks only, prefix ids shared with {@link #gpu}; empty when off. */
+    private final BlockPool offload;
     private final int blockSize;
     private final int blockShift;
     private final int offsetMask;
@@ -39,14 +50,25 @@ public final class KvCacheManager {
     private final ArrayDeque<SequenceBlocks> spare = new ArrayDeque<>();
     private final IntList copySrc = new IntList();
     private final IntList copyDst = new IntList();
+    private final IntList storeSrc = new IntList();
+    private final IntList storeDst = new IntList();
+    private final IntList loadSrc = new IntList();
+    private final IntList loadDst = new IntList();
+    /** Scratch for one block's token ids (offload stores). */
+    private final int[] blockTokens;
 
     private long prefixQueryTokens;
     private long prefixHitTokens;
+    private long offloadHitTokens;
+    private long offloadStores;
     private long cowCopies;
 
     // Result of the last findPrefix (single engine thread, so plain fields instead of a result object).
     private int[] hitIds = new int[64];
+    /** Whether hit i is a host-tier block (to be loaded) rather than a device block. */
+    private boolean[] hitOnHost = new boolean[64];
     private int hitBlocks;
+    private int hitHostBlocks;
     private int hitBlocksFree;
     private long hitPrefixId;
     private long hitHashHi;
@@ -54,11 +76,17 @@ public final class KvCacheManager {
 
     public KvCacheManager(int numGpuBlocks, int blockSize, int numCpuBlocks, double watermarkFraction,
                           boolean enablePrefixCaching) {
-        this(numGpuBlocks, blockSize, numCpuBlocks, watermarkFraction, enablePrefixCaching, -1L);
+        this(numGpuBlocks, blockSize, numCpuBlocks, 0, watermarkFraction, enablePrefixCaching, -1L);
+    }
+
+    /** @param numOffloadBlocks blocks of the host offload tier (0: off; it needs prefix caching) */
+    public KvCacheManager(int numGpuBlocks, int blockSize, int numCpuBlocks, int numOffloadBlocks, double watermarkFraction,
+                          boolean enablePrefixCaching) {
+        this(numGpuBlocks, blockSize, numCpuBlocks, numOffloadBlocks, watermarkFraction, enablePrefixCaching, -1L);
     }
 
     /** With a weakened hash ({@code hashMask} keeps only some bits), to prove collisions never serve wrong KV. */
-    KvCacheManager(int numGpuBlocks, int blockSize, int numCpuBlocks, double watermarkFraction,
+    KvCacheManager(int numGpuBlocks, int blockSize, int numCpuBlocks, int numOffloadBlocks, double watermarkFraction,
                    boolean enablePrefixCaching, long hashMask) {
         if (numGpuBlocks <= 0) {
             throw new IllegalArgumentException("numGpuBlocks must be > 0, got " + numGpuBlocks);
@@ -66,11 +94,17 @@ public final class KvCacheManager {
         if (numCpuBlocks < 0) {
             throw new IllegalArgumentException("numCpuBlocks must be >= 0, got " + numCpuBlocks);
         }
+        if (numOffloadBlocks < 0 || (numOffloadBlocks > 0 && !enablePrefixCaching)) {
+            throw new IllegalArgumentException("numOffloadBlocks must be >= 0 and needs prefix caching, got "
+                    + numOffloadBlocks + (enablePrefixCaching ? "" : " without prefix caching"));
+        }
         if (!(watermarkFraction >= 0 && watermarkFraction < 1)) {
             throw new IllegalArgumentException("watermarkFraction must be in [0, 1), got " + watermarkFraction);
         }
         this.gpu = new BlockPool(numGpuBlocks, blockSize);
         this.cpu = new BlockPool(numCpuBlocks, blockSize);
+        this.offload = new BlockPool(numOffloadBlocks, blockSize);
+        this.blockTokens = new int[blockSize];
         this.blockSize = blockSize;
         this.blockShift = Integer.numberOfTrailingZeros(blockSize);
         this.offsetMask = blockSize - 1;
@@ -102,7 +136,7 @@ public final class KvCacheManager {
     public boolean canAllocatePrompt(int[] promptTokens, long extraKey) {
         checkPrompt(promptTokens);
         findPrefix(promptTokens, extraKey);
-        int needNew = blocksFor(promptTokens.length) - hitBlocks;
+        int needNew = blocksFor(promptTokens.length) - (hitBlocks - hitHostBlocks);
         return gpu.numFree() - hitBlocksFree - needNew >= watermarkBlocks;
     }
 
@@ -118,7 +152,7 @@ public final class KvCacheManager {
             throw new IllegalStateException("sequence " + seqId + " already exists");
         }
         findPrefix(promptTokens, extraKey);
-        int needNew = blocksFor(promptTokens.length) - hitBlocks;
+        int needNew = blocksFor(promptTokens.length) - (hitBlocks - hitHostBlocks);
         if (gpu.numFree() - hitBlocksFree < needNew) {
             return -1;
         }
@@ -126,13 +160,29 @@ public final class KvCacheManager {
         seq.ensureTokenCapacity(promptTokens.length);
         System.arraycopy(promptTokens, 0, seq.tokens, 0, promptTokens.length);
         seq.numTokens = promptTokens.length;
-        // Hits first: retaining takes them out of the free queue, so the allocations below cannot evict them.
+        // Hits first: retaining takes them out of the free lists, so the allocations below cannot evict them
+        // (host hits stay retained until their loads are drained).
         for (int i = 0; i < hitBlocks; i++) {
-            gpu.retain(hitIds[i]);
-            seq.table.add(hitIds[i]);
+            if (hitOnHost[i]) offload.retain(hitIds[i]);
+            else gpu.retainHit(hitIds[i]);
         }
-        for (int i = 0; i < needNew; i++) {
-            seq.table.add(gpu.allocate());
+        long parent = 0;
+        for (int i = 0; i < hitBlocks; i++) {
+            int b = hitIds[i];
+            if (hitOnHost[i]) {
+                // A fresh device block takes the host block's place in the prefix chain; the load fills it.
+                int g = allocateGpu();
+                gpu.register(g, offload.hashHi(b), offload.hashLo(b), extraKey, parent, promptTokens, i << blockShift,
+                        offload.prefixId(b));
+                loadSrc.add(b);
+                loadDst.add(g);
+                b = g;
+            }
+            parent = gpu.prefixId(b);
+            seq.table.add(b);
+        }
+        for (int i = hitHostBlocks; i < needNew; i++) { // host hits took the first of needNew
+            seq.table.add(allocateGpu());
         }
         int cached = hitBlocks << blockShift;
         seq.numComputed = cached;
@@ -144,13 +194,63 @@ public final class KvCacheManager {
         if (prefixCaching) {
             prefixQueryTokens += promptTokens.length;
             prefixHitTokens += cached;
+            offloadHitTokens += (long) hitHostBlocks << blockShift;
         }
         return cached;
+    }
+
+    /**
+     * A device block for a new owner. When it still holds a cached prefix and the offload tier is on,
+     * the prefix moves to a host block first (a store the backend performs before anything writes
+     * the device block), unless the host already holds it.
+     */
+    private int allocateGpu() {
+        int b = gpu.nextToAllocate();
+        if (b >= 0 && offload.numBlocks() > 0 && gpu.isCached(b)) store(b);
+        return gpu.allocate();
+    }
+
+    private void store(int b) {
+        long hi = gpu.hashHi(b), lo = gpu.hashLo(b), extra = gpu.extraKey(b), parent = gpu.parentPrefixId(b);
+        gpu.copyCachedTokens(b, blockTokens, 0);
+        int twin = offload.lookup(hi, lo, extra, parent, blockTokens, 0);
+        if (twin >= 0) {
+            // Already on the host (an equal block was offloaded before): refresh its place in the LRU order.
+            offload.retain(twin);
+            offload.release(twin);
+            return;
+        }
+        int h = offload.allocate();
+        if (h < 0) return; // every host block is waiting for a load this step: the prefix is dropped
+        offload.register(h, hi, lo, extra, parent, blockTokens, 0, gpu.prefixId(b));
+        offload.release(h);
+        storeSrc.add(b);
+        storeDst.add(h);
+        offloadStores++;
+    }
+
+    /**
+     * Offload-tier copies made since the last drain, for the backend to perform before the step's
+     * forward pass (stores first, loads after any swaps); the host blocks being loaded become
+     * evictable again.
+     */
+    public OffloadCopies drainOffloads() {
+        if (storeSrc.size() == 0 && loadSrc.size() == 0) {
+            return NO_OFFLOADS;
+        }
+        OffloadCopies copies = new OffloadCopies(storeSrc.toArray(), storeDst.toArray(), loadSrc.toArray(), loadDst.toArray());
+        for (int i = 0; i < loadSrc.size(); i++) offload.release(loadSrc.get(i));
+        storeSrc.clear();
+        storeDst.clear();
+        loadSrc.clear();
+        loadDst.clear();
+        return copies;
     }
 
     /** Walks the prompt's full blocks (all but the one holding the last token) through the cache. */
     private void findPrefix(int[] tokens, long extra) {
         hitBlocks = 0;
+        hitHostBlocks = 0;
         hitBlocksFree = 0;
         hitPrefixId = 0;
         hitHashHi = PrefixHash.ROOT_HI;
@@ -161,6 +261,7 @@ public final class KvCacheManager {
         int maxBlocks = (tokens.length - 1) >> blockShift;
         if (hitIds.length < maxBlocks) {
             hitIds = new int[Math.max(maxBlocks, hitIds.length * 2)];
+            hitOnHost = new boolean[hitIds.length];
         }
         long pHi = PrefixHash.ROOT_HI;
         long pLo = PrefixHash.ROOT_LO;
@@ -170,14 +271,23 @@ public final class KvCacheManager {
             long hi = hashHi(pHi, pLo, tokens, off, blockSize, extra);
             long lo = hashLo(pHi, pLo, tokens, off, blockSize, extra);
             int b = gpu.lookup(hi, lo, extra, pid, tokens, off);
+            boolean host = false;
+            if (b < 0 && offload.numBlocks() > 0) {
+                b = offload.lookup(hi, lo, extra, pid, tokens, off);
+                host = true;
+            }
             if (b < 0) {
                 break;
             }
+            hitOnHost[hitBlocks] = host;
             hitIds[hitBlocks++] = b;
-            if (gpu.refCount(b) == 0) {
-                hitBlocksFree++;
+            if (host) {
+                hitHostBlocks++;
+                pid = offload.prefixId(b);
+            } else {
+                if (gpu.refCount(b) == 0) hitBlocksFree++;
+                pid = gpu.prefixId(b);
             }
-            pid = gpu.prefixId(b);
             pHi = hi;
             pLo = lo;
         }
@@ -246,12 +356,19 @@ public final class KvCacheManager {
             long lo = hashLo(seq.lastHashHi, seq.lastHashLo, seq.tokens, off, blockSize, seq.extraKey);
             // A block shared with a fork sibling may already be registered by the sibling: same content.
             long pid = gpu.isCached(b) ? gpu.prefixId(b)
-                    : gpu.register(b, hi, lo, seq.extraKey, seq.lastPrefixId, seq.tokens, off);
+                    : gpu.register(b, hi, lo, seq.extraKey, seq.lastPrefixId, seq.tokens, off, hostPrefixId(hi, lo, seq, off));
             seq.lastPrefixId = pid;
             seq.lastHashHi = hi;
             seq.lastHashLo = lo;
             seq.numRegistered = i + 1;
         }
+    }
+
+    /** The prefix id the host tier knows this block's content by (0 when it does not), so both tiers share one chain. */
+    private long hostPrefixId(long hi, long lo, SequenceBlocks seq, int off) {
+        if (offload.numBlocks() == 0) return 0;
+        int h = offload.lookup(hi, lo, seq.extraKey, seq.lastPrefixId, seq.tokens, off);
+        return h < 0 ? 0 : offload.prefixId(h);
     }
 
     public boolean canAppend(long seqId, int numTokens) {
@@ -301,11 +418,11 @@ public final class KvCacheManager {
     private int append(SequenceBlocks seq, int token) {
         int pos = seq.numTokens;
         if ((pos & offsetMask) == 0) {
-            seq.table.add(gpu.allocate());
+            seq.table.add(allocateGpu());
         } else {
             int last = seq.table.last();
             if (gpu.refCount(last) > 1) {
-                int copy = gpu.allocate();
+                int copy = allocateGpu();
                 copySrc.add(last);
                 copyDst.add(copy);
                 gpu.release(last);
@@ -352,16 +469,36 @@ public final class KvCacheManager {
 
     /** Releases the sequence's blocks, last block first; hashed blocks stay cached (evictable) until reused. */
     public void free(long seqId) {
+        free(seqId, BlockPool.Retention.NORMAL, false);
+    }
+
+    /**
+     * Releases the sequence's blocks, last block first, its cached ones into {@code retention}'s class;
+     * with {@code keepShared}, blocks other requests have hit (a shared system prompt, core memories) go
+     * to at least {@link BlockPool.Retention#SESSION}.
+     */
+    public void free(long seqId, BlockPool.Retention retention, boolean keepShared) {
         SequenceBlocks seq = seqs.remove(seqId);
         if (seq == null) {
             throw unknown(seqId);
         }
-        BlockPool pool = seq.swapped ? cpu : gpu;
-        for (int i = seq.table.size() - 1; i >= 0; i--) {
-            pool.release(seq.table.get(i));
+        if (seq.swapped) {
+            for (int i = seq.table.size() - 1; i >= 0; i--) cpu.release(seq.table.get(i));
+        } else {
+            for (int i = seq.table.size() - 1; i >= 0; i--) {
+                int b = seq.table.get(i);
+                BlockPool.Retention r = keepShared && gpu.hits(b) > 0 && retention == BlockPool.Retention.NORMAL
+                        ? BlockPool.Retention.SESSION : retention;
+                gpu.release(b, r);
+            }
         }
         seq.table.truncate(0);
         spare.push(seq);
+    }
+
+    /** Pins have expired: pinned free blocks become session blocks again (evictable before nothing else). */
+    public int unpinAll() {
+        return gpu.demote(BlockPool.Retention.PINNED, BlockPool.Retention.SESSION);
     }
 
     // ---------------------------------------------------------------- swap
@@ -372,7 +509,7 @@ public final class KvCacheManager {
      */
     public SwapPlan swapOut(long seqId) {
         SequenceBlocks seq = onGpu(seqId);
-        SwapPlan plan = moveBlocks(seq, gpu, cpu);
+        SwapPlan plan = moveBlocks(seq, gpu, cpu, cpu::allocate);
         if (plan != null) {
             seq.swapped = true;
             seq.resetRegistration();
@@ -392,7 +529,7 @@ public final class KvCacheManager {
      */
     public SwapPlan swapIn(long seqId) {
         SequenceBlocks seq = swappedOut(seqId);
-        SwapPlan plan = moveBlocks(seq, cpu, gpu);
+        SwapPlan plan = moveBlocks(seq, cpu, gpu, this::allocateGpu);
         if (plan != null) {
             seq.swapped = false;
         }
@@ -404,7 +541,7 @@ public final class KvCacheManager {
      * ones last block first) and returns the copies to perform; null, with nothing changed, when
      * {@code to} lacks room.
      */
-    private static SwapPlan moveBlocks(SequenceBlocks seq, BlockPool from, BlockPool to) {
+    private static SwapPlan moveBlocks(SequenceBlocks seq, BlockPool from, BlockPool to, java.util.function.IntSupplier allocate) {
         int n = seq.table.size();
         if (to.numFree() < n) {
             return null;
@@ -412,7 +549,7 @@ public final class KvCacheManager {
         int[] src = seq.table.toArray();
         int[] dst = new int[n];
         for (int i = 0; i < n; i++) {
-            dst[i] = to.allocate();
+            dst[i] = allocate.getAsInt();
             seq.table.set(i, dst[i]);
         }
         for (int i = n - 1; i >= 0; i--) {
@@ -474,6 +611,20 @@ public final class KvCacheManager {
 
     public long copyOnWriteCopies() { return cowCopies; }
 
+    /** Prompt tokens served by loading host-tier blocks back instead of recomputing them. */
+    public long offloadHitTokens() { return offloadHitTokens; }
+
+    /** Cached device blocks copied to the host tier on eviction. */
+    public long offloadStores() { return offloadStores; }
+
+    public int numOffloadBlocks() { return offload.numBlocks(); }
+
+    /** Host-tier blocks holding a cached prefix. */
+    public int numOffloadedBlocks() { return offload.numHashed(); }
+
+    /** Free cached device blocks kept in {@code retention}'s class. */
+    public int numRetainedBlocks(BlockPool.Retention retention) { return gpu.numFree(retention); }
+
     /** Cached blocks whose hash was dropped because the block was reallocated. */
     public long evictions() { return gpu.evictions(); }
 
@@ -491,6 +642,13 @@ public final class KvCacheManager {
     public void checkInvariants() {
         gpu.checkInvariants();
         cpu.checkInvariants();
+        offload.checkInvariants();
+        if (offload.numUsed() != loadSrc.size()) {
+            fail(offload.numUsed() + " host-tier blocks are held, but " + loadSrc.size() + " loads are pending");
+        }
+        if (offload.numHashed() != offload.numBlocks() - offload.numFree() + offload.numCachedFree()) {
+            fail("a held host-tier block has no cached prefix");
+        }
         int[] gpuHolders = new int[gpu.numBlocks()];
         int[] cpuHolders = new int[cpu.numBlocks()];
         SequenceBlocks[] firstHolder = new SequenceBlocks[gpu.numBlocks()];

@@ -129,4 +129,56 @@ class BlockPoolTest {
         assertEquals(0, pool.numUsed());
         pool.checkInvariants();
     }
+
+    @Test
+    void retentionClassesAreEvictedLowestFirstAndPinsCanBeDemoted() {
+        BlockPool pool = new BlockPool(4, 4);
+        int pinned = pool.allocate(), session = pool.allocate(), normal = pool.allocate(), plain = pool.allocate();
+        pool.register(pinned, 1, 1, 0, 0, TOKENS_A, 0);
+        pool.register(session, 2, 2, 0, 0, TOKENS_A, 0);
+        pool.register(normal, 3, 3, 0, 0, TOKENS_A, 0);
+        pool.release(pinned, BlockPool.Retention.PINNED);
+        pool.release(session, BlockPool.Retention.SESSION);
+        pool.release(normal, BlockPool.Retention.NORMAL);
+        pool.release(plain, BlockPool.Retention.PINNED); // an uncached block holds nothing to keep: reused first
+        pool.checkInvariants();
+        assertArrayEquals(new int[] {plain, normal, session, pinned}, pool.freeQueue());
+        assertEquals(1, pool.numFree(BlockPool.Retention.SESSION));
+        assertEquals(plain, pool.allocate());
+        assertEquals(normal, pool.allocate(), "plain LRU blocks go before a session's");
+        assertEquals(session, pool.nextToAllocate(), "then the session's, while a pinned block waits");
+        assertEquals(1, pool.demote(BlockPool.Retention.PINNED, BlockPool.Retention.SESSION));
+        assertArrayEquals(new int[] {session, pinned}, pool.freeQueue(), "an expired pin queues behind the session block");
+        assertEquals(0, pool.numFree(BlockPool.Retention.PINNED));
+        pool.checkInvariants();
+    }
+
+    @Test
+    void hitsAreCountedUntilTheBlockLeavesTheCache() {
+        BlockPool pool = new BlockPool(2, 4);
+        int a = pool.allocate();
+        pool.register(a, 5, 6, 0, 0, TOKENS_A, 0);
+        pool.release(a);
+        pool.retainHit(a);
+        pool.release(a);
+        pool.retainHit(a);
+        assertEquals(2, pool.hits(a));
+        pool.release(a);
+        pool.allocate(); // the never-used block
+        assertEquals(a, pool.allocate(), "evicted");
+        assertEquals(0, pool.hits(a));
+        pool.checkInvariants();
+    }
+
+    @Test
+    void aSecondPoolCanNameAPrefixWithTheFirstPoolsId() {
+        BlockPool device = new BlockPool(2, 4), host = new BlockPool(2, 4);
+        int d = device.allocate();
+        long id = device.register(d, 9, 9, 0, 0, TOKENS_A, 0);
+        int h = host.allocate();
+        assertEquals(id, host.register(h, 9, 9, 0, 0, TOKENS_A, 0, id));
+        int h2 = host.allocate();
+        assertEquals(id, host.register(h2, 9, 9, 0, 0, TOKENS_A, 0, 77), "an equal cached block's id wins");
+        host.checkInvariants();
+    }
 }

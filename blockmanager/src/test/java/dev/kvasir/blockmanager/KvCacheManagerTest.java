@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Arrays;
 import java.util.Random;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
@@ -340,5 +341,78 @@ class KvCacheManagerTest {
         assertEquals(16, m.numFreeCpuBlocks());
         assertEquals(0, m.numSequences());
         m.checkInvariants();
+    }
+
+    @Test
+    void aSessionsPrefixOutlivesPlainLruTraffic() {
+        Random rnd = new Random(21);
+        int[] session = randomTokens(rnd, 65); // 4 full blocks cached
+        for (BlockPool.Retention retention : new BlockPool.Retention[] {BlockPool.Retention.NORMAL, BlockPool.Retention.SESSION}) {
+            KvCacheManager m = new KvCacheManager(12, 16, 0, 0.0, true);
+            prefill(m, 1, session);
+            m.free(1, retention, false);
+            // Ten one-off prompts of 3 blocks each churn through the pool, freed as plain LRU.
+            for (int i = 0; i < 10; i++) {
+                prefill(m, 10 + i, randomTokens(rnd, 40));
+                m.free(10 + i);
+            }
+            boolean kept = retention == BlockPool.Retention.SESSION;
+            assertEquals(kept ? 4 : 0, m.numRetainedBlocks(BlockPool.Retention.SESSION), "the session's full blocks wait apart");
+            int hit = m.allocatePrompt(2, session, 0);
+            if (kept) {
+                assertEquals(64, hit, "the session's prefix was kept");
+            } else {
+                assertEquals(0, hit, "plain LRU evicted it");
+            }
+            m.checkInvariants();
+        }
+    }
+
+    @Test
+    void sharedPrefixBlocksAreKeptLikeASessionsWhenAsked() {
+        Random rnd = new Random(22);
+        int[] system = randomTokens(rnd, 32);
+        int[] a = Arrays.copyOf(system, 40), b = Arrays.copyOf(system, 45);
+        KvCacheManager m = new KvCacheManager(16, 16, 0, 0.0, true);
+        prefill(m, 1, a);
+        m.free(1);
+        assertEquals(32, prefill(m, 2, b), "the second request hits the shared system prompt");
+        m.free(2, BlockPool.Retention.NORMAL, true);
+        assertEquals(2, m.numRetainedBlocks(BlockPool.Retention.SESSION), "the two hit blocks are kept longer");
+        m.checkInvariants();
+    }
+
+    @Test
+    void anEvictedPrefixComesBackFromTheHostTierByCopy() {
+        Random rnd = new Random(23);
+        int[] prompt = randomTokens(rnd, 40); // 2 full blocks
+        KvCacheManager m = new KvCacheManager(4, 16, 0, 8, 0.0, true);
+        prefill(m, 1, prompt);
+        m.free(1);
+        // A 64-token prompt needs all four device blocks: both cached blocks are evicted to the host.
+        assertEquals(0, prefill(m, 2, randomTokens(rnd, 64)));
+        OffloadCopies stores = m.drainOffloads();
+        assertEquals(2, stores.storeSrc().length);
+        assertEquals(2, m.numOffloadedBlocks());
+        assertEquals(0, m.numCachedBlocks());
+        m.free(2);
+        int cached = m.allocatePrompt(3, prompt, 0);
+        assertEquals(32, cached, "both blocks are found on the host");
+        OffloadCopies loads = m.drainOffloads();
+        // Stored in eviction order (a freed sequence's last block is evicted first), loaded in prefix order.
+        assertArrayEquals(new int[] {stores.storeDst()[1], stores.storeDst()[0]}, loads.loadSrc(), "loaded from where they were stored");
+        assertArrayEquals(Arrays.copyOf(m.blockTable(3).toArray(), 2), loads.loadDst(), "into the sequence's first blocks");
+        assertEquals(32, m.offloadHitTokens());
+        // Once loaded they are device blocks again: the next request hits them there.
+        m.markComputed(3, 40);
+        m.free(3);
+        assertEquals(32, m.allocatePrompt(4, prompt, 0));
+        assertTrue(m.drainOffloads().isEmpty(), "a device hit needs no copy");
+        m.checkInvariants();
+    }
+
+    @Test
+    void theHostTierNeedsPrefixCaching() {
+        assertThrows(IllegalArgumentException.class, () -> new KvCacheManager(4, 16, 0, 8, 0.0, false));
     }
 }

@@ -15,10 +15,11 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * Property test as seeded random operation sequences: thousands of allocate, chunked prefill, append,
- * fork, free, swap and misuse operations on a small pool (so exhaustion is frequent), against a model
- * of the device memory. The test writes each position's "KV" (a hash of the sequence's whole prefix and
- * extra key, as real KV depends on every earlier token) into the slot the manager names, performs the
- * copy-on-write and swap copies it is handed, and after every operation checks the manager's invariants
+ * fork, free (into random retention classes), unpin, swap and misuse operations on a small pool (so
+ * exhaustion is frequent), with and without a host offload tier, against a model of the device and host
+ * memory. The test writes each position's "KV" (a hash of the sequence's whole prefix and extra key, as
+ * real KV depends on every earlier token) into the slot the manager names, performs the offload,
+ * copy-on-write and swap copies it is handed in the engine's order, and after every operation checks the manager's invariants
  * and that every sequence still reads its own correct KV at every computed position: a prefix hit on
  * wrong content, a write into a block another sequence reads, or a lost copy all show up as a wrong
  * value. Failed operations must leave the manager unchanged.
@@ -73,33 +74,40 @@ class RandomOperationsTest {
     private KvCacheManager manager;
     private long[] gpuKv;
     private long[] cpuKv;
+    private long[] hostKv;
     private int blockSize;
     private long nextId;
     private int[][] sharedPrefixes;
 
     /** hashBits below 64 weaken the prefix hash so that collisions are everyday events. */
-    @ParameterizedTest(name = "seed {0}, block size {1}, {2} GPU / {3} CPU blocks, prefix caching {4}, {5}-bit hash")
+    @ParameterizedTest(name = "seed {0}, block size {1}, {2} GPU / {3} CPU / {6} host-tier blocks, prefix caching {4}, {5}-bit hash")
     @CsvSource({
-        "1, 4, 48, 24, true, 64",
-        "2, 4, 64, 0, true, 64",
-        "3, 16, 24, 12, true, 64",
-        "4, 2, 96, 32, true, 64",
-        "5, 1, 200, 50, true, 64",
-        "6, 4, 48, 24, false, 64",
-        "7, 8, 40, 40, true, 64",
-        "8, 4, 32, 8, true, 64",
-        "9, 4, 48, 24, true, 1",
-        "10, 2, 64, 16, true, 2",
-        "11, 1, 128, 32, true, 0",
+        "1, 4, 48, 24, true, 64, 0",
+        "2, 4, 64, 0, true, 64, 0",
+        "3, 16, 24, 12, true, 64, 0",
+        "4, 2, 96, 32, true, 64, 0",
+        "5, 1, 200, 50, true, 64, 0",
+        "6, 4, 48, 24, false, 64, 0",
+        "7, 8, 40, 40, true, 64, 0",
+        "8, 4, 32, 8, true, 64, 0",
+        "9, 4, 48, 24, true, 1, 0",
+        "10, 2, 64, 16, true, 2, 0",
+        "11, 1, 128, 32, true, 0, 0",
+        "12, 4, 48, 24, true, 64, 32",
+        "13, 4, 32, 0, true, 64, 96",
+        "14, 2, 64, 16, true, 2, 16",
+        "15, 8, 40, 8, true, 64, 4",
+        "16, 1, 96, 32, true, 0, 48",
     })
     void randomOperationsKeepEveryInvariant(long seed, int bs, int gpuBlocks, int cpuBlocks, boolean caching,
-                                            int hashBits) {
+                                            int hashBits, int offloadBlocks) {
         Random rnd = new Random(seed);
         blockSize = bs;
         long mask = hashBits == 64 ? -1L : (1L << hashBits) - 1;
-        manager = new KvCacheManager(gpuBlocks, bs, cpuBlocks, 0.05, caching, mask);
+        manager = new KvCacheManager(gpuBlocks, bs, cpuBlocks, offloadBlocks, 0.05, caching, mask);
         gpuKv = new long[gpuBlocks * bs];
         cpuKv = new long[Math.max(1, cpuBlocks) * bs];
+        hostKv = new long[Math.max(1, offloadBlocks) * bs];
         sharedPrefixes = new int[][] {tokens(rnd, 3 * bs + 1), tokens(rnd, 5 * bs), tokens(rnd, 2 * bs + 3)};
         int failures = 0;
         int hits = 0;
@@ -123,8 +131,10 @@ class RandomOperationsTest {
             } else if (kind < 84) {
                 what = "free";
                 Model m = pick(rnd);
-                manager.free(m.id);
+                BlockPool.Retention[] classes = BlockPool.Retention.values();
+                manager.free(m.id, classes[rnd.nextInt(classes.length)], rnd.nextBoolean());
                 live.remove(m);
+                if (rnd.nextInt(10) == 0) manager.unpinAll();
             } else if (kind < 90) {
                 what = "swap out";
                 failures += swapOut(pick(rnd)) ? 0 : 1;
@@ -151,6 +161,10 @@ class RandomOperationsTest {
         assertTrue(failures > 20, "the pool was exhausted only " + failures + " times; the test is too gentle");
         if (caching) {
             assertTrue(hits > 20, "only " + hits + " prefix hits; the test does not exercise the cache");
+        }
+        if (offloadBlocks > 0) {
+            assertTrue(manager.offloadStores() > 20, "only " + manager.offloadStores() + " offload stores");
+            assertTrue(manager.offloadHitTokens() >= 2L * bs, "only " + manager.offloadHitTokens() + " tokens loaded back");
         }
         for (Model m : new ArrayList<>(live)) {
             manager.free(m.id);
@@ -192,6 +206,9 @@ class RandomOperationsTest {
             assertTrue(!fits, "canAllocatePrompt said yes, allocatePrompt failed");
             return -1;
         }
+        OffloadCopies offloads = manager.drainOffloads();
+        store(offloads);
+        load(offloads);
         assertEquals(0, cached % blockSize, "cached tokens are whole blocks");
         assertTrue(cached < prompt.length, "the last prompt token is never cached");
         Model m = new Model(id, extra, prompt);
@@ -245,6 +262,9 @@ class RandomOperationsTest {
             return false;
         }
         assertTrue(can, "canAppend said no, append succeeded");
+        OffloadCopies offloads = manager.drainOffloads();
+        store(offloads); // before anything writes the reused device blocks
+        assertEquals(0, offloads.loadSrc().length, "an append loads nothing from the host tier");
         BlockCopies copies = manager.drainCopies();
         for (int i = 0; i < copies.size(); i++) {
             copyBlock(gpuKv, copies.src()[i], gpuKv, copies.dst()[i]);
@@ -297,6 +317,7 @@ class RandomOperationsTest {
             assertEquals(before, snapshot(m.id), "a failed swap-in changed the manager");
             return false;
         }
+        store(manager.drainOffloads()); // the swap-in writes device blocks that may have held offloaded prefixes
         for (int i = 0; i < plan.size(); i++) {
             copyBlock(cpuKv, plan.src()[i], gpuKv, plan.dst()[i]);
         }
@@ -323,6 +344,14 @@ class RandomOperationsTest {
             }
         }
         assertEquals(before, snapshot(-1), "misuse changed the manager");
+    }
+
+    private void store(OffloadCopies c) {
+        for (int i = 0; i < c.storeSrc().length; i++) copyBlock(gpuKv, c.storeSrc()[i], hostKv, c.storeDst()[i]);
+    }
+
+    private void load(OffloadCopies c) {
+        for (int i = 0; i < c.loadSrc().length; i++) copyBlock(hostKv, c.loadSrc()[i], gpuKv, c.loadDst()[i]);
     }
 
     private void copyBlock(long[] from, int src, long[] to, int dst) {
@@ -353,7 +382,8 @@ class RandomOperationsTest {
                 .append(manager.numUsedBlocks()).append('/').append(manager.numFreeCpuBlocks()).append('/')
                 .append(manager.numSequences()).append('/').append(manager.evictions()).append('/')
                 .append(manager.copyOnWriteCopies()).append('/').append(manager.prefixQueryTokens()).append('/')
-                .append(manager.prefixHitTokens()).append(' ')
+                .append(manager.prefixHitTokens()).append('/').append(manager.offloadStores()).append('/')
+                .append(manager.numOffloadedBlocks()).append(' ')
                 .append(Arrays.toString(manager.gpuPool().freeQueue()));
         if (seqId >= 0) {
             sb.append(' ').append(manager.numTokens(seqId)).append(' ')

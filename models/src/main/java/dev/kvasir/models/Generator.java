@@ -5,6 +5,7 @@ import dev.kvasir.models.loader.LoadedModel;
 import dev.kvasir.models.sampling.SampledToken;
 import dev.kvasir.models.sampling.Sampler;
 import dev.kvasir.models.sampling.SamplingParams;
+import dev.kvasir.models.sampling.constraint.ConstraintState;
 import dev.kvasir.models.tokenizer.Tokenizer;
 
 import java.util.Arrays;
@@ -63,6 +64,17 @@ public final class Generator implements AutoCloseable {
      * @param onToken called with each generated token as soon as it is chosen (stop tokens excluded); may be null
      */
     public GenerationResult generate(int[] prompt, SamplingParams params, int maxTokens, IntConsumer onToken) {
+        return generate(prompt, params, maxTokens, null, onToken);
+    }
+
+    /**
+     * As {@link #generate(int[], SamplingParams, int, IntConsumer)}, every token restricted to what
+     * {@code constraint} allows (null: unconstrained). The constraint is advanced with each token;
+     * once it is complete (only a stop token could follow) generation ends with {@code "stop"}
+     * without another forward step. A {@code "length"} finish leaves a valid prefix.
+     */
+    public GenerationResult generate(int[] prompt, SamplingParams params, int maxTokens, ConstraintState constraint,
+                                     IntConsumer onToken) {
         if (prompt.length == 0) throw new IllegalArgumentException("empty prompt: the model needs at least one token (BOS)");
         if (prompt.length >= maxContext) {
             throw new IllegalArgumentException("prompt of " + prompt.length + " tokens leaves no room in a context of " + maxContext);
@@ -78,13 +90,20 @@ public final class Generator implements AutoCloseable {
         int steps = 0;
         int pos = prompt.length;
         while (generated < limit) {
-            SampledToken t = sampler.sample(logits, prompt, out, generated);
+            SampledToken t = sampler.sample(logits, prompt, out, generated, constraint);
             if (isStop(t.tokenId())) {
                 finish = "stop";
                 break;
             }
+            if (constraint != null && !constraint.accept(t.tokenId())) {
+                throw new IllegalStateException("sampled token " + t.tokenId() + " that " + constraint.constraint() + " does not allow");
+            }
             out[generated++] = t.tokenId();
             if (onToken != null) onToken.accept(t.tokenId());
+            if (constraint != null && constraint.isComplete()) {
+                finish = "stop";
+                break;
+            }
             if (generated == limit) break;
             logits = step(new int[] {t.tokenId()}, pos);
             pos++;

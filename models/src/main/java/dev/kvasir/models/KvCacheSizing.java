@@ -56,15 +56,22 @@ public final class KvCacheSizing {
      * @param hostKvBytes          the byte budget where the backend has no device memory plan
      * @param gpuMemoryUtilization the share of device memory for weights, workspace and KV, in (0, 1]
      * @param swapBytes            host memory for the swap pool (0: no swapping)
+     * @param offloadBytes         host memory for the offload tier of evicted cached prefixes (0: none)
      */
-    public record Budget(Integer numBlocks, long hostKvBytes, double gpuMemoryUtilization, long swapBytes) {}
+    public record Budget(Integer numBlocks, long hostKvBytes, double gpuMemoryUtilization, long swapBytes, long offloadBytes) {
+
+        /** No offload tier. */
+        public Budget(Integer numBlocks, long hostKvBytes, double gpuMemoryUtilization, long swapBytes) {
+            this(numBlocks, hostKvBytes, gpuMemoryUtilization, swapBytes, 0);
+        }
+    }
 
     /**
      * The model with its sized cache.
      *
      * @param plan the device memory plan that sized it, or null where none was made
      */
-    public record Sized(LlamaModel model, int numBlocks, int numCpuBlocks, MemoryPlan plan) {}
+    public record Sized(LlamaModel model, int numBlocks, int numCpuBlocks, int numOffloadBlocks, MemoryPlan plan) {}
 
     /** The fewest blocks that admit one sequence of {@code maxModelLen} above the watermark. */
     public static int minBlocks(int maxModelLen, int blockSize) {
@@ -83,16 +90,19 @@ public final class KvCacheSizing {
         long perBlock = LlamaModel.kvBytesPerBlock(config, bs, backend.kvElementBytes());
         // Swap blocks hold the backend's KV element type (f16 on CUDA): a budget fits twice the f32 count there.
         int cpuBlocks = (int) Math.min(Integer.MAX_VALUE, budget.swapBytes() / perBlock);
+        int offloadBlocks = (int) Math.min(Integer.MAX_VALUE - cpuBlocks, budget.offloadBytes() / perBlock);
+        // One host cache holds both: the swap pool's blocks first, then the offload tier's.
+        int hostBlocks = cpuBlocks + offloadBlocks;
         int min = minBlocks(limits.maxModelLen(), bs);
         long perSeq = (limits.maxModelLen() + bs - 1) / bs;
         // More than every sequence at full length would go unused; one sequence may need the watermark on top.
         int max = (int) Math.min(Integer.MAX_VALUE, Math.max(min, perSeq * limits.maxNumSeqs()));
         if (budget.numBlocks() != null) {
-            return new Sized(LlamaModel.create(config, weights, backend, budget.numBlocks(), bs, cpuBlocks),
-                    budget.numBlocks(), cpuBlocks, null);
+            return new Sized(LlamaModel.create(config, weights, backend, budget.numBlocks(), bs, hostBlocks),
+                    budget.numBlocks(), cpuBlocks, offloadBlocks, null);
         }
         if (backend.plansDeviceMemory()) {
-            return planned(config, weights, backend, limits, budget.gpuMemoryUtilization(), min, max, cpuBlocks);
+            return planned(config, weights, backend, limits, budget.gpuMemoryUtilization(), min, max, cpuBlocks, offloadBlocks);
         }
         long fit = budget.hostKvBytes() / perBlock;
         if (fit < min) {
@@ -101,19 +111,19 @@ public final class KvCacheSizing {
                     + " needs " + min + " (lower --max-model-len or raise --kv-cache-memory)");
         }
         int blocks = (int) Math.min(fit, max);
-        return new Sized(LlamaModel.create(config, weights, backend, blocks, bs, cpuBlocks), blocks, cpuBlocks, null);
+        return new Sized(LlamaModel.create(config, weights, backend, blocks, bs, hostBlocks), blocks, cpuBlocks, offloadBlocks, null);
     }
 
     /** Weights on the device, a profiling forward, then the plan gives the pool what is left. */
     private static Sized planned(LlamaConfig config, ModelWeights weights, Backend backend, StepLimits limits,
-                                 double utilization, int minBlocks, int maxBlocks, int cpuBlocks) {
+                                 double utilization, int minBlocks, int maxBlocks, int cpuBlocks, int offloadBlocks) {
         int bs = limits.blockSize();
         int maxLen = Math.min(limits.maxModelLen(), config.contextLength());
         int seqs = Math.min(limits.maxNumSeqs(), limits.maxNumBatchedTokens());
         int tokens = (int) Math.min(limits.maxNumBatchedTokens(), (long) seqs * maxLen);
         // Prefill: at most tokens / bs + seqs blocks; decode: one block per sequence.
         int profilingBlocks = tokens / bs + 2 * seqs;
-        LlamaModel model = LlamaModel.create(config, weights, backend, profilingBlocks, bs, cpuBlocks);
+        LlamaModel model = LlamaModel.create(config, weights, backend, profilingBlocks, bs, cpuBlocks + offloadBlocks);
         try {
             profilePrefill(model, seqs, tokens, bs);
             profileDecode(model, seqs, maxLen, bs, tokens / bs + seqs);
@@ -126,7 +136,7 @@ public final class KvCacheSizing {
                             + " {5} batched tokens, max-model-len {6})", blocks, bs, (long) blocks * bs,
                     blocks < plan.numBlocks() ? ", all that " + limits.maxNumSeqs() + " sequences of max-model-len need" : "",
                     seqs, tokens, maxLen);
-            return new Sized(model, blocks, cpuBlocks, plan);
+            return new Sized(model, blocks, cpuBlocks, offloadBlocks, plan);
         } catch (RuntimeException e) {
             model.close();
             throw e;

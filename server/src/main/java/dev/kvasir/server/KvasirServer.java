@@ -2,12 +2,16 @@ package dev.kvasir.server;
 
 import dev.kvasir.blockmanager.KvCacheManager;
 import dev.kvasir.kernels.Backend;
+import dev.kvasir.memory.MemoryConfig;
+import dev.kvasir.memory.MemoryService;
 import dev.kvasir.models.Backends;
 import dev.kvasir.models.KvCacheSizing;
 import dev.kvasir.models.LlamaModel;
 import dev.kvasir.models.loader.LoadedModel;
 import dev.kvasir.models.loader.ModelLoader;
+import dev.kvasir.server.api.ApiGuards;
 import dev.kvasir.server.api.ApiInitializer;
+import dev.kvasir.server.api.ApiKeys;
 import dev.kvasir.server.api.ApiService;
 import dev.kvasir.server.engine.Engine;
 import dev.kvasir.server.engine.EngineConfig;
@@ -52,9 +56,24 @@ public final class KvasirServer implements AutoCloseable {
     private final ApiService api;
     private final EventLoopGroup group;
     private final Channel channel;
+    private final ApiGuards guards;
+    private final HangupSignal.Registration keyReloads;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+    /** Agent memory, or null with {@code --memory-store none}. */
+    private final MemoryService memory;
 
     private KvasirServer(ServerConfig c) throws InterruptedException {
-        loaded = ModelLoader.load(c.model());
+        guards = ApiGuards.of(c.apiKey(), c.listener());
+        // The store first: a bad --memory-store fails before minutes of model loading.
+        AtomicReference<ServerMetrics> metricsRef = new AtomicReference<>();
+        memory = MemoryService.open(c.memoryStore(), MemoryConfig.defaults()
+                .withSearchLatency(nanos -> metricsRef.get().memorySearch(nanos / 1e9))).orElse(null);
+        try {
+            loaded = ModelLoader.load(c.model());
+        } catch (RuntimeException e) {
+            if (memory != null) memory.close();
+            throw e;
+        }
         Backend created = null;
         try {
             served = ServedModel.of(loaded, c.servedModelName(), c.maxModelLen());
@@ -62,14 +81,17 @@ public final class KvasirServer implements AutoCloseable {
             backend = created;
             KvCacheSizing.Sized sized = KvCacheSizing.create(loaded.config(), loaded.weights(), backend,
                     new KvCacheSizing.StepLimits(c.maxNumSeqs(), c.maxNumBatchedTokens(), served.maxModelLen(), c.blockSize()),
-                    new KvCacheSizing.Budget(c.numKvBlocks(), c.kvCacheMemoryBytes(), c.gpuMemoryUtilization(), c.swapSpaceBytes()));
+                    new KvCacheSizing.Budget(c.numKvBlocks(), c.kvCacheMemoryBytes(), c.gpuMemoryUtilization(), c.swapSpaceBytes(),
+                            c.kvOffloadBytes()));
             model = sized.model();
             int blocks = sized.numBlocks();
             EngineConfig ec = new EngineConfig(c.maxNumSeqs(), c.maxNumBatchedTokens(), served.maxModelLen(), c.blockSize(),
                     blocks, sized.numCpuBlocks(), KvCacheManager.DEFAULT_WATERMARK, c.enablePrefixCaching(),
-                    c.preemptionMode(), c.maxWaitingRequests());
+                    c.preemptionMode(), c.maxWaitingRequests(), sized.numOffloadBlocks(), c.kvRetention());
             AtomicReference<Engine> engineRef = new AtomicReference<>();
             metrics = new ServerMetrics(served.name(), () -> engineRef.get().stats());
+            metricsRef.set(metrics);
+            if (memory != null) metrics.memory(memory.stats());
             engine = new Engine(model, ec, served.tokenizer(), metrics, served.name().hashCode());
             engineRef.set(engine);
             if (c.warmupSteps() > 0) {
@@ -80,7 +102,7 @@ public final class KvasirServer implements AutoCloseable {
             engine.start();
             ThreadPoolExecutor workers = new ThreadPoolExecutor(2, 2, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(1024),
                     Thread.ofPlatform().name("kvasir-api-", 0).daemon(true).factory());
-            api = new ApiService(served, engine, metrics, c.apiKey(), workers, c.requestTimeoutSeconds());
+            api = new ApiService(served, engine, metrics, memory, workers, c.requestTimeoutSeconds());
             boolean epoll = Epoll.isAvailable();
             IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
             Class<? extends ServerChannel> channelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
@@ -88,13 +110,15 @@ public final class KvasirServer implements AutoCloseable {
             channel = new ServerBootstrap().group(group).channel(channelType)
                     .option(ChannelOption.SO_BACKLOG, 1024)
                     .childOption(ChannelOption.TCP_NODELAY, true)
-                    .childHandler(new ApiInitializer(api, c.maxBodyBytes()))
+                    .childHandler(new ApiInitializer(api, c.maxBodyBytes(), guards))
                     .bind(new InetSocketAddress(c.host(), c.port())).sync().channel();
+            keyReloads = c.listener().apiKeyFile() != null ? HangupSignal.onHangup(guards.keys()::reload) : () -> {};
             LOG.info("serving {} on {} ({} KV blocks of {} tokens, max-model-len {}, {} transport) at {}", served.name(),
                     backend.name(), blocks, c.blockSize(), served.maxModelLen(), epoll ? "epoll" : "nio", baseUrl());
         } catch (RuntimeException | InterruptedException e) {
             if (created != null) created.close();
             loaded.close();
+            if (memory != null) memory.close();
             throw e;
         }
     }
@@ -111,7 +135,7 @@ public final class KvasirServer implements AutoCloseable {
     public String baseUrl() {
         InetSocketAddress a = (InetSocketAddress) channel.localAddress();
         String host = a.getAddress().isAnyLocalAddress() ? "localhost" : a.getHostString();
-        return "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
+        return (guards.tls() != null ? "https://" : "http://") + (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort();
     }
 
     public Engine engine() {
@@ -127,8 +151,15 @@ public final class KvasirServer implements AutoCloseable {
         channel.closeFuture().sync();
     }
 
+    /** The accepted API keys ({@link ApiKeys#reload()} reads the key file again, as SIGHUP does). */
+    public ApiKeys apiKeys() {
+        return guards.keys();
+    }
+
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) return; // a drain's close, then the JVM's shutdown hook
+        keyReloads.close();
         channel.close().syncUninterruptibly();
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         api.shutdown();
@@ -136,5 +167,36 @@ public final class KvasirServer implements AutoCloseable {
         model.close();
         backend.close();
         loaded.close();
+        // Last: recorded turns still being written are finished and flushed.
+        if (memory != null) memory.close();
+    }
+
+    /**
+     * A graceful stop, as Kubernetes expects on SIGTERM: no new requests ({@code /health} answers 503
+     * "draining", new requests 503), the ones in progress finish for up to {@code timeout}, then those
+     * still running end with a "shutdown" error (a stream: an error event and {@code [DONE]}). Returns
+     * once nothing is open or a grace period after that has passed; {@link #close} then stops
+     * the rest and flushes the memory store.
+     *
+     * @return requests that had to be cut short
+     */
+    public int drain(java.time.Duration timeout) throws InterruptedException {
+        api.startDraining();
+        LOG.info("draining: {} request(s) in progress, waiting up to {} s", api.openRequests(), timeout.toMillis() / 1000.0);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (api.openRequests() > 0 && System.nanoTime() - deadline < 0) Thread.sleep(20);
+        int cut = api.openRequests();
+        if (cut > 0) {
+            LOG.warn("drain timed out: ending {} request(s)", cut);
+            engine.endAll("the server is shutting down; the request was cut short after the drain timeout");
+            long grace = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+            while (api.openRequests() > 0 && System.nanoTime() - grace < 0) Thread.sleep(20);
+        }
+        return cut;
+    }
+
+    /** The agent memory, or null when it is off. */
+    public MemoryService memory() {
+        return memory;
     }
 }

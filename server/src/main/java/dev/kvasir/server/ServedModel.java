@@ -4,6 +4,7 @@ import dev.kvasir.models.loader.LoadedModel;
 import dev.kvasir.models.template.ChatMessage;
 import dev.kvasir.models.template.ChatTemplate;
 import dev.kvasir.models.template.PromptEncoder;
+import dev.kvasir.models.tokenizer.BoundedEncoder;
 import dev.kvasir.models.tokenizer.Tokenizer;
 import dev.kvasir.models.tokenizer.Tokenizers;
 import dev.kvasir.server.api.ChatRequest;
@@ -15,9 +16,10 @@ import java.util.List;
  * The model as the API sees it: its public name, tokenizer, context limit, and how chat messages
  * and completion prompts become tokens.
  */
-public record ServedModel(String name, Tokenizer tokenizer, PromptEncoder chat, int maxModelLen, LoadedModel loaded) {
+public record ServedModel(String name, Tokenizer tokenizer, PromptEncoder chat, BoundedEncoder bounded, int maxModelLen,
+                          LoadedModel loaded) {
 
-    static ServedModel of(LoadedModel loaded, String name, Integer maxModelLen) {
+    public static ServedModel of(LoadedModel loaded, String name, Integer maxModelLen) {
         String fileName = loaded.source().getFileName().toString();
         String defaultName = fileName.endsWith(".gguf") ? fileName.substring(0, fileName.length() - 5) : fileName;
         int contextLength = loaded.config().contextLength();
@@ -27,13 +29,21 @@ public record ServedModel(String name, Tokenizer tokenizer, PromptEncoder chat, 
         }
         Tokenizer tokenizer = Tokenizers.load(loaded);
         PromptEncoder chat = new PromptEncoder(ChatTemplate.forModel(loaded, tokenizer), tokenizer);
-        return new ServedModel(name != null ? name : defaultName, tokenizer, chat,
+        return new ServedModel(name != null ? name : defaultName, tokenizer, chat, new BoundedEncoder(tokenizer),
                 maxModelLen != null ? maxModelLen : contextLength, loaded);
     }
 
     /** A completion prompt: BOS first when the tokenizer adds one; special-token text stays text. */
     public int[] encodeText(String text) {
         return tokenizer.encode(text, true, false);
+    }
+
+    /**
+     * Prompt tokens for a request: at most {@code maxModelLen - 1} (one position is left to generate),
+     * else {@link PromptTooLongException}, found in time proportional to that limit however long the text.
+     */
+    public int[] encodeRequestText(String text) {
+        return bounded.encode(text, true, maxModelLen - 1);
     }
 
     /**
@@ -47,10 +57,19 @@ public record ServedModel(String name, Tokenizer tokenizer, PromptEncoder chat, 
 
     /** As {@link #encodeChat(List)}, with the request's {@code tools} bound for the template (null for none). */
     public int[] encodeChat(List<ChatRequest.Message> messages, List<?> tools) {
+        return chat.encode(turns(messages), tools, true);
+    }
+
+    /** As {@link #encodeChat(List, List)}, with the prompt limit of {@link #encodeRequestText}. */
+    public int[] encodeRequestChat(List<ChatRequest.Message> messages, List<?> tools) {
+        return chat.encode(turns(messages), tools, true, bounded, maxModelLen - 1);
+    }
+
+    private static List<ChatMessage> turns(List<ChatRequest.Message> messages) {
         List<ChatMessage> turns = new ArrayList<>(messages.size());
         for (ChatRequest.Message m : messages) {
             turns.add(new ChatMessage(m.role(), m.content(), m.name(), m.toolCallId(), m.toolCalls()));
         }
-        return chat.encode(turns, tools, true);
+        return turns;
     }
 }

@@ -1,5 +1,6 @@
 package dev.kvasir.server;
 
+import dev.kvasir.memory.store.MemoryStores;
 import dev.kvasir.server.engine.EngineConfig;
 
 import java.nio.file.Path;
@@ -22,6 +23,12 @@ import java.nio.file.Path;
  *                        cache; the KV pool is what is left of it (numKvBlocks, when set, overrides)
  * @param warmupSteps     forward steps run on scratch sequences at start-up, before requests are
  *                        accepted, so the JIT has compiled the step's code (0: none)
+ * @param listener        TLS, the API key file, connection and per-key limits
+ * @param memoryStore     where agent memory lives: {@code sqlite:PATH}, {@code postgresql://...}, or
+ *                        {@code none} (memory off, and the embedding model never loaded)
+ * @param shutdownTimeoutSeconds on SIGTERM, how long requests in progress may still run before they are cut
+ * @param kvRetention     which cached prefixes are evicted first ({@code --kv-retention})
+ * @param kvOffloadBytes  host memory that keeps evicted cached prefixes for a copy back ({@code --kv-offload-gb}; 0: none)
  * @param kvCacheDtype    how K and V are stored: auto, f32 (CPU), f16 or bf16 ({@link dev.kvasir.models.Backends#create(String, int, String)})
  */
 public record ServerConfig(
@@ -46,13 +53,27 @@ public record ServerConfig(
         String device,
         double gpuMemoryUtilization,
         int warmupSteps,
+        ListenerConfig listener,
+        String memoryStore,
+        double shutdownTimeoutSeconds,
+        EngineConfig.KvRetention kvRetention,
+        long kvOffloadBytes,
         String kvCacheDtype) {
+
+    /** {@code kvasir serve}'s default {@link #shutdownTimeoutSeconds}: Kubernetes' default grace period. */
+    public static final double DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 30;
 
     /** {@code kvasir serve}'s default {@link #warmupSteps}. */
     public static final int DEFAULT_WARMUP_STEPS = 128;
 
     public ServerConfig {
         if (warmupSteps < 0) throw new IllegalArgumentException("--warmup-steps must be 0 or more: " + warmupSteps);
+        if (maxBodyBytes <= 0) throw new IllegalArgumentException("--max-request-body must be 1 byte or more: " + maxBodyBytes);
+        if (listener == null) throw new IllegalArgumentException("listener is null: use ListenerConfig.DEFAULTS");
+        if (memoryStore == null || memoryStore.isBlank()) throw new IllegalArgumentException("--memory-store is empty: give a store, or none");
+        if (kvRetention == null) throw new IllegalArgumentException("--kv-retention is null: lru or session");
+        if (kvOffloadBytes < 0) throw new IllegalArgumentException("--kv-offload-gb must be 0 or more: " + kvOffloadBytes + " bytes");
+        if (!(shutdownTimeoutSeconds >= 0)) throw new IllegalArgumentException("--shutdown-timeout must be 0 or more seconds: " + shutdownTimeoutSeconds);
     }
 
     /** Defaults of {@code kvasir serve} for {@code model}, on a free loopback port. */
@@ -88,6 +109,11 @@ public record ServerConfig(
         b.device = device;
         b.gpuMemoryUtilization = gpuMemoryUtilization;
         b.warmupSteps = warmupSteps;
+        b.listener = listener;
+        b.memoryStore = memoryStore;
+        b.shutdownTimeoutSeconds = shutdownTimeoutSeconds;
+        b.kvRetention = kvRetention;
+        b.kvOffloadBytes = kvOffloadBytes;
         b.kvCacheDtype = kvCacheDtype;
         return b;
     }
@@ -121,6 +147,14 @@ public record ServerConfig(
         return toBuilder().warmupSteps(warmupSteps).build();
     }
 
+    public ServerConfig withListener(ListenerConfig listener) {
+        return toBuilder().listener(listener).build();
+    }
+
+    public ServerConfig withMemoryStore(String spec) {
+        return toBuilder().memoryStore(spec).build();
+    }
+
     /** Settings one by one, starting from {@code kvasir serve}'s defaults. */
     public static final class Builder {
         private final Path model;
@@ -144,6 +178,11 @@ public record ServerConfig(
         private String device = "cpu";
         private double gpuMemoryUtilization = 0.90;
         private int warmupSteps = DEFAULT_WARMUP_STEPS;
+        private ListenerConfig listener = ListenerConfig.DEFAULTS;
+        private String memoryStore = MemoryStores.DEFAULT_SPEC;
+        private double shutdownTimeoutSeconds = DEFAULT_SHUTDOWN_TIMEOUT_SECONDS;
+        private EngineConfig.KvRetention kvRetention = EngineConfig.KvRetention.SESSION;
+        private long kvOffloadBytes;
         private String kvCacheDtype = "auto";
 
         private Builder(Path model) {
@@ -170,13 +209,18 @@ public record ServerConfig(
         public Builder device(String v) { device = v; return this; }
         public Builder gpuMemoryUtilization(double v) { gpuMemoryUtilization = v; return this; }
         public Builder warmupSteps(int v) { warmupSteps = v; return this; }
+        public Builder listener(ListenerConfig v) { listener = v; return this; }
+        public Builder memoryStore(String v) { memoryStore = v; return this; }
+        public Builder shutdownTimeoutSeconds(double v) { shutdownTimeoutSeconds = v; return this; }
+        public Builder kvRetention(EngineConfig.KvRetention v) { kvRetention = v; return this; }
+        public Builder kvOffloadBytes(long v) { kvOffloadBytes = v; return this; }
         public Builder kvCacheDtype(String v) { kvCacheDtype = v; return this; }
 
         public ServerConfig build() {
             return new ServerConfig(model, servedModelName, host, port, apiKey, maxModelLen, blockSize, numKvBlocks,
                     kvCacheMemoryBytes, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpaceBytes,
                     preemptionMode, threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes, device,
-                    gpuMemoryUtilization, warmupSteps, kvCacheDtype);
+                    gpuMemoryUtilization, warmupSteps, listener, memoryStore, shutdownTimeoutSeconds, kvRetention, kvOffloadBytes, kvCacheDtype);
         }
     }
 }

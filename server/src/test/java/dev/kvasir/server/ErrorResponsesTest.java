@@ -98,7 +98,8 @@ class ErrorResponsesTest {
 
     @Test
     void promptLongerThanTheContextIs400WithBothNumbers() {
-        String longText = "word ".repeat(3000);
+        // 10 kB: its bytes cannot rule it out (the longest token has 7), so it is encoded and counted exactly.
+        String longText = "word ".repeat(2000);
         int chatTokens = Http.json(post("/tokenize", Http.chat(longText, "")).body()).get("count").asInt();
         assertTrue(chatTokens > 2048);
         JsonNode e = error(post("/v1/chat/completions", Http.chat(longText, "")), 400, "messages");
@@ -109,6 +110,14 @@ class ErrorResponsesTest {
         JsonNode c = error(post("/v1/completions", "{\"prompt\":" + Http.quote(longText) + "}"), 400, "prompt");
         assertTrue(c.get("message").asText().contains("2048") && c.get("message").asText().contains(String.valueOf(textTokens)),
                 c.get("message").asText());
+
+        // 50 kB could not fit even at the longest token per 7 bytes: refused before encoding, with a lower bound.
+        String hopeless = "word ".repeat(10_000);
+        int hopelessTokens = Http.json(post("/tokenize", "{\"prompt\":" + Http.quote(hopeless) + "}").body()).get("count").asInt();
+        String refusal = error(post("/v1/completions", "{\"prompt\":" + Http.quote(hopeless) + "}"), 400, "prompt").get("message").asText();
+        java.util.regex.Matcher atLeast = java.util.regex.Pattern.compile("has at least (\\d+) input tokens").matcher(refusal);
+        assertTrue(atLeast.find(), refusal);
+        assertTrue(Integer.parseInt(atLeast.group(1)) > 2048 && Integer.parseInt(atLeast.group(1)) <= hopelessTokens, refusal);
 
         // Room for the prompt but not for the completion asked for: the error names the field the client sent.
         int shortTokens = Http.json(post("/tokenize", Http.chat("hi", "")).body()).get("count").asInt();

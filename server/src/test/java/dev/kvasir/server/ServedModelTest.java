@@ -4,6 +4,7 @@ import dev.kvasir.models.loader.LoadedModel;
 import dev.kvasir.models.loader.ModelLoader;
 import dev.kvasir.models.template.ChatTemplate;
 import dev.kvasir.models.template.PromptEncoder;
+import dev.kvasir.models.tokenizer.BoundedEncoder;
 import dev.kvasir.models.tokenizer.Tokenizer;
 import dev.kvasir.models.tokenizer.Tokenizers;
 import dev.kvasir.server.api.ChatRequest;
@@ -26,7 +27,7 @@ class ServedModelTest {
         try (LoadedModel loaded = ModelLoader.load(TestServers.model())) {
             Tokenizer tokenizer = Tokenizers.load(loaded);
             ServedModel model = new ServedModel("m", tokenizer, new PromptEncoder(ChatTemplate.of(TEMPLATE, "<s>", "</s>"), tokenizer),
-                    256, loaded);
+                    new BoundedEncoder(tokenizer), 256, loaded);
             ChatRequest chat = new RequestParser(4).chat("""
                     {"messages":[{"role":"developer","content":"be brief"},
                      {"role":"user","name":"ann","content":[{"type":"text","text":"weather?"}]},

@@ -34,7 +34,7 @@ public final class TestServers {
     /** {@link #config()} serving another model file. */
     public static ServerConfig config(Path model) {
         return ServerConfig.defaults(model).withKv(512, 0, dev.kvasir.server.engine.EngineConfig.PreemptionMode.RECOMPUTE)
-                .withThreads(2).withWarmupSteps(0);
+                .withThreads(2).withWarmupSteps(0).withMemoryStore("none");
     }
 
     public static KvasirServer start(ServerConfig config) {

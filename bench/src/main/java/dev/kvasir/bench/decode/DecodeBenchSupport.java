@@ -12,13 +12,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 
-/** What the CPU and GPU decode benchmarks share: random models on disk, greedy picks, bytes read per step. */
-final class DecodeBenchSupport {
+/** What the CPU and GPU decode benchmarks (and the constraint bench) share: random models on disk, greedy picks, bytes read per step. */
+public final class DecodeBenchSupport {
 
     private DecodeBenchSupport() {}
 
     /** {@code dir/SHAPE-TYPE.gguf}, written with random weights (seed 42) when it is not there yet. */
-    static Path ensureModel(Path dir, String shape, String type, String bench) {
+    public static Path ensureModel(Path dir, String shape, String type, String bench) {
         Path file = dir.resolve(shape + "-" + type + ".gguf");
         if (Files.isRegularFile(file)) return file;
         RandomModelMaker.Shape s = RandomModelMaker.SHAPES.get(shape);

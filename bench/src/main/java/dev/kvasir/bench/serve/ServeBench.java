@@ -92,7 +92,7 @@ public final class ServeBench {
         if (model == null) model = randomSmol135();
         int maxClients = Arrays.stream(levels).max().orElse(1);
         // Loopback, free port, 1 GiB of KV (max-model-len 2048 keeps the per-sequence minimum small).
-        ServerConfig config = ServerConfig.builder(model).servedModelName("bench").maxModelLen(2048)
+        ServerConfig config = ServerConfig.builder(model).servedModelName("bench").memoryStore("none").maxModelLen(2048)
                 .kvCacheMemoryBytes(1L << 30).maxNumSeqs(Math.max(16, maxClients)).threads(threads)
                 .warmupSteps(warmupSteps).build();
         String setup = "serve benchmark: " + model + ", " + tokens + " new tokens per request, at least " + requests

@@ -6,47 +6,45 @@ import dev.kvasir.models.ModelWeights;
 
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /** Checks that every tensor a Llama forward pass reads is present with the shape the config implies. */
 final class WeightValidator {
 
     private WeightValidator() {}
 
-    /** Expected shapes (GGUF order: innermost first) of every required tensor, by GGUF name. */
-    static Map<String, long[]> expectedShapes(LlamaConfig c) {
-        Map<String, long[]> shapes = new LinkedHashMap<>();
-        shapes.put("token_embd.weight", new long[] {c.dim(), c.vocabSize()});
+    /**
+     * Throws a {@link ModelFormatException} naming {@code source}, the tensor and both shapes on the
+     * first mismatch. Tensors are checked in file order (embeddings, layer by layer, output) and the
+     * check stops at the first gap, so a header claiming a billion layers fails at the first missing
+     * one instead of first listing what all of them would need.
+     */
+    static void validate(Path source, LlamaConfig c, ModelWeights weights) {
+        check(source, weights, "token_embd.weight", c.dim(), c.vocabSize());
         for (int l = 0; l < c.numLayers(); l++) {
             String b = "blk." + l + ".";
-            shapes.put(b + "attn_norm.weight", new long[] {c.dim()});
-            shapes.put(b + "attn_q.weight", new long[] {c.dim(), c.qDim()});
-            shapes.put(b + "attn_k.weight", new long[] {c.dim(), c.kvDim()});
-            shapes.put(b + "attn_v.weight", new long[] {c.dim(), c.kvDim()});
-            shapes.put(b + "attn_output.weight", new long[] {c.qDim(), c.dim()});
-            shapes.put(b + "ffn_norm.weight", new long[] {c.dim()});
-            shapes.put(b + "ffn_gate.weight", new long[] {c.dim(), c.ffnDim()});
-            shapes.put(b + "ffn_up.weight", new long[] {c.dim(), c.ffnDim()});
-            shapes.put(b + "ffn_down.weight", new long[] {c.ffnDim(), c.dim()});
+            check(source, weights, b + "attn_norm.weight", c.dim());
+            check(source, weights, b + "attn_q.weight", c.dim(), c.qDim());
+            check(source, weights, b + "attn_k.weight", c.dim(), c.kvDim());
+            check(source, weights, b + "attn_v.weight", c.dim(), c.kvDim());
+            check(source, weights, b + "attn_output.weight", c.qDim(), c.dim());
+            check(source, weights, b + "ffn_norm.weight", c.dim());
+            check(source, weights, b + "ffn_gate.weight", c.dim(), c.ffnDim());
+            check(source, weights, b + "ffn_up.weight", c.dim(), c.ffnDim());
+            check(source, weights, b + "ffn_down.weight", c.ffnDim(), c.dim());
         }
-        shapes.put("output_norm.weight", new long[] {c.dim()});
-        if (!c.tiedEmbeddings()) shapes.put("output.weight", new long[] {c.dim(), c.vocabSize()});
-        return shapes;
+        check(source, weights, "output_norm.weight", c.dim());
+        if (!c.tiedEmbeddings()) check(source, weights, "output.weight", c.dim(), c.vocabSize());
     }
 
-    /** Throws a {@link ModelFormatException} naming {@code source}, the tensor and both shapes on the first mismatch. */
-    static void validate(Path source, LlamaConfig config, ModelWeights weights) {
-        for (Map.Entry<String, long[]> e : expectedShapes(config).entrySet()) {
-            WeightTensor t = weights.find(e.getKey());
-            if (t == null) {
-                throw new ModelFormatException(source, "missing tensor " + e.getKey() + " (expected shape "
-                        + Arrays.toString(e.getValue()) + ")");
-            }
-            if (!Arrays.equals(t.shape(), e.getValue())) {
-                throw new ModelFormatException(source, "tensor " + e.getKey() + " has shape " + Arrays.toString(t.shape())
-                        + " but the config needs " + Arrays.toString(e.getValue()) + " (GGUF order: innermost first)");
-            }
+    /** {@code shape} in GGUF order: innermost first. */
+    private static void check(Path source, ModelWeights weights, String name, long... shape) {
+        WeightTensor t = weights.find(name);
+        if (t == null) {
+            throw new ModelFormatException(source, "missing tensor " + name + " (expected shape " + Arrays.toString(shape) + ")");
+        }
+        if (!Arrays.equals(t.shape(), shape)) {
+            throw new ModelFormatException(source, "tensor " + name + " has shape " + Arrays.toString(t.shape())
+                    + " but the config needs " + Arrays.toString(shape) + " (GGUF order: innermost first)");
         }
     }
 }

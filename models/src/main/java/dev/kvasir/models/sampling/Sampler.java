@@ -1,5 +1,6 @@
 package dev.kvasir.models.sampling;
 
+import dev.kvasir.models.sampling.constraint.ConstraintState;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -8,10 +9,11 @@ import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /**
- * Picks next tokens for one request. Order of operations (vLLM's): penalties on the raw logits,
- * then greedy argmax, or temperature, top-k, top-p and min-p filtering and a draw from the
- * request's own seeded generator. Keeps its work arrays between calls; one instance per request,
- * used from one thread.
+ * Picks next tokens for one request. Order of operations (vLLM's): a constraint's token mask
+ * (structured outputs: disallowed tokens get -inf), penalties on the raw logits, then greedy
+ * argmax, or temperature, top-k, top-p and min-p filtering and a draw from the request's own
+ * seeded generator. Keeps its work arrays between calls; one instance per request, used from one
+ * thread.
  */
 public final class Sampler {
 
@@ -44,6 +46,17 @@ public final class Sampler {
      * @param generatedTokens tokens generated so far (first {@code numGenerated} valid)
      */
     public SampledToken sample(float[] logits, int[] promptTokens, int[] generatedTokens, int numGenerated) {
+        return sample(logits, promptTokens, generatedTokens, numGenerated, null);
+    }
+
+    /**
+     * As {@link #sample(float[], int[], int[], int)}, restricted to the tokens {@code constraint}
+     * allows next (all tokens when null). The caller advances the constraint with the chosen token
+     * ({@link ConstraintState#accept}); the sampler only reads it. Logprobs stay those of the raw
+     * distribution.
+     */
+    public SampledToken sample(float[] logits, int[] promptTokens, int[] generatedTokens, int numGenerated,
+                               ConstraintState constraint) {
         int vocab = logits.length;
         if (work.length != vocab) {
             work = new float[vocab];
@@ -52,9 +65,38 @@ public final class Sampler {
         }
         float[] x = work;
         System.arraycopy(logits, 0, x, 0, vocab);
+        if (constraint != null) applyMask(x, constraint.allowedTokens());
         applyPenalties(x, promptTokens, generatedTokens, numGenerated);
         int chosen = p.isGreedy() ? argmax(x) : draw(x);
         return withLogprobs(logits, chosen);
+    }
+
+    /**
+     * Disallowed tokens (clear bits, and ids beyond the mask, such as padded output rows) to -inf.
+     * Whole words at a time where a word is all allowed or all disallowed. Public for batched
+     * samplers and benchmarks; throws when nothing is allowed.
+     */
+    public static void applyMask(float[] x, long[] allowed) {
+        int vocab = x.length;
+        boolean any = false;
+        for (int w = 0; w < allowed.length && (w << 6) < vocab; w++) {
+            int base = w << 6, end = Math.min(base + 64, vocab);
+            long bits = end - base == 64 ? allowed[w] : allowed[w] & ((1L << (end - base)) - 1);
+            if (bits == -1L) {
+                any = true;
+            } else if (bits == 0) {
+                Arrays.fill(x, base, end, Float.NEGATIVE_INFINITY);
+            } else {
+                any = true;
+                for (long off = ~bits; off != 0; off &= off - 1) {
+                    int i = base + Long.numberOfTrailingZeros(off);
+                    if (i < end) x[i] = Float.NEGATIVE_INFINITY;
+                }
+            }
+        }
+        int covered = Math.min(vocab, allowed.length << 6);
+        if (covered < vocab) Arrays.fill(x, covered, vocab, Float.NEGATIVE_INFINITY);
+        if (!any) throw new IllegalStateException("the constraint allows no token of the model's " + vocab + " here");
     }
 
     private void applyPenalties(float[] x, int[] prompt, int[] generated, int numGenerated) {

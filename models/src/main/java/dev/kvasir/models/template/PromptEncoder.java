@@ -1,8 +1,11 @@
 package dev.kvasir.models.template;
 
+import dev.kvasir.models.tokenizer.BoundedEncoder;
+import dev.kvasir.models.tokenizer.PromptTooLongException;
 import dev.kvasir.models.tokenizer.TextSpan;
 import dev.kvasir.models.tokenizer.Tokenizer;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
@@ -49,7 +52,24 @@ public final class PromptEncoder {
      * template's {@code tools} (OpenAI's tool objects as plain JSON values), or null for none.
      */
     public int[] encode(List<ChatMessage> messages, List<?> tools, boolean addGenerationPrompt) {
-        int[] ids = tokenizer.encode(spans(messages, tools, addGenerationPrompt), false);
+        return withBos(tokenizer.encode(spans(messages, tools, addGenerationPrompt), false));
+    }
+
+    /**
+     * As {@link #encode(List, List, boolean)} with a cut-off: {@link PromptTooLongException} as soon as
+     * the prompt is known to take more than {@code limit} tokens, its messages' text checked before
+     * the template even renders.
+     */
+    public int[] encode(List<ChatMessage> messages, List<?> tools, boolean addGenerationPrompt, BoundedEncoder bounded, int limit) {
+        long bytes = 0;
+        for (ChatMessage m : messages) if (m.content() != null) bytes += m.content().getBytes(StandardCharsets.UTF_8).length;
+        bounded.checkBytes(bytes, limit);
+        int[] ids = withBos(bounded.encode(spans(messages, tools, addGenerationPrompt), false, limit - (addsBos ? 1 : 0)));
+        if (ids.length > limit) throw new PromptTooLongException(ids.length, limit, true);
+        return ids;
+    }
+
+    private int[] withBos(int[] ids) {
         if (!addsBos || (ids.length > 0 && ids[0] == tokenizer.bosId())) return ids;
         int[] withBos = new int[ids.length + 1];
         withBos[0] = tokenizer.bosId();

@@ -28,7 +28,19 @@ public final class Gpt2BpeTokenizer extends GgufVocabTokenizer {
         String[] merges = vocabulary.merges();
         for (int rank = 0; rank < merges.length; rank++) mergeRanks.putIfAbsent(merges[rank], rank);
         this.preTokenizer = PreTokenizer.forName(vocabulary.pre());
+        requireEveryByte();
         computeTokenBytes();
+    }
+
+    /** Any text must be spellable: every byte has a token, or there is an unknown token to stand in. */
+    private void requireEveryByte() {
+        if (vocabulary.unkId() >= 0) return;
+        for (int b = 0; b < 256; b++) {
+            if (!ids.containsKey(ByteLevel.encode(new byte[] {(byte) b}))) {
+                throw new IllegalArgumentException("byte-level vocabulary has no token for byte 0x" + Integer.toHexString(b)
+                        + " and no unknown token, so some text could not be encoded");
+            }
+        }
     }
 
     @Override
@@ -77,12 +89,8 @@ public final class Gpt2BpeTokenizer extends GgufVocabTokenizer {
         // A merge result missing from the vocabulary: fall back to its single byte characters.
         for (int i = 0; i < symbol.length(); i++) {
             Integer single = ids.get(String.valueOf(symbol.charAt(i)));
-            int fallback = single != null ? single : vocabulary.unkId();
-            if (fallback < 0) {
-                throw new IllegalStateException("byte-level vocabulary has no token for byte 0x"
-                        + Integer.toHexString(ByteLevel.byteOf(symbol.charAt(i))) + " and no unknown token");
-            }
-            out.add(fallback);
+            // The constructor made sure one of the two exists.
+            out.add(single != null ? single : vocabulary.unkId());
         }
     }
 

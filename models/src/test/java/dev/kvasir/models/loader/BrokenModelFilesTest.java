@@ -145,6 +145,24 @@ class BrokenModelFilesTest {
         assertFails(partialRope, "rope.dimension_count = 8", "16-dim head");
     }
 
+    /**
+     * Found by fuzzing (ModelFilesFuzzTest): a header claiming two billion layers made the loader list
+     * every tensor they would need before looking for the first, 37 s and gigabytes for an 18 KB file.
+     */
+    @Test
+    void aHeaderClaimingBillionsOfLayersFailsAtTheFirstMissingOne() {
+        Path file = dir.resolve("layers.gguf");
+        new GgufWriter().put("general.architecture", "llama")
+                .put("llama.embedding_length", GgufValueType.UINT32, 8)
+                .put("llama.block_count", GgufValueType.UINT32, 2_000_000_000)
+                .put("llama.attention.head_count", GgufValueType.UINT32, 2)
+                .put("llama.feed_forward_length", GgufValueType.UINT32, 16)
+                .put("llama.vocab_size", GgufValueType.UINT32, 4)
+                .tensor("token_embd.weight", GgmlType.F32, new long[] {8, 4}, new float[32])
+                .write(file);
+        assertTimeoutPreemptively(java.time.Duration.ofSeconds(5), () -> assertFails(file, "missing tensor blk.0.attn_norm.weight"));
+    }
+
     private Path hfDir(String name, Map<String, Object> config) throws IOException {
         Path hf = dir.resolve(name);
         Files.createDirectories(hf);

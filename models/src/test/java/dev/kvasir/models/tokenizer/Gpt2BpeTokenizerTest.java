@@ -62,6 +62,18 @@ class Gpt2BpeTokenizerTest {
         assertTrue(e.getMessage().contains("qwen9"), e.getMessage());
     }
 
+    /** Found by fuzzing (ModelFilesFuzzTest): such a file loaded, then failed the first request that used the byte. */
+    @Test
+    void aVocabularyThatCannotSpellEveryByteIsRefusedAtLoad() {
+        java.util.Map<String, Object> metadata = TestVocabularies.smallGpt2Metadata("default");
+        String[] tokens = ((String[]) metadata.get("tokenizer.ggml.tokens")).clone();
+        tokens['e'] = "e-renamed";
+        metadata.put("tokenizer.ggml.tokens", tokens);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new Gpt2BpeTokenizer(Vocabulary.fromGgufMetadata(metadata)));
+        assertTrue(e.getMessage().contains("no token for byte 0x65"), e.getMessage());
+    }
+
     @Test
     void specialTokensOnlyWhenAllowed() {
         Gpt2BpeTokenizer t = TestVocabularies.smallGpt2("smollm");

@@ -12,13 +12,19 @@ public final class ApiException extends RuntimeException {
     private final String type;
     private final String param;
     private final String code;
+    private final long retryAfterSeconds;
 
     public ApiException(HttpResponseStatus status, String type, String param, String code, String message) {
+        this(status, type, param, code, message, 0);
+    }
+
+    private ApiException(HttpResponseStatus status, String type, String param, String code, String message, long retryAfterSeconds) {
         super(message, null, false, false);
         this.status = status;
         this.type = type;
         this.param = param;
         this.code = code;
+        this.retryAfterSeconds = retryAfterSeconds;
     }
 
     /** 400: the request is malformed or a parameter is out of range; {@code param} names it. */
@@ -50,7 +56,14 @@ public final class ApiException extends RuntimeException {
                 "server_overloaded", message);
     }
 
+    /** 429 in OpenAI's shape; {@code retryAfterSeconds} goes into {@code Retry-After} when positive. */
+    public static ApiException rateLimited(String code, String message, long retryAfterSeconds) {
+        return new ApiException(HttpResponseStatus.TOO_MANY_REQUESTS, "rate_limit_exceeded", null, code, message, retryAfterSeconds);
+    }
+
     public HttpResponseStatus status() { return status; }
+    /** Seconds for {@code Retry-After}, 0 for the status's default (1 on 503, none otherwise). */
+    public long retryAfterSeconds() { return retryAfterSeconds; }
     public String type() { return type; }
     public String param() { return param; }
     public String code() { return code; }

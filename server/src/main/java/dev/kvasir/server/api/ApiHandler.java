@@ -3,14 +3,17 @@ package dev.kvasir.server.api;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.timeout.IdleStateEvent;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import javax.net.ssl.SSLException;
 import java.util.ArrayDeque;
 
 /**
@@ -24,11 +27,15 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private static final int MAX_PIPELINED = 8;
 
     private final ApiService service;
+    private final ApiKeys keys;
+    private final RateLimiter limiter;
     private final ArrayDeque<FullHttpRequest> pipelined = new ArrayDeque<>();
     private HttpExchange current;
 
-    ApiHandler(ApiService service) {
+    ApiHandler(ApiService service, ApiKeys keys, RateLimiter limiter) {
         this.service = service;
+        this.keys = keys;
+        this.limiter = limiter;
     }
 
     @Override
@@ -55,16 +62,22 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             return;
         }
         try {
+            exchange.query(new QueryStringDecoder(request.uri()).parameters());
             HttpMethod method = request.method();
-            HttpMethod expected = routeMethod(path);
-            if (expected == null) throw ApiException.notFound(null, "route_not_found", "No route for " + method + " " + path);
-            if (!method.equals(expected)) throw ApiException.methodNotAllowed(method.name(), path);
-            if (!path.equals("/health")) service.authorize(request.headers().get(HttpHeaderNames.AUTHORIZATION));
+            java.util.List<HttpMethod> allowed = Routes.methods(path);
+            if (allowed.isEmpty()) throw ApiException.notFound(null, "route_not_found", "No route for " + method + " " + path);
+            if (!allowed.contains(method)) throw ApiException.methodNotAllowed(method.name(), path);
+            if (!path.equals("/health")) {
+                ApiKeys.Principal who = keys.authenticate(request.headers().get(HttpHeaderNames.AUTHORIZATION));
+                exchange.authenticated(who);
+                // Scrapes are not the key's traffic: they are never rate-limited.
+                if (!path.equals("/metrics")) exchange.admitted(limiter.admit(who));
+            }
             switch (path) {
                 case "/health" -> service.health(exchange);
                 case "/metrics" -> service.metrics(exchange);
                 case "/v1/models" -> service.models(exchange);
-                default -> service.post(exchange, ByteBufUtil.getBytes(request.content()));
+                default -> service.submit(exchange, method, ByteBufUtil.getBytes(request.content()));
             }
         } catch (ApiException e) {
             service.countClientError(e);
@@ -101,18 +114,11 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        // Resets and broken pipes are how clients leave; anything else is worth a line.
-        if (!(cause instanceof java.io.IOException)) LOG.warn("connection error: {}", cause.toString());
+        // Resets and broken pipes are how clients leave, and failed TLS handshakes (plain HTTP on the
+        // TLS port, an untrusted certificate) are the client's to fix; anything else is worth a line.
+        boolean tls = cause instanceof DecoderException && cause.getCause() instanceof SSLException || cause instanceof SSLException;
+        if (!(cause instanceof java.io.IOException) && !tls) LOG.warn("connection error: {}", cause.toString());
         ctx.close();
-    }
-
-    /** The method a route answers, or null when there is no such route. */
-    static HttpMethod routeMethod(String path) {
-        return switch (path) {
-            case "/health", "/metrics", "/v1/models" -> HttpMethod.GET;
-            case "/v1/chat/completions", "/v1/completions", "/tokenize", "/detokenize" -> HttpMethod.POST;
-            default -> null;
-        };
     }
 
     static String pathOf(String uri) {

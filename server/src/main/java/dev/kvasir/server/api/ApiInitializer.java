@@ -12,25 +12,41 @@ import io.netty.handler.timeout.IdleStateHandler;
 
 import java.util.concurrent.TimeUnit;
 
-/** Per connection: HTTP/1.1 codec, body aggregation with a size limit, then the API. */
+/**
+ * Per connection: TLS when configured, HTTP/1.1 codec, the header timeout, then either the refusal
+ * (over the connection limit) or body aggregation with a size limit and the API.
+ */
 public final class ApiInitializer extends ChannelInitializer<SocketChannel> {
 
     private final ApiService service;
     private final int maxBodyBytes;
+    private final ApiGuards guards;
 
-    public ApiInitializer(ApiService service, int maxBodyBytes) {
+    public ApiInitializer(ApiService service, int maxBodyBytes, ApiGuards guards) {
         this.service = service;
         this.maxBodyBytes = maxBodyBytes;
+        this.guards = guards;
     }
 
     @Override
     protected void initChannel(SocketChannel ch) {
+        ConnectionLimit.Verdict verdict = guards.connections().admit(ch);
+        if (verdict == ConnectionLimit.Verdict.DROP) {
+            ch.close();
+            return;
+        }
         ChannelPipeline p = ch.pipeline();
+        if (guards.tls() != null) p.addLast(guards.tls().newHandler(ch.alloc()));
         p.addLast(new HttpServerCodec(4096, 16384, 65536));
+        p.addLast(new HeaderTimeout(guards.headerTimeoutNanos()));
+        if (verdict == ConnectionLimit.Verdict.REFUSE) {
+            p.addLast(new ConnectionLimit.Refusal(guards.connections().max(), service));
+            return;
+        }
         p.addLast(new LimitedAggregator(maxBodyBytes));
         // Connections idle (no request, no response bytes) for 10 minutes are closed.
         p.addLast(new IdleStateHandler(0, 0, 600, TimeUnit.SECONDS));
-        p.addLast(new ApiHandler(service));
+        p.addLast(new ApiHandler(service, guards.keys(), guards.limiter()));
     }
 
     /** Answers an oversized body with OpenAI's error JSON (413) instead of Netty's empty response. */

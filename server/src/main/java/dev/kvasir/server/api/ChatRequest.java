@@ -7,10 +7,12 @@ import java.util.List;
 /**
  * A validated {@code POST /v1/chat/completions} body.
  *
- * @param tools the functions the model may call, OpenAI's tool objects as plain JSON values
- *              ({@code Map}s, {@code List}s, strings, numbers), for the template's {@code tools}; null for none
+ * @param tools  the functions the model may call, OpenAI's tool objects as plain JSON values
+ *               ({@code Map}s, {@code List}s, strings, numbers), for the template's {@code tools}; null for none
+ * @param memory the request's {@code memory} object ({@link MemoryOptions#DEFAULT} when absent)
  */
-public record ChatRequest(String model, List<Message> messages, List<Object> tools, GenerationSpec spec, String user) {
+public record ChatRequest(String model, List<Message> messages, List<Object> tools, GenerationSpec spec, String user,
+                          MemoryOptions memory) {
 
     /**
      * One chat turn; content already flattened from text parts.

@@ -8,6 +8,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * Turns engine outputs into one HTTP response in OpenAI's shape: chat or text completion, streamed
@@ -34,9 +35,19 @@ final class GenerationResponder {
     private int cachedTokens;
     private boolean begun;
     private Runnable onFailure = () -> {};
+    /** The response's {@code memory} object (chat with agent memory), or null. */
+    private final ObjectNode memory;
+    /** Given the first choice's text once the response is complete, or null. */
+    private final Consumer<String> onComplete;
 
+    /**
+     * @param memory     the {@code memory} object the response (and a stream's first chunk) carries, or null
+     * @param onComplete called with the first choice's whole text after a complete response, or null
+     */
     GenerationResponder(HttpExchange exchange, boolean chat, String id, long created, String model,
-                        GenerationSpec spec, int parts) {
+                        GenerationSpec spec, int parts, ObjectNode memory, Consumer<String> onComplete) {
+        this.memory = memory;
+        this.onComplete = onComplete;
         this.exchange = exchange;
         this.chat = chat;
         this.id = id;
@@ -76,7 +87,9 @@ final class GenerationResponder {
         if (chat) {
             for (int i = 0; i < texts.length; i++) {
                 ObjectNode delta = Json.MAPPER.createObjectNode().put("role", "assistant").put("content", "");
-                exchange.event(Json.write(chunk(i, delta, null, null)));
+                ObjectNode first = chunk(i, delta, null, null);
+                if (i == 0 && memory != null) first.set("memory", memory);
+                exchange.event(Json.write(first));
             }
         }
     }
@@ -88,15 +101,20 @@ final class GenerationResponder {
             exchange.sendError(switch (out.error().kind()) {
                 case "deadline" -> new ApiException(HttpResponseStatus.GATEWAY_TIMEOUT, "timeout_error", null,
                         "deadline_exceeded", out.error().message());
+                case "shutdown" -> new ApiException(HttpResponseStatus.SERVICE_UNAVAILABLE, "server_error", null,
+                        "server_shutting_down", out.error().message());
                 default -> new ApiException(HttpResponseStatus.INTERNAL_SERVER_ERROR, "server_error", null,
                         "engine_error", out.error().message());
             });
             return;
         }
         beginNow();
+        // Each choice in an output advanced by one generated token.
+        exchange.admission().chargeCompletionTokens(out.choices().size());
         for (RequestOutput.Choice c : out.choices()) {
             int index = part * spec.n() + c.index();
             if (spec.stream()) {
+                if (index == 0 && onComplete != null) texts[0].append(c.text()); // kept for onComplete only
                 if (c.text().isEmpty() && c.finishReason() == null && c.logprobs() == null) continue;
                 exchange.event(Json.write(chunk(index, delta(c.text()), logprobsJson(index, c.logprobs()), c.finishReason())));
             } else {
@@ -114,6 +132,7 @@ final class GenerationResponder {
     }
 
     private void finish() {
+        exchange.admission().settleCompletionTokens(completionTokens);
         exchange.logDetail(id + " prompt=" + promptTokens + " completion=" + completionTokens + " cached=" + cachedTokens
                 + (spec.stream() ? " stream" : ""));
         if (spec.stream()) {
@@ -124,6 +143,7 @@ final class GenerationResponder {
                 exchange.event(Json.write(last));
             }
             exchange.endStream();
+            completed();
             return;
         }
         ObjectNode body = Json.MAPPER.createObjectNode();
@@ -137,7 +157,13 @@ final class GenerationResponder {
             c.put("finish_reason", finishReasons[i]);
         }
         body.set("usage", usage());
+        if (memory != null) body.set("memory", memory);
         exchange.sendJson(HttpResponseStatus.OK, body);
+        completed();
+    }
+
+    private void completed() {
+        if (onComplete != null) onComplete.accept(texts[0].toString());
     }
 
     private ObjectNode envelope() {

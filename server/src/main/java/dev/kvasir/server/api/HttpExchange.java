@@ -20,6 +20,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -39,12 +41,17 @@ public final class HttpExchange {
     private final boolean keepAlive;
     private final long startNanos = System.nanoTime();
     private final Runnable onEnd;
+    /** Runs once when the response ends or the client leaves (the drain counts open requests so). */
+    private volatile Runnable whenDone = () -> {};
     private boolean streaming;
     private boolean ended;
     private volatile Runnable onCancel;
     private volatile boolean cancelled;
     private String logDetail = "";
     private int status;
+    private volatile ApiKeys.Principal principal;
+    private volatile Map<String, String> query = Map.of();
+    private volatile RateLimiter.Admission admission = RateLimiter.Admission.UNLIMITED;
 
     HttpExchange(ChannelHandlerContext ctx, String method, String path, boolean keepAlive, Runnable onEnd) {
         this.ctx = ctx;
@@ -55,6 +62,39 @@ public final class HttpExchange {
     }
 
     public String path() { return path; }
+
+    /** The tenant of the request's API key ({@value ApiKeys#DEFAULT_TENANT} on a server without keys); null before authentication. */
+    public String tenant() {
+        ApiKeys.Principal p = principal;
+        return p == null ? null : p.tenant();
+    }
+
+    /** Who sent the request; null before authentication (and on {@code /health}). */
+    public ApiKeys.Principal principal() { return principal; }
+
+    /** The request's rate-limit account: charge its tokens here. */
+    public RateLimiter.Admission admission() { return admission; }
+
+    void authenticated(ApiKeys.Principal principal) {
+        this.principal = principal;
+    }
+
+    /** The query string's parameters (the first value of each); a repeated name is the client's error. */
+    void query(Map<String, List<String>> parameters) {
+        Map<String, String> first = new java.util.LinkedHashMap<>();
+        for (Map.Entry<String, List<String>> e : parameters.entrySet()) {
+            if (e.getValue().size() > 1) throw ApiException.badRequest(e.getKey(), "query parameter '" + Json.abbreviate(e.getKey(), 40) + "' is repeated");
+            first.put(e.getKey(), e.getValue().isEmpty() ? "" : e.getValue().getFirst());
+        }
+        query = Map.copyOf(first);
+    }
+
+    /** The query string's parameters by name. */
+    public Map<String, String> query() { return query; }
+
+    void admitted(RateLimiter.Admission admission) {
+        this.admission = admission;
+    }
 
     /** Runs when the client goes away before the response ended (abort the generation). */
     public void onCancel(Runnable cancel) { this.onCancel = cancel; }
@@ -78,8 +118,10 @@ public final class HttpExchange {
         inner.put("type", e.type());
         inner.put("param", e.param());
         inner.put("code", e.code());
-        String retryAfter = e.status() == HttpResponseStatus.SERVICE_UNAVAILABLE ? "1" : null;
-        logDetail = e.getMessage();
+        String retryAfter = e.retryAfterSeconds() > 0 ? String.valueOf(e.retryAfterSeconds())
+                : e.status() == HttpResponseStatus.SERVICE_UNAVAILABLE ? "1" : null;
+        // Not the message: it may quote the client's values, and request text never goes into the log.
+        logDetail = e.type() + (e.code() != null ? " " + e.code() : "") + (e.param() != null ? " param=" + e.param() : "");
         send(e.status(), "application/json", Json.write(error), retryAfter);
     }
 
@@ -138,11 +180,13 @@ public final class HttpExchange {
 
     private void finish(Object last, HttpResponseStatus status, boolean full) {
         ended = true;
+        admission.release();
         this.status = full ? status.code() : this.status;
         if (full) HttpUtil.setKeepAlive((HttpResponse) last, keepAlive);
         var future = ctx.writeAndFlush(last);
         if (!keepAlive) future.addListener(ChannelFutureListener.CLOSE);
         log(this.status);
+        whenDone.run();
         onEnd.run();
     }
 
@@ -151,9 +195,16 @@ public final class HttpExchange {
         if (ended) return;
         ended = true;
         cancelled = true;
+        admission.release();
         Runnable cancel = onCancel;
         if (cancel != null) cancel.run();
         log(499);
+        whenDone.run();
+    }
+
+    /** {@code action} runs once, on the event loop, when this request's response ends or its client leaves. */
+    void whenDone(Runnable action) {
+        this.whenDone = action;
     }
 
     /** The response ended or the client left; on the event loop only. */
@@ -163,14 +214,16 @@ public final class HttpExchange {
     public boolean isCancelled() { return cancelled; }
 
     private String allowed() {
-        return ApiHandler.routeMethod(path) == HttpMethod.GET ? "GET" : "POST";
+        return Routes.allowHeader(path);
     }
 
     /** The request's one access-log line; client-supplied text is cut short and its control characters escaped. */
     private void log(int code) {
         long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
         String what = code == 499 ? "499 client closed" : String.valueOf(code);
-        String line = Json.abbreviate(method, 16) + " " + Json.abbreviate(path, 80) + " " + what + " " + ms + "ms";
+        ApiKeys.Principal who = principal;
+        String line = Json.abbreviate(method, 16) + " " + Json.abbreviate(path, 80) + " " + what + " " + ms + "ms"
+                + (who != null && who.authenticated() ? " tenant=" + who.tenant() : "");
         ACCESS.info(logDetail.isEmpty() ? line : line + " " + Json.abbreviate(logDetail, 240));
     }
 }

@@ -58,7 +58,7 @@ public final class RequestParser {
             throw ApiException.badRequest("top_logprobs", "'top_logprobs' needs 'logprobs': true");
         }
         return new ChatRequest(optString(o, "model"), messages, tools(o.get("tools")),
-                spec(o, maxTokens, maxTokensParam, logprobs, top == null ? 0 : top), optString(o, "user"));
+                spec(o, maxTokens, maxTokensParam, logprobs, top == null ? 0 : top), optString(o, "user"), memory(o.get("memory")));
     }
 
     public CompletionRequest completion(byte[] body) {
@@ -105,6 +105,44 @@ public final class RequestParser {
         return new GenerationSpec(n == null ? 1 : n, maxTokens, maxTokensParam, stop, stream, includeUsage,
                 optBool(o, "ignore_eos", false), sampling);
     }
+
+    private static final Set<String> MEMORY_FIELDS = Set.of("session_id", "enabled", "top_k", "max_tokens", "history", "write",
+            "pin_prefix");
+
+    /** The {@code memory} object; unknown fields are refused (a typo must not silently turn a feature off). */
+    private static MemoryOptions memory(JsonNode node) {
+        if (node == null || node.isNull()) return MemoryOptions.DEFAULT;
+        if (!(node instanceof ObjectNode m)) throw ApiException.badRequest("memory", "'memory' must be an object");
+        for (var it = m.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!MEMORY_FIELDS.contains(f)) {
+                throw ApiException.badRequest("memory." + Json.abbreviate(f, 40), "unknown field '" + Json.abbreviate(f, 40)
+                        + "' in 'memory' (known: " + new java.util.TreeSet<>(MEMORY_FIELDS) + ")");
+            }
+        }
+        String history = optString(m, "history");
+        if (history != null && !history.equals("client") && !history.equals("server")) {
+            throw ApiException.badRequest("memory.history", "'memory.history' must be 'client' or 'server'");
+        }
+        Integer pin = null;
+        JsonNode p = m.get("pin_prefix");
+        if (p != null && !p.isNull()) {
+            if (p.isBoolean()) pin = p.asBoolean() ? DEFAULT_PIN_SECONDS : null;
+            else if (p.canConvertToInt() && p.isIntegralNumber() && p.asInt() >= 1 && p.asInt() <= MAX_PIN_SECONDS) pin = p.asInt();
+            else throw ApiException.badRequest("memory.pin_prefix", "'memory.pin_prefix' must be true or a number of seconds in 1.."
+                    + MAX_PIN_SECONDS);
+        }
+        try {
+            return new MemoryOptions(optString(m, "session_id"), optBool(m, "enabled", true), optInt(m, "top_k", 1, 100),
+                    optInt(m, "max_tokens", 1, Integer.MAX_VALUE), "server".equals(history), optBool(m, "write", true), pin);
+        } catch (ApiException e) {
+            throw ApiException.badRequest("memory." + e.param(), e.getMessage());
+        }
+    }
+
+    /** {@code pin_prefix: true}: five minutes. */
+    static final int DEFAULT_PIN_SECONDS = 300;
+    static final int MAX_PIN_SECONDS = 24 * 3600;
 
     private static ChatRequest.Message message(JsonNode m) {
         if (!(m instanceof ObjectNode o)) throw ApiException.badRequest("messages", "each message must be an object");

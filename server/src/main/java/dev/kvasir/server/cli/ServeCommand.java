@@ -1,11 +1,13 @@
 package dev.kvasir.server.cli;
 
+import dev.kvasir.memory.store.MemoryStores;
 import dev.kvasir.models.Backends;
 import dev.kvasir.server.KvasirServer;
+import dev.kvasir.server.ListenerConfig;
 import dev.kvasir.server.ServerConfig;
+import dev.kvasir.server.api.RateLimit;
 import dev.kvasir.server.engine.EngineConfig;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -26,8 +28,13 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--port", defaultValue = "8000", description = "port (default: ${DEFAULT-VALUE}; 0 picks a free one)")
     int port;
 
-    @Option(names = "--api-key", description = "require 'Authorization: Bearer KEY' (also $KVASIR_API_KEY)")
+    @Option(names = "--api-key", description = "require 'Authorization: Bearer KEY' (also $KVASIR_API_KEY); tenant 'default'")
     String apiKey;
+
+    @Option(names = "--api-key-file", paramLabel = "FILE",
+            description = "accept the keys in FILE: one 'TENANT KEY' per line, '#' comments; read again on SIGHUP"
+                    + " (a bad file then changes nothing and logs why)")
+    Path apiKeyFile;
 
     @Option(names = "--served-model-name", description = "model name clients send (default: the file name)")
     String servedModelName;
@@ -42,9 +49,9 @@ public final class ServeCommand implements Callable<Integer> {
             description = "KV pool size in blocks (instead of --kv-cache-memory, or on CUDA of the memory plan)")
     Integer numKvBlocks;
 
-    @Option(names = "--kv-cache-memory", defaultValue = "512MiB", converter = Bytes.class,
-            description = "memory for the KV pool on the CPU, e.g. 2GiB (default: ${DEFAULT-VALUE}); CUDA sizes it"
-                    + " by --gpu-memory-utilization")
+    @Option(names = "--kv-cache-memory", defaultValue = "512MiB", converter = ByteSize.Bytes.class,
+            description = "memory for the KV pool on the CPU: 2GiB, 1.5GiB, 512MiB, 2GB (10^9), or bytes"
+                    + " (default: ${DEFAULT-VALUE}); CUDA sizes it by --gpu-memory-utilization")
     long kvCacheMemory;
 
     @Option(names = "--max-num-seqs", defaultValue = "256", description = "sequences per batch at most (default: ${DEFAULT-VALUE})")
@@ -58,9 +65,20 @@ public final class ServeCommand implements Callable<Integer> {
             description = "reuse the KV of shared prompt prefixes (default: on)")
     boolean enablePrefixCaching;
 
-    @Option(names = "--swap-space", defaultValue = "0", converter = Bytes.class,
-            description = "CPU swap pool for --preemption-mode swap, e.g. 1GiB (plain numbers are GiB, as in vLLM)")
+    @Option(names = "--swap-space", defaultValue = "0", converter = ByteSize.GibibytesByDefault.class,
+            description = "CPU swap pool for --preemption-mode swap: a plain number is GiB, as in vLLM (4, 0.5),"
+                    + " or give a unit: 512MiB, 2GB (default: 0; 1GiB when swap is asked for)")
     long swapSpace;
+
+    @Option(names = "--kv-retention", defaultValue = "session", paramLabel = "lru|session",
+            description = "which cached prefixes go first when the KV pool is full: lru (vLLM's), or session: active"
+                    + " sessions', shared and pinned prefixes last (default: ${DEFAULT-VALUE})")
+    String kvRetention;
+
+    @Option(names = "--kv-offload-gb", defaultValue = "0", converter = ByteSize.GibibytesByDefault.class, paramLabel = "SIZE",
+            description = "host memory that keeps cached prefixes evicted from the device, to copy back instead of"
+                    + " recomputing: a plain number is GiB, or give a unit (default: 0, off)")
+    long kvOffload;
 
     @Option(names = "--preemption-mode", defaultValue = "recompute",
             description = "what preemption does: recompute or swap (default: ${DEFAULT-VALUE})")
@@ -94,9 +112,46 @@ public final class ServeCommand implements Callable<Integer> {
                     + " bytes per token) (default: ${DEFAULT-VALUE})")
     String kvCacheDtype;
 
-    @Option(names = "--max-request-body", defaultValue = "8MiB", converter = Bytes.class,
-            description = "larger request bodies get 413 (default: ${DEFAULT-VALUE})")
+    @Option(names = "--max-request-body", defaultValue = "8MiB", converter = ByteSize.Bytes.class,
+            description = "larger request bodies get 413: 8MiB, 100KiB, or bytes (default: ${DEFAULT-VALUE})")
     long maxRequestBody;
+
+    @Option(names = "--header-timeout", defaultValue = "" + ListenerConfig.DEFAULT_HEADER_TIMEOUT_SECONDS, paramLabel = "SECONDS",
+            description = "close a connection that has not sent a request's complete headers this long after it opened"
+                    + " or after its last response (slow clients, idle keep-alive; default: ${DEFAULT-VALUE})")
+    double headerTimeout;
+
+    @Option(names = "--max-connections", defaultValue = "" + ListenerConfig.DEFAULT_MAX_CONNECTIONS,
+            description = "open connections at most; a connection past it gets 503 and is closed (0: no limit;"
+                    + " default: ${DEFAULT-VALUE})")
+    int maxConnections;
+
+    @Option(names = "--rate-limit", paramLabel = "Nrpm,Ntpm",
+            description = "per API key: requests and/or tokens per minute, e.g. 600rpm,100000tpm or 60rpm; prompt tokens"
+                    + " count when a request is admitted, completion tokens as they are generated; over it: 429 with"
+                    + " Retry-After (default: none)")
+    String rateLimit;
+
+    @Option(names = "--max-concurrent-requests-per-key", defaultValue = "0", paramLabel = "N",
+            description = "requests of one API key served at once; more get 429 (0: no limit; default: ${DEFAULT-VALUE})")
+    int maxConcurrentRequestsPerKey;
+
+    @Option(names = "--ssl-keyfile", paramLabel = "FILE",
+            description = "serve HTTPS with this PEM private key (PKCS#8, PKCS#1 RSA or EC; unencrypted)")
+    Path sslKeyFile;
+
+    @Option(names = "--ssl-certfile", paramLabel = "FILE", description = "the PEM certificate chain for --ssl-keyfile")
+    Path sslCertFile;
+
+    @Option(names = "--memory-store", defaultValue = MemoryStores.DEFAULT_SPEC, paramLabel = "SPEC",
+            description = "agent memory: sqlite:PATH, postgresql://HOST:PORT/DB?user=U&password=P (shared by replicas), or none"
+                    + " (default: ${DEFAULT-VALUE})")
+    String memoryStore;
+
+    @Option(names = "--shutdown-timeout", defaultValue = "" + ServerConfig.DEFAULT_SHUTDOWN_TIMEOUT_SECONDS, paramLabel = "SECONDS",
+            description = "on SIGTERM: stop taking requests (/health answers 503), let running ones finish this long, then end them"
+                    + " (default: ${DEFAULT-VALUE})")
+    double shutdownTimeout;
 
     @Override
     public Integer call() throws Exception {
@@ -121,52 +176,64 @@ public final class ServeCommand implements Callable<Integer> {
             return 2;
         }
         if (mode == EngineConfig.PreemptionMode.SWAP && swapSpace == 0) swapSpace = 1L << 30;
+        EngineConfig.KvRetention retention = switch (kvRetention.toLowerCase(Locale.ROOT)) {
+            case "lru" -> EngineConfig.KvRetention.LRU;
+            case "session" -> EngineConfig.KvRetention.SESSION;
+            default -> null;
+        };
+        if (retention == null) {
+            System.err.println("serve: --kv-retention must be lru or session, got " + kvRetention);
+            return 2;
+        }
         if (warmupSteps < 0) {
             System.err.println("serve: --warmup-steps must be 0 or more, got " + warmupSteps);
             return 2;
         }
+        if (maxRequestBody < 1 || maxRequestBody > Integer.MAX_VALUE) {
+            System.err.println("serve: --max-request-body must be between 1 byte and 2GiB less one byte, got " + maxRequestBody + " bytes");
+            return 2;
+        }
+        if (maxConcurrentRequestsPerKey < 0) {
+            System.err.println("serve: --max-concurrent-requests-per-key must be 0 (no limit) or more, got " + maxConcurrentRequestsPerKey);
+            return 2;
+        }
+        ListenerConfig listener;
+        try {
+            RateLimit limit = RateLimit.NONE.withConcurrentRequests(maxConcurrentRequestsPerKey);
+            listener = new ListenerConfig(apiKeyFile, headerTimeout, maxConnections,
+                    rateLimit == null ? limit : limit.withPerMinute(rateLimit), sslKeyFile, sslCertFile);
+        } catch (IllegalArgumentException e) {
+            System.err.println("serve: " + (e.getMessage().startsWith("--") ? "" : "--rate-limit ") + e.getMessage());
+            return 2;
+        }
         Path modelPath = model != null ? model : DefaultModel.locate(System.err);
         String key = apiKey != null ? apiKey : System.getenv("KVASIR_API_KEY");
-        ServerConfig config = new ServerConfig(modelPath, servedModelName, host, port, key, maxModelLen, blockSize,
-                numKvBlocks, kvCacheMemory, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpace, mode,
-                threads, maxWaitingRequests, requestTimeout, (int) Math.min(Integer.MAX_VALUE, maxRequestBody), device,
-                gpuMemoryUtilization, warmupSteps, kvCacheDtype);
+        ServerConfig config = ServerConfig.builder(modelPath).servedModelName(servedModelName).host(host).port(port).apiKey(key)
+                .maxModelLen(maxModelLen).blockSize(blockSize).numKvBlocks(numKvBlocks).kvCacheMemoryBytes(kvCacheMemory)
+                .maxNumSeqs(maxNumSeqs).maxNumBatchedTokens(maxNumBatchedTokens).enablePrefixCaching(enablePrefixCaching)
+                .swapSpaceBytes(swapSpace).preemptionMode(mode).threads(threads).maxWaitingRequests(maxWaitingRequests)
+                .requestTimeoutSeconds(requestTimeout).maxBodyBytes((int) maxRequestBody).device(device)
+                .gpuMemoryUtilization(gpuMemoryUtilization).warmupSteps(warmupSteps).listener(listener).memoryStore(memoryStore)
+                .shutdownTimeoutSeconds(shutdownTimeout).kvRetention(retention).kvOffloadBytes(kvOffload)
+                .kvCacheDtype(kvCacheDtype).build();
         KvasirServer server = KvasirServer.start(config);
+        // SIGTERM drains (Kubernetes' stop): the main thread's awaitClose returns after close, and serve exits 0.
+        // Anything else that ends the JVM (Ctrl-C, System.exit) still closes the server on the way out.
+        TerminateSignal.onTerminate(() -> {
+            try {
+                server.drain(java.time.Duration.ofMillis((long) (config.shutdownTimeoutSeconds() * 1000)));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                server.close();
+            }
+        });
         Runtime.getRuntime().addShutdownHook(new Thread(server::close, "kvasir-shutdown"));
-        String url = server.baseUrl();
-        System.out.println();
-        System.out.println("Kvasir is serving '" + server.model().name() + "' at " + url + "/v1");
-        System.out.println("Try it:");
-        System.out.println("  curl " + url + "/v1/chat/completions -H 'Content-Type: application/json'"
-                + (key != null ? " -H \"Authorization: Bearer $KVASIR_API_KEY\"" : "")
-                + " -d '{\"model\": \"" + server.model().name()
-                + "\", \"messages\": [{\"role\": \"user\", \"content\": \"Tell me a story\"}], \"max_tokens\": 64}'");
-        System.out.println("Metrics: " + url + "/metrics   Health: " + url + "/health");
+        String keyFrom = apiKeyFile != null ? "--api-key-file " + apiKeyFile
+                : apiKey != null ? "--api-key" : key != null ? "$" + ServeBanner.KEY_VARIABLE : null;
+        System.out.print(new ServeBanner(server.baseUrl(), server.model().name(), keyFrom, sslCertFile).text());
         System.out.flush();
         server.awaitClose();
         return 0;
-    }
-
-    /** Sizes like {@code 512MiB}, {@code 2GB}, {@code 1g}; a plain number means GiB (vLLM's --swap-space unit). */
-    static final class Bytes implements ITypeConverter<Long> {
-        @Override
-        public Long convert(String value) {
-            String v = value.trim().toLowerCase(Locale.ROOT).replace("ib", "").replace("b", "");
-            long unit = 1L << 30;
-            char last = v.isEmpty() ? ' ' : v.charAt(v.length() - 1);
-            switch (last) {
-                case 'k' -> unit = 1L << 10;
-                case 'm' -> unit = 1L << 20;
-                case 'g' -> unit = 1L << 30;
-                case 't' -> unit = 1L << 40;
-                default -> { }
-            }
-            String number = Character.isLetter(last) ? v.substring(0, v.length() - 1) : v;
-            try {
-                return (long) (Double.parseDouble(number) * unit);
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("not a size: '" + value + "' (try 512MiB or 2GiB)");
-            }
-        }
     }
 }

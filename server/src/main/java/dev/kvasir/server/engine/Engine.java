@@ -1,5 +1,6 @@
 package dev.kvasir.server.engine;
 
+import dev.kvasir.blockmanager.BlockPool;
 import dev.kvasir.blockmanager.KvCacheManager;
 import dev.kvasir.models.LlamaModel;
 import dev.kvasir.models.sampling.Sampler;
@@ -26,10 +27,11 @@ public final class Engine implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
 
-    private sealed interface Command permits Submit, Abort, Probe {}
+    private sealed interface Command permits Submit, Abort, Probe, EndAll {}
     private record Submit(GenerationRequest request, long arrivalNanos) implements Command {}
     private record Abort(String requestId) implements Command {}
     private record Probe(Runnable task) implements Command {}
+    private record EndAll(String message) implements Command {}
 
     private final LlamaModel model;
     private final KvCacheManager kvManager;
@@ -52,6 +54,8 @@ public final class Engine implements AutoCloseable {
     private long promptTokens;
     /** Prefix-cache query tokens of the warm-up's scratch prompts, left out of the published counters. */
     private long warmupQueryTokens;
+    /** When the latest pin ends ({@link System#nanoTime()}); 0 while nothing is pinned. */
+    private long pinnedUntil;
 
     /**
      * @param observer told each request's timings (the server's metrics)
@@ -64,9 +68,9 @@ public final class Engine implements AutoCloseable {
         this.observer = observer;
         this.extraKey = extraKey;
         this.kvManager = new KvCacheManager(config.numKvBlocks(), config.blockSize(), config.numCpuBlocks(),
-                config.watermark(), config.enablePrefixCaching());
-        this.scheduler = new Scheduler(kvManager, config, extraKey);
-        this.runner = new ModelRunner(model, kvManager);
+                config.numOffloadBlocks(), config.watermark(), config.enablePrefixCaching());
+        this.scheduler = new Scheduler(kvManager, config);
+        this.runner = new ModelRunner(model, kvManager, config.numCpuBlocks());
         this.outputs = new OutputProcessor(tokenizer, config.maxModelLen(), observer);
         this.stats = EngineStats.empty(config.numKvBlocks());
         this.thread = Thread.ofPlatform().name("kvasir-engine").daemon(true).unstarted(this::loop);
@@ -127,6 +131,14 @@ public final class Engine implements AutoCloseable {
         inbox.add(new Abort(requestId));
     }
 
+    /**
+     * Ends every request in the engine at the next step with a "shutdown" error (a stream gets an
+     * error event and its end), freeing their blocks: the end of a drain that ran out of time.
+     */
+    public void endAll(String message) {
+        inbox.add(new EndAll(message));
+    }
+
     /** Runs {@code task} on the engine thread between steps (tests read the block manager so). */
     public <T> CompletableFuture<T> probe(java.util.function.Function<KvCacheManager, T> task) {
         CompletableFuture<T> result = new CompletableFuture<>();
@@ -161,6 +173,7 @@ public final class Engine implements AutoCloseable {
                 Command c;
                 while ((c = inbox.poll()) != null) handle(c);
                 expireDeadlines();
+                expirePins();
                 if (scheduler.hasWork()) step();
                 publishStats();
             } catch (InterruptedException e) {
@@ -192,11 +205,14 @@ public final class Engine implements AutoCloseable {
                 }
             }
             case Probe p -> p.task().run();
+            case EndAll e -> {
+                for (RequestState r : new ArrayList<>(live.values())) fail(r, "shutdown", e.message());
+            }
         }
     }
 
     private void admit(GenerationRequest request, long arrivalNanos) {
-        RequestState r = new RequestState(request, arrivalNanos);
+        RequestState r = new RequestState(request, arrivalNanos, extraKey);
         if (live.putIfAbsent(request.id(), r) != null) {
             queued.decrementAndGet();
             request.sink().onOutput(new RequestOutput(List.of(), null,
@@ -228,7 +244,10 @@ public final class Engine implements AutoCloseable {
         for (Sequence seq : scheduler.markComputed(step)) forkChoices(seq);
         OutputProcessor.Finished finished = outputs.process(step, logits, System.nanoTime());
         for (Sequence seq : finished.sequences()) scheduler.remove(seq);
-        for (RequestState r : finished.requests()) live.remove(r.request.id());
+        for (RequestState r : finished.requests()) {
+            live.remove(r.request.id());
+            notePin(r);
+        }
     }
 
     /** Requests admitted for the first time this step leave the bounded waiting queue. */
@@ -239,6 +258,7 @@ public final class Engine implements AutoCloseable {
                 r.counted = true;
                 queued.decrementAndGet();
                 promptTokens += r.request.promptTokens().length;
+                observer.promptCache(r.request.tenant(), r.request.promptTokens().length, r.cachedTokens);
             }
         }
     }
@@ -254,6 +274,21 @@ public final class Engine implements AutoCloseable {
             kvManager.fork(parent.id, child.id);
             r.sequences.add(child);
             scheduler.addRunning(child);
+        }
+    }
+
+    /** A pinned prefix stays pinned until the latest pin a request asked for has passed. */
+    private void notePin(RequestState r) {
+        long pin = r.request.cache().pinNanos();
+        if (pin <= 0) return;
+        long until = System.nanoTime() + pin;
+        if (pinnedUntil == 0 || until - pinnedUntil > 0) pinnedUntil = until;
+    }
+
+    private void expirePins() {
+        if (pinnedUntil != 0 && System.nanoTime() - pinnedUntil > 0) {
+            kvManager.unpinAll();
+            pinnedUntil = 0;
         }
     }
 
@@ -294,12 +329,16 @@ public final class Engine implements AutoCloseable {
             queued.decrementAndGet();
         }
         for (Sequence s : r.sequences) scheduler.remove(s);
+        notePin(r);
     }
 
     private void publishStats() {
         stats = new EngineStats(scheduler.numRunning(), scheduler.numWaiting(), scheduler.numSwapped(), kvManager.usage(),
                 kvManager.numFreeBlocks(), kvManager.numUsedBlocks(), kvManager.numCachedBlocks(), kvManager.numTotalBlocks(),
                 kvManager.prefixQueryTokens() - warmupQueryTokens, kvManager.prefixHitTokens(), scheduler.preemptions(), promptTokens,
-                outputs.generatedTokens(), steps, kvManager.copyOnWriteCopies(), kvManager.evictions());
+                outputs.generatedTokens(), steps, kvManager.copyOnWriteCopies(), kvManager.evictions(),
+                kvManager.numRetainedBlocks(BlockPool.Retention.SESSION), kvManager.numRetainedBlocks(BlockPool.Retention.PINNED),
+                kvManager.numOffloadedBlocks(), kvManager.offloadStores(), kvManager.offloadHitTokens());
     }
+
 }

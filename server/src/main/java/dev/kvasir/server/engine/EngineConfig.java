@@ -13,6 +13,8 @@ import dev.kvasir.blockmanager.KvCacheManager;
  * @param watermark           fraction of the pool a new prompt must leave free, so running
  *                            sequences can still grow without immediate preemption
  * @param maxWaitingRequests  requests queued at most before new ones get 503
+ * @param numOffloadBlocks    blocks of the host offload tier for evicted prefixes (0: none)
+ * @param retention           how freed prefix blocks are kept: plain LRU, or sessions' prefixes last
  */
 public record EngineConfig(
         int maxNumSeqs,
@@ -24,7 +26,28 @@ public record EngineConfig(
         double watermark,
         boolean enablePrefixCaching,
         PreemptionMode preemptionMode,
-        int maxWaitingRequests) {
+        int maxWaitingRequests,
+        int numOffloadBlocks,
+        KvRetention retention) {
+
+    /** {@code --kv-retention}: which cached prefix blocks are evicted first under pressure. */
+    public enum KvRetention {
+        /** Least recently freed first, whoever they belong to (vLLM's policy). */
+        LRU,
+        /**
+         * Blocks of active sessions' prefixes, of prefixes other requests share (a system prompt, core
+         * memories) and of preempted sequences after everything else; pinned prefixes last of all.
+         */
+        SESSION
+    }
+
+    /** Plain LRU and no offload tier: the engine as it was before retention classes. */
+    public EngineConfig(int maxNumSeqs, int maxNumBatchedTokens, int maxModelLen, int blockSize, int numKvBlocks,
+                        int numCpuBlocks, double watermark, boolean enablePrefixCaching, PreemptionMode preemptionMode,
+                        int maxWaitingRequests) {
+        this(maxNumSeqs, maxNumBatchedTokens, maxModelLen, blockSize, numKvBlocks, numCpuBlocks, watermark,
+                enablePrefixCaching, preemptionMode, maxWaitingRequests, 0, KvRetention.LRU);
+    }
 
     /** What happens to the newest running sequence when the KV pool runs out. */
     public enum PreemptionMode {
@@ -48,5 +71,10 @@ public record EngineConfig(
             throw new IllegalArgumentException("--preemption-mode swap needs a CPU swap pool (--swap-space)");
         }
         if (maxWaitingRequests < 1) throw new IllegalArgumentException("max waiting requests must be positive: " + maxWaitingRequests);
+        if (numOffloadBlocks < 0) throw new IllegalArgumentException("offload blocks must be 0 or more: " + numOffloadBlocks);
+        if (numOffloadBlocks > 0 && !enablePrefixCaching) {
+            throw new IllegalArgumentException("--kv-offload-gb needs prefix caching (it keeps evicted cached prefixes)");
+        }
+        if (retention == null) throw new IllegalArgumentException("retention is null: use KvRetention.LRU");
     }
 }

@@ -21,4 +21,7 @@ public interface EngineObserver {
 
     /** A request ended early: its client left, or its deadline passed. */
     default void aborted() {}
+
+    /** A request's prompt was admitted: {@code cachedTokens} of its {@code promptTokens} came from its tenant's prefix cache. */
+    default void promptCache(String tenant, int promptTokens, int cachedTokens) {}
 }

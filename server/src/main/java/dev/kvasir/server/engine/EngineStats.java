@@ -20,9 +20,14 @@ public record EngineStats(
         long generationTokens,
         long steps,
         long copyOnWriteCopies,
-        long evictions) {
+        long evictions,
+        int kvBlocksRetainedSession,
+        int kvBlocksRetainedPinned,
+        int offloadBlocksUsed,
+        long offloadStores,
+        long offloadHitTokens) {
 
     public static EngineStats empty(int totalBlocks) {
-        return new EngineStats(0, 0, 0, 0, totalBlocks, 0, 0, totalBlocks, 0, 0, 0, 0, 0, 0, 0, 0);
+        return new EngineStats(0, 0, 0, 0, totalBlocks, 0, 0, totalBlocks, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
     }
 }

@@ -31,6 +31,6 @@ public record RequestOutput(List<Choice> choices, Usage usage, EngineError error
     /** @param cachedTokens prompt tokens served from the prefix cache */
     public record Usage(int promptTokens, int completionTokens, int cachedTokens) {}
 
-    /** @param kind {@code deadline} or {@code engine} */
+    /** @param kind {@code deadline}, {@code shutdown} (a drain ran out of time) or {@code engine} */
     public record EngineError(String kind, String message) {}
 }

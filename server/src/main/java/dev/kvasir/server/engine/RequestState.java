@@ -8,6 +8,8 @@ final class RequestState {
 
     final GenerationRequest request;
     final long arrivalNanos;
+    /** The prefix-cache key of the request's blocks: the served model's, salted with its tenant. */
+    final long cacheKey;
     final List<Sequence> sequences = new ArrayList<>();
     /** Choices that advanced this step, sent to the sink after the step. */
     final List<RequestOutput.Choice> pending = new ArrayList<>();
@@ -23,8 +25,13 @@ final class RequestState {
     long firstTokenNanos;
 
     RequestState(GenerationRequest request, long arrivalNanos) {
+        this(request, arrivalNanos, 0);
+    }
+
+    RequestState(GenerationRequest request, long arrivalNanos, long modelKey) {
         this.request = request;
         this.arrivalNanos = arrivalNanos;
+        this.cacheKey = TenantSalt.key(modelKey, request.tenant());
     }
 
     boolean finished() {

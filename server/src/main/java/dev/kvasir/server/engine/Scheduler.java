@@ -1,5 +1,6 @@
 package dev.kvasir.server.engine;
 
+import dev.kvasir.blockmanager.BlockPool;
 import dev.kvasir.blockmanager.KvCacheManager;
 import dev.kvasir.blockmanager.SwapPlan;
 
@@ -18,18 +19,15 @@ final class Scheduler {
 
     private final KvCacheManager kvManager;
     private final EngineConfig config;
-    private final long extraKey;
     /** Admission order: the last one is the newest, the first to be preempted. */
     private final ArrayList<Sequence> running = new ArrayList<>();
     private final ArrayDeque<Sequence> waiting = new ArrayDeque<>();
     private final ArrayDeque<Sequence> swapped = new ArrayDeque<>();
     private long preemptions;
 
-    /** @param extraKey mixed into prefix-cache hashes (the served model) */
-    Scheduler(KvCacheManager kvManager, EngineConfig config, long extraKey) {
+    Scheduler(KvCacheManager kvManager, EngineConfig config) {
         this.kvManager = kvManager;
         this.config = config;
-        this.extraKey = extraKey;
     }
 
     void addWaiting(Sequence seq) {
@@ -52,7 +50,7 @@ final class Scheduler {
             case FINISHED -> { }
         }
         if (seq.allocated) {
-            kvManager.free(seq.id);
+            free(seq, false);
             seq.allocated = false;
         }
         seq.status = Sequence.Status.FINISHED;
@@ -117,8 +115,8 @@ final class Scheduler {
             Sequence seq = waiting.peekFirst();
             if (running.size() + seq.request.seatsNeeded() > config.maxNumSeqs()) break;
             int[] tokens = seq.tokens(0, seq.numTokens());
-            if (!kvManager.canAllocatePrompt(tokens, extraKey)) break;
-            int cached = kvManager.allocatePrompt(seq.id, tokens, extraKey);
+            if (!kvManager.canAllocatePrompt(tokens, seq.request.cacheKey)) break;
+            int cached = kvManager.allocatePrompt(seq.id, tokens, seq.request.cacheKey);
             if (cached < 0) break;
             waiting.pollFirst();
             seq.allocated = true;
@@ -152,6 +150,22 @@ final class Scheduler {
         return prompted;
     }
 
+    /**
+     * Frees the sequence's blocks into the retention class its request earned: with session
+     * retention, pinned prefixes last, then sessions' and preempted sequences' (they come back soon)
+     * and prefixes other requests share, then everything else; with LRU, all alike.
+     */
+    private void free(Sequence seq, boolean preempted) {
+        if (config.retention() == EngineConfig.KvRetention.LRU) {
+            kvManager.free(seq.id);
+            return;
+        }
+        GenerationRequest.CacheHint hint = seq.request.request.cache();
+        BlockPool.Retention r = hint.pinNanos() > 0 ? BlockPool.Retention.PINNED
+                : hint.session() || preempted ? BlockPool.Retention.SESSION : BlockPool.Retention.NORMAL;
+        kvManager.free(seq.id, r, true);
+    }
+
     /** The next piece of a prompt being prefilled, as much as the token budget allows. */
     private ScheduledStep.Chunk prefillChunk(Sequence seq, int budget) {
         int start = seq.numComputed;
@@ -176,7 +190,7 @@ final class Scheduler {
                 return;
             }
         }
-        kvManager.free(seq.id);
+        free(seq, true);
         seq.allocated = false;
         seq.numComputed = 0;
         seq.status = Sequence.Status.WAITING;

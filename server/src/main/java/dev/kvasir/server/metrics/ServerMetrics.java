@@ -1,5 +1,6 @@
 package dev.kvasir.server.metrics;
 
+import dev.kvasir.memory.MemoryStats;
 import dev.kvasir.server.engine.EngineObserver;
 import dev.kvasir.server.engine.EngineStats;
 import io.micrometer.core.instrument.Counter;
@@ -57,6 +58,14 @@ public final class ServerMetrics implements EngineObserver {
         counter("kvasir:engine_steps", "Engine steps (one forward pass each)", stats, EngineStats::steps);
         counter("kvasir:copy_on_write_copies", "KV blocks copied on write after a fork", stats, EngineStats::copyOnWriteCopies);
         counter("kvasir:prefix_cache_evictions", "Prefix-cache blocks evicted for reuse", stats, EngineStats::evictions);
+        Gauge.builder("kvasir:kv_blocks_retained", stats, s -> s.get().kvBlocksRetainedSession()).tag("class", "session")
+                .description("Free cached blocks kept for active sessions and shared prefixes (evicted after plain ones)").register(registry);
+        Gauge.builder("kvasir:kv_blocks_retained", stats, s -> s.get().kvBlocksRetainedPinned()).tag("class", "pinned")
+                .description("Free cached blocks pinned by requests (memory.pin_prefix)").register(registry);
+        gauge("kvasir:kv_offload_blocks_used", "Host offload-tier blocks holding an evicted prefix", stats, EngineStats::offloadBlocksUsed);
+        counter("kvasir:kv_offload_stores", "Cached prefix blocks copied to the host tier on eviction", stats, EngineStats::offloadStores);
+        counter("kvasir:kv_offload_hit_tokens", "Prompt tokens loaded back from the host tier instead of recomputed", stats,
+                EngineStats::offloadHitTokens);
         ttft = histogram("vllm:time_to_first_token_seconds", "Time to first token", TTFT_BUCKETS);
         itl = histogram("vllm:inter_token_latency_seconds", "Time between consecutive tokens of a choice", ITL_BUCKETS);
         e2e = histogram("vllm:e2e_request_latency_seconds", "Time from arrival to the last token", E2E_BUCKETS);
@@ -81,8 +90,47 @@ public final class ServerMetrics implements EngineObserver {
     @Override public void interTokenLatency(double seconds) { itl.record(seconds); }
     @Override public void e2eLatency(double seconds) { e2e.record(seconds); }
     @Override public void aborted() { aborted.increment(); }
+
+    @Override
+    public void promptCache(String tenant, int promptTokens, int cachedTokens) {
+        // Tenants come from the key file: a bounded set of label values.
+        Counter.builder("kvasir:prefix_cache_queries_by_tenant").tag("tenant", tenant)
+                .description("Prompt tokens looked up in the prefix cache, per tenant").register(registry).increment(promptTokens);
+        Counter.builder("kvasir:prefix_cache_hits_by_tenant").tag("tenant", tenant)
+                .description("Prompt tokens served from the prefix cache, per tenant").register(registry).increment(cachedTokens);
+    }
     public void rejected() { rejected.increment(); }
     public void clientError() { clientErrors.increment(); }
+
+    private DistributionSummary memorySearch;
+    /** Micrometer holds gauge sources weakly; this field keeps the memory counters alive. */
+    private MemoryStats memoryStats;
+
+    /**
+     * Exports the agent memory's counters: searches, the share of searches that found a memory above
+     * the similarity floor (under 60% means retrieval needs work), search latency, memories stored,
+     * store errors. Called once at start-up when memory is on.
+     */
+    public void memory(MemoryStats stats) {
+        this.memoryStats = stats;
+        FunctionCounter.builder("kvasir:memory_searches", stats, MemoryStats::searches)
+                .description("Memory searches (API and chat injection)").register(registry);
+        FunctionCounter.builder("kvasir:memory_search_hits", stats, MemoryStats::searchHits)
+                .description("Memory searches that returned a memory above the similarity floor").register(registry);
+        Gauge.builder("kvasir:memory_hit_rate", stats, s -> s.searches() == 0 ? 0 : (double) s.searchHits() / s.searches())
+                .description("Share of memory searches with a hit above the similarity floor").register(registry);
+        FunctionCounter.builder("kvasir:memories_stored", stats, MemoryStats::stored)
+                .description("Memories written (API and recorded chat turns)").register(registry);
+        FunctionCounter.builder("kvasir:memory_store_errors", stats, MemoryStats::storeErrors)
+                .description("Memory store operations that failed").register(registry);
+        memorySearch = histogram("kvasir:memory_search_seconds", "Memory search latency, query embedding included", TTFT_BUCKETS);
+    }
+
+    /** One memory search took {@code seconds}. */
+    public void memorySearch(double seconds) {
+        DistributionSummary h = memorySearch;
+        if (h != null) h.record(seconds);
+    }
 
     /** The Prometheus text exposition (format 0.0.4). */
     public String scrape() {

@@ -30,7 +30,7 @@ class CudaServeTest {
     private static ServerConfig gpuConfig() {
         // No --num-kv-blocks: the memory plan sizes the pool (capped at what 8 sequences of 256 need).
         return ServerConfig.builder(TestServers.model()).device("cuda").gpuMemoryUtilization(0.5).maxModelLen(256)
-                .maxNumSeqs(8).maxNumBatchedTokens(256).threads(2).warmupSteps(16).build();
+                .maxNumSeqs(8).maxNumBatchedTokens(256).threads(2).warmupSteps(16).memoryStore("none").build();
     }
 
     private static JsonNode chat(KvasirServer server, String content, String extra) throws Exception {
@@ -81,7 +81,7 @@ class CudaServeTest {
         // 24 device blocks; 6 sequences of ~150 tokens need ~60: preemption is certain, by swap.
         ServerConfig small = ServerConfig.builder(TestServers.model()).device("cuda").maxModelLen(256).numKvBlocks(24)
                 .maxNumSeqs(8).maxNumBatchedTokens(64).swapSpaceBytes(1L << 20)
-                .preemptionMode(EngineConfig.PreemptionMode.SWAP).threads(2).warmupSteps(0).build();
+                .preemptionMode(EngineConfig.PreemptionMode.SWAP).threads(2).warmupSteps(0).memoryStore("none").build();
         PreemptionTest.assertPreemptionKeepsEachText(small);
     }
 }

@@ -47,7 +47,8 @@ class PreemptionTest {
         ServerConfig small = ServerConfig.builder(d.model()).maxModelLen(256).numKvBlocks(24).kvCacheMemoryBytes(0)
                 .maxNumSeqs(8).maxNumBatchedTokens(64)
                 .swapSpaceBytes(mode == EngineConfig.PreemptionMode.SWAP ? 64L * 20480 : 0).preemptionMode(mode)
-                .threads(2).maxWaitingRequests(64).requestTimeoutSeconds(120).maxBodyBytes(1 << 20).warmupSteps(0).build();
+                .threads(2).maxWaitingRequests(64).requestTimeoutSeconds(120).maxBodyBytes(1 << 20).warmupSteps(0)
+                .memoryStore("none").build();
         assertPreemptionKeepsEachText(small);
     }
 

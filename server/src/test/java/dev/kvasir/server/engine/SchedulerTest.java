@@ -23,7 +23,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SchedulerTest {
 
     private static final int BLOCK = 16;
-    private static final long KEY = 7;
 
     private final List<Sequence> all = new ArrayList<>();
     private KvCacheManager kv;
@@ -34,7 +33,7 @@ class SchedulerTest {
         EngineConfig config = new EngineConfig(maxSeqs, maxTokens, blocks * BLOCK / 2, BLOCK, blocks, cpuBlocks, watermark,
                 true, mode, 64);
         kv = new KvCacheManager(blocks, BLOCK, cpuBlocks, watermark, true);
-        scheduler = new Scheduler(kv, config, KEY);
+        scheduler = new Scheduler(kv, config);
     }
 
     private Sequence request(int[] prompt, int n) {

@@ -1,0 +1,36 @@
+package dev.kvasir.memory;
+
+import dev.kvasir.memory.search.HybridScorer;
+import dev.kvasir.memory.search.LexicalAnalyzer;
+import java.time.Clock;
+import java.util.function.LongConsumer;
+
+/**
+ * Tuning of a {@link MemoryService}. {@code similarityFloor}: the cosine above which a returned
+ * memory counts as a hit for the hit-rate metric; {@code maxCachedUsers}: per-user search indexes
+ * kept in this process; {@code searchLatencyNanos}: called with every search's duration (the
+ * server's histogram).
+ */
+public record MemoryConfig(LexicalAnalyzer analyzer, HybridScorer scorer, double similarityFloor, int maxCachedUsers,
+        Clock clock, LongConsumer searchLatencyNanos) {
+
+    public static MemoryConfig defaults() {
+        return new MemoryConfig(LexicalAnalyzer.ENGLISH, HybridScorer.DEFAULT, 0.35, 1024, Clock.systemUTC(), nanos -> {});
+    }
+
+    public MemoryConfig withClock(Clock newClock) {
+        return new MemoryConfig(analyzer, scorer, similarityFloor, maxCachedUsers, newClock, searchLatencyNanos);
+    }
+
+    public MemoryConfig withAnalyzer(LexicalAnalyzer newAnalyzer) {
+        return new MemoryConfig(newAnalyzer, scorer, similarityFloor, maxCachedUsers, clock, searchLatencyNanos);
+    }
+
+    public MemoryConfig withScorer(HybridScorer newScorer) {
+        return new MemoryConfig(analyzer, newScorer, similarityFloor, maxCachedUsers, clock, searchLatencyNanos);
+    }
+
+    public MemoryConfig withSearchLatency(LongConsumer listener) {
+        return new MemoryConfig(analyzer, scorer, similarityFloor, maxCachedUsers, clock, listener);
+    }
+}

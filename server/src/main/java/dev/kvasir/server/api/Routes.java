@@ -1,0 +1,41 @@
+package dev.kvasir.server.api;
+
+import io.netty.handler.codec.http.HttpMethod;
+
+import java.util.List;
+import java.util.regex.Pattern;
+
+/** Every route: its methods, and the ones answered on the event loop (cheap, no I/O). */
+final class Routes {
+
+    /** {@code /v1/memories/{id}} and {@code .../history}: ids are opaque, but never contain a slash. */
+    static final Pattern MEMORY_ID = Pattern.compile("/v1/memories/([^/]+)");
+    static final Pattern MEMORY_HISTORY = Pattern.compile("/v1/memories/([^/]+)/history");
+
+    private Routes() {}
+
+    /** The methods {@code path} answers; empty when there is no such route. */
+    static List<HttpMethod> methods(String path) {
+        return switch (path) {
+            case "/health", "/metrics", "/v1/models" -> List.of(HttpMethod.GET);
+            case "/v1/chat/completions", "/v1/completions", "/tokenize", "/detokenize", "/v1/embeddings",
+                 "/v1/memories/search" -> List.of(HttpMethod.POST);
+            case "/v1/memories" -> List.of(HttpMethod.GET, HttpMethod.POST, HttpMethod.DELETE);
+            default -> {
+                if (MEMORY_HISTORY.matcher(path).matches()) yield List.of(HttpMethod.GET);
+                if (MEMORY_ID.matcher(path).matches()) yield List.of(HttpMethod.GET, HttpMethod.PATCH, HttpMethod.DELETE);
+                yield List.of();
+            }
+        };
+    }
+
+    /** Whether the route is answered on the event loop: it reads only in-memory state. */
+    static boolean onEventLoop(String path) {
+        return path.equals("/health") || path.equals("/metrics") || path.equals("/v1/models");
+    }
+
+    /** The {@code Allow} header of a 405. */
+    static String allowHeader(String path) {
+        return String.join(", ", methods(path).stream().map(HttpMethod::name).toList());
+    }
+}
