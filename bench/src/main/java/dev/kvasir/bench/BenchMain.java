@@ -17,6 +17,7 @@ public final class BenchMain {
         BENCHMARKS.put("soak", "dev.kvasir.bench.soak.SoakBench");
         BENCHMARKS.put("memory-search", "dev.kvasir.bench.memory.MemorySearchBench");
         BENCHMARKS.put("constraint", "dev.kvasir.bench.constraint.ConstraintBench");
+        BENCHMARKS.put("console", "dev.kvasir.bench.console.ConsoleBench");
     }
 
     private BenchMain() {}

@@ -628,6 +628,28 @@ public final class KvCacheManager {
     /** Cached blocks whose hash was dropped because the block was reallocated. */
     public long evictions() { return gpu.evictions(); }
 
+    /**
+     * Every block's {@link BlockState}: the GPU pool's blocks first (by id), then the CPU swap pool's
+     * ({@link BlockState#SWAPPED} when held, else {@link BlockState#FREE}). Reads only; O(blocks).
+     *
+     * @param out at least {@link #numTotalBlocks()} + {@link #numTotalCpuBlocks()} long
+     */
+    public void blockStates(byte[] out) {
+        int gpuBlocks = gpu.numBlocks();
+        if (out.length < gpuBlocks + cpu.numBlocks()) {
+            throw new IllegalArgumentException("block state array of " + out.length + " is shorter than the "
+                    + gpuBlocks + " GPU and " + cpu.numBlocks() + " CPU blocks");
+        }
+        for (int b = 0; b < gpuBlocks; b++) {
+            int refs = gpu.refCount(b);
+            out[b] = refs > 1 ? BlockState.SHARED : refs == 1 ? BlockState.USED
+                    : gpu.isCached(b) ? BlockState.CACHED : BlockState.FREE;
+        }
+        for (int b = 0; b < cpu.numBlocks(); b++) {
+            out[gpuBlocks + b] = cpu.refCount(b) > 0 ? BlockState.SWAPPED : BlockState.FREE;
+        }
+    }
+
     /** The GPU pool, read-only use (tests, diagnostics). */
     BlockPool gpuPool() { return gpu; }
 

@@ -13,6 +13,7 @@ import dev.kvasir.server.api.ApiGuards;
 import dev.kvasir.server.api.ApiInitializer;
 import dev.kvasir.server.api.ApiKeys;
 import dev.kvasir.server.api.ApiService;
+import dev.kvasir.server.console.WebConsole;
 import dev.kvasir.server.engine.Engine;
 import dev.kvasir.server.engine.EngineConfig;
 import dev.kvasir.server.metrics.ServerMetrics;
@@ -54,6 +55,7 @@ public final class KvasirServer implements AutoCloseable {
     private final Engine engine;
     private final ServerMetrics metrics;
     private final ApiService api;
+    private final WebConsole console;
     private final EventLoopGroup group;
     private final Channel channel;
     private final ApiGuards guards;
@@ -103,6 +105,7 @@ public final class KvasirServer implements AutoCloseable {
             ThreadPoolExecutor workers = new ThreadPoolExecutor(2, 2, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(1024),
                     Thread.ofPlatform().name("kvasir-api-", 0).daemon(true).factory());
             api = new ApiService(served, engine, metrics, memory, workers, c.requestTimeoutSeconds());
+            console = WebConsole.start(engine, c.ui());
             boolean epoll = Epoll.isAvailable();
             IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
             Class<? extends ServerChannel> channelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
@@ -110,7 +113,7 @@ public final class KvasirServer implements AutoCloseable {
             channel = new ServerBootstrap().group(group).channel(channelType)
                     .option(ChannelOption.SO_BACKLOG, 1024)
                     .childOption(ChannelOption.TCP_NODELAY, true)
-                    .childHandler(new ApiInitializer(api, c.maxBodyBytes(), guards))
+                    .childHandler(new ApiInitializer(api, c.maxBodyBytes(), guards, console))
                     .bind(new InetSocketAddress(c.host(), c.port())).sync().channel();
             keyReloads = c.listener().apiKeyFile() != null ? HangupSignal.onHangup(guards.keys()::reload) : () -> {};
             LOG.info("serving {} on {} ({} KV blocks of {} tokens, max-model-len {}, {} transport) at {}", served.name(),
@@ -160,6 +163,7 @@ public final class KvasirServer implements AutoCloseable {
     public void close() {
         if (!closed.compareAndSet(false, true)) return; // a drain's close, then the JVM's shutdown hook
         keyReloads.close();
+        console.close();
         channel.close().syncUninterruptibly();
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
         api.shutdown();
@@ -193,6 +197,11 @@ public final class KvasirServer implements AutoCloseable {
             while (api.openRequests() > 0 && System.nanoTime() - grace < 0) Thread.sleep(20);
         }
         return cut;
+    }
+
+    /** The web console: its files (null with --no-ui) and the KV feed. */
+    public WebConsole webConsole() {
+        return console;
     }
 
     /** The agent memory, or null when it is off. */

@@ -30,6 +30,8 @@ import java.nio.file.Path;
  * @param kvRetention     which cached prefixes are evicted first ({@code --kv-retention})
  * @param kvOffloadBytes  host memory that keeps evicted cached prefixes for a copy back ({@code --kv-offload-gb}; 0: none)
  * @param kvCacheDtype    how K and V are stored: auto, f32 (CPU), f16 or bf16 ({@link dev.kvasir.models.Backends#create(String, int, String)})
+ * @param ui              serve the web console at {@code /} ({@code --no-ui} turns it off; the API,
+ *                        {@code /v1/kv/stream} included, is unchanged)
  */
 public record ServerConfig(
         Path model,
@@ -58,7 +60,8 @@ public record ServerConfig(
         double shutdownTimeoutSeconds,
         EngineConfig.KvRetention kvRetention,
         long kvOffloadBytes,
-        String kvCacheDtype) {
+        String kvCacheDtype,
+        boolean ui) {
 
     /** {@code kvasir serve}'s default {@link #shutdownTimeoutSeconds}: Kubernetes' default grace period. */
     public static final double DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 30;
@@ -115,6 +118,7 @@ public record ServerConfig(
         b.kvRetention = kvRetention;
         b.kvOffloadBytes = kvOffloadBytes;
         b.kvCacheDtype = kvCacheDtype;
+        b.ui = ui;
         return b;
     }
 
@@ -184,6 +188,7 @@ public record ServerConfig(
         private EngineConfig.KvRetention kvRetention = EngineConfig.KvRetention.SESSION;
         private long kvOffloadBytes;
         private String kvCacheDtype = "auto";
+        private boolean ui = true;
 
         private Builder(Path model) {
             this.model = model;
@@ -215,12 +220,13 @@ public record ServerConfig(
         public Builder kvRetention(EngineConfig.KvRetention v) { kvRetention = v; return this; }
         public Builder kvOffloadBytes(long v) { kvOffloadBytes = v; return this; }
         public Builder kvCacheDtype(String v) { kvCacheDtype = v; return this; }
+        public Builder ui(boolean v) { ui = v; return this; }
 
         public ServerConfig build() {
             return new ServerConfig(model, servedModelName, host, port, apiKey, maxModelLen, blockSize, numKvBlocks,
                     kvCacheMemoryBytes, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpaceBytes,
                     preemptionMode, threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes, device,
-                    gpuMemoryUtilization, warmupSteps, listener, memoryStore, shutdownTimeoutSeconds, kvRetention, kvOffloadBytes, kvCacheDtype);
+                    gpuMemoryUtilization, warmupSteps, listener, memoryStore, shutdownTimeoutSeconds, kvRetention, kvOffloadBytes, kvCacheDtype, ui);
         }
     }
 }

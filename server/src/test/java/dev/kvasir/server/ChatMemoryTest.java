@@ -71,6 +71,10 @@ class ChatMemoryTest {
         JsonNode withMemory = chat(ACME, "ann", "What is the name of my cat?", "");
         assertTrue(injected(withMemory).contains(id), withMemory.toString());
         assertTrue(withMemory.get("memory").get("tokens").asInt() > 0);
+        JsonNode hit = withMemory.get("memory").get("hits").get(injected(withMemory).indexOf(id));
+        assertEquals(id, hit.get("id").asText(), "hits follow the injected order");
+        assertTrue(hit.get("score").asDouble() > 0 && hit.get("lexical_score").asDouble() > 0, hit.toString());
+        assertEquals("recent", hit.get("tier").asText());
         JsonNode plain = chat(ACME, null, "What is the name of my cat?", "");
         assertFalse(plain.has("memory"), "no user, no memory");
         assertTrue(withMemory.get("usage").get("prompt_tokens").asInt() >= plain.get("usage").get("prompt_tokens").asInt()

@@ -1,5 +1,6 @@
 package dev.kvasir.server.api;
 
+import dev.kvasir.server.console.WebConsole;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
@@ -29,13 +30,15 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private final ApiService service;
     private final ApiKeys keys;
     private final RateLimiter limiter;
+    private final WebConsole console;
     private final ArrayDeque<FullHttpRequest> pipelined = new ArrayDeque<>();
     private HttpExchange current;
 
-    ApiHandler(ApiService service, ApiKeys keys, RateLimiter limiter) {
+    ApiHandler(ApiService service, ApiKeys keys, RateLimiter limiter, WebConsole console) {
         this.service = service;
         this.keys = keys;
         this.limiter = limiter;
+        this.console = console;
     }
 
     @Override
@@ -67,17 +70,21 @@ final class ApiHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             java.util.List<HttpMethod> allowed = Routes.methods(path);
             if (allowed.isEmpty()) throw ApiException.notFound(null, "route_not_found", "No route for " + method + " " + path);
             if (!allowed.contains(method)) throw ApiException.methodNotAllowed(method.name(), path);
-            if (!path.equals("/health")) {
+            if (!Routes.isPublic(path)) {
                 ApiKeys.Principal who = keys.authenticate(request.headers().get(HttpHeaderNames.AUTHORIZATION));
                 exchange.authenticated(who);
-                // Scrapes are not the key's traffic: they are never rate-limited.
-                if (!path.equals("/metrics")) exchange.admitted(limiter.admit(who));
+                // Scrapes and the KV feed are not the key's traffic: they are never rate-limited.
+                if (!Routes.isMonitoring(path)) exchange.admitted(limiter.admit(who));
             }
             switch (path) {
                 case "/health" -> service.health(exchange);
                 case "/metrics" -> service.metrics(exchange);
                 case "/v1/models" -> service.models(exchange);
-                default -> service.submit(exchange, method, ByteBufUtil.getBytes(request.content()));
+                case "/v1/kv/stream" -> ConsoleRoutes.kvStream(exchange, console.kv());
+                default -> {
+                    if (Routes.isConsoleFile(path)) ConsoleRoutes.file(exchange, console.files(), request.headers());
+                    else service.submit(exchange, method, ByteBufUtil.getBytes(request.content()));
+                }
             }
         } catch (ApiException e) {
             service.countClientError(e);

@@ -1,5 +1,6 @@
 package dev.kvasir.server.api;
 
+import dev.kvasir.server.console.WebConsole;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
@@ -21,11 +22,14 @@ public final class ApiInitializer extends ChannelInitializer<SocketChannel> {
     private final ApiService service;
     private final int maxBodyBytes;
     private final ApiGuards guards;
+    private final WebConsole console;
 
-    public ApiInitializer(ApiService service, int maxBodyBytes, ApiGuards guards) {
+    /** @param console the web console's files (off with --no-ui) and the KV feed */
+    public ApiInitializer(ApiService service, int maxBodyBytes, ApiGuards guards, WebConsole console) {
         this.service = service;
         this.maxBodyBytes = maxBodyBytes;
         this.guards = guards;
+        this.console = console;
     }
 
     @Override
@@ -46,7 +50,7 @@ public final class ApiInitializer extends ChannelInitializer<SocketChannel> {
         p.addLast(new LimitedAggregator(maxBodyBytes));
         // Connections idle (no request, no response bytes) for 10 minutes are closed.
         p.addLast(new IdleStateHandler(0, 0, 600, TimeUnit.SECONDS));
-        p.addLast(new ApiHandler(service, guards.keys(), guards.limiter()));
+        p.addLast(new ApiHandler(service, guards.keys(), guards.limiter(), console));
     }
 
     /** Answers an oversized body with OpenAI's error JSON (413) instead of Netty's empty response. */

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.kvasir.memory.ChatTurn;
 import dev.kvasir.memory.MemoryPromptRenderer;
 import dev.kvasir.memory.MemoryService;
+import dev.kvasir.memory.SearchHit;
 import dev.kvasir.memory.SearchResult;
 import dev.kvasir.memory.TokenCounter;
 
@@ -59,11 +60,22 @@ final class ChatMemory {
     record Plan(List<ChatRequest.Message> messages, String sessionId, SearchResult injected, int historyTurns,
                 String userText, boolean write, SessionNotes.Note note) {
 
-        /** The response's {@code memory} object: session, injected memory ids and their block's tokens. */
+        /**
+         * The response's {@code memory} object: session, injected memory ids and their block's tokens,
+         * and per injected memory its scores and source (why it was chosen, where it came from).
+         */
         ObjectNode json() {
             ObjectNode o = Json.MAPPER.createObjectNode().put("session_id", sessionId);
             ArrayNode ids = o.putArray("injected");
             injected.ids().forEach(ids::add);
+            ArrayNode hits = o.putArray("hits");
+            for (SearchHit h : injected.hits()) {
+                ObjectNode hit = hits.addObject().put("id", h.memory().id()).put("score", h.score())
+                        .put("similarity", h.similarity()).put("lexical_score", h.lexicalScore())
+                        .put("fact_key", h.memory().factKey()).put("tier", h.memory().tier().apiName());
+                hit.putObject("source").put("session_id", h.memory().source().sessionId())
+                        .put("time", h.memory().source().time() == null ? null : h.memory().source().time().toString());
+            }
             o.put("tokens", Math.max(0, injected.tokens())).put("history_turns", historyTurns);
             return o;
         }

@@ -129,7 +129,16 @@ public final class HttpExchange {
         send(status, contentType, body.getBytes(StandardCharsets.UTF_8), null);
     }
 
+    /** A whole response with these headers besides the content type and length (static files: caching, security policy). */
+    public void sendBytes(HttpResponseStatus status, String contentType, byte[] body, Map<String, String> headers) {
+        send(status, contentType, body, null, headers);
+    }
+
     private void send(HttpResponseStatus status, String contentType, byte[] body, String retryAfter) {
+        send(status, contentType, body, retryAfter, Map.of());
+    }
+
+    private void send(HttpResponseStatus status, String contentType, byte[] body, String retryAfter, Map<String, String> headers) {
         execute(() -> {
             if (ended) return;
             if (streaming) {
@@ -141,9 +150,11 @@ public final class HttpExchange {
             }
             FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(body));
             response.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
-            response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+            // A 304 has no body, and its length would describe the cached one: leave it out.
+            if (status != HttpResponseStatus.NOT_MODIFIED) response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
             if (status == HttpResponseStatus.METHOD_NOT_ALLOWED) response.headers().set(HttpHeaderNames.ALLOW, allowed());
             if (retryAfter != null) response.headers().set(HttpHeaderNames.RETRY_AFTER, retryAfter);
+            headers.forEach(response.headers()::set);
             finish(response, status, true);
         });
     }
@@ -205,6 +216,11 @@ public final class HttpExchange {
     /** {@code action} runs once, on the event loop, when this request's response ends or its client leaves. */
     void whenDone(Runnable action) {
         this.whenDone = action;
+    }
+
+    /** Whether the connection takes more bytes now without queueing them (a slow reader makes it false). */
+    public boolean writable() {
+        return ctx.channel().isWritable();
     }
 
     /** The response ended or the client left; on the event loop only. */

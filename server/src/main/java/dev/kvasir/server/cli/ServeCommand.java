@@ -152,6 +152,8 @@ public final class ServeCommand implements Callable<Integer> {
             description = "on SIGTERM: stop taking requests (/health answers 503), let running ones finish this long, then end them"
                     + " (default: ${DEFAULT-VALUE})")
     double shutdownTimeout;
+    @Option(names = "--no-ui", description = "do not serve the web console at / (the API, /v1/kv/stream included, is unchanged)")
+    boolean noUi;
 
     @Override
     public Integer call() throws Exception {
@@ -215,7 +217,7 @@ public final class ServeCommand implements Callable<Integer> {
                 .requestTimeoutSeconds(requestTimeout).maxBodyBytes((int) maxRequestBody).device(device)
                 .gpuMemoryUtilization(gpuMemoryUtilization).warmupSteps(warmupSteps).listener(listener).memoryStore(memoryStore)
                 .shutdownTimeoutSeconds(shutdownTimeout).kvRetention(retention).kvOffloadBytes(kvOffload)
-                .kvCacheDtype(kvCacheDtype).build();
+                .kvCacheDtype(kvCacheDtype).ui(!noUi).build();
         KvasirServer server = KvasirServer.start(config);
         // SIGTERM drains (Kubernetes' stop): the main thread's awaitClose returns after close, and serve exits 0.
         // Anything else that ends the JVM (Ctrl-C, System.exit) still closes the server on the way out.
@@ -232,6 +234,7 @@ public final class ServeCommand implements Callable<Integer> {
         String keyFrom = apiKeyFile != null ? "--api-key-file " + apiKeyFile
                 : apiKey != null ? "--api-key" : key != null ? "$" + ServeBanner.KEY_VARIABLE : null;
         System.out.print(new ServeBanner(server.baseUrl(), server.model().name(), keyFrom, sslCertFile).text());
+        if (!noUi) System.out.println("Web console: " + server.baseUrl() + "/");
         System.out.flush();
         server.awaitClose();
         return 0;

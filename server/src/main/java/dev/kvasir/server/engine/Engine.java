@@ -139,7 +139,7 @@ public final class Engine implements AutoCloseable {
         inbox.add(new EndAll(message));
     }
 
-    /** Runs {@code task} on the engine thread between steps (tests read the block manager so). */
+    /** Runs {@code task} on the engine thread between steps (tests, and the console's KV feed, read the block manager so). */
     public <T> CompletableFuture<T> probe(java.util.function.Function<KvCacheManager, T> task) {
         CompletableFuture<T> result = new CompletableFuture<>();
         inbox.add(new Probe(() -> {
