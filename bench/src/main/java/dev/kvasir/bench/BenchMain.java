@@ -18,6 +18,7 @@ public final class BenchMain {
         BENCHMARKS.put("memory-search", "dev.kvasir.bench.memory.MemorySearchBench");
         BENCHMARKS.put("constraint", "dev.kvasir.bench.constraint.ConstraintBench");
         BENCHMARKS.put("console", "dev.kvasir.bench.console.ConsoleBench");
+        BENCHMARKS.put("agent-sessions", "dev.kvasir.bench.agents.AgentSessionsBench");
     }
 
     private BenchMain() {}

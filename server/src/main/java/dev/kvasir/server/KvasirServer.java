@@ -104,7 +104,7 @@ public final class KvasirServer implements AutoCloseable {
             engine.start();
             ThreadPoolExecutor workers = new ThreadPoolExecutor(2, 2, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(1024),
                     Thread.ofPlatform().name("kvasir-api-", 0).daemon(true).factory());
-            api = new ApiService(served, engine, metrics, memory, workers, c.requestTimeoutSeconds());
+            api = new ApiService(served, engine, metrics, memory, workers, c.requestTimeoutSeconds(), c.memoryPlacement());
             console = WebConsole.start(engine, c.ui());
             boolean epoll = Epoll.isAvailable();
             IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();

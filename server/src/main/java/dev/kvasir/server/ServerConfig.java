@@ -1,6 +1,7 @@
 package dev.kvasir.server;
 
 import dev.kvasir.memory.store.MemoryStores;
+import dev.kvasir.server.api.MemoryPlacement;
 import dev.kvasir.server.engine.EngineConfig;
 
 import java.nio.file.Path;
@@ -32,6 +33,8 @@ import java.nio.file.Path;
  * @param kvCacheDtype    how K and V are stored: auto, f32 (CPU), f16 or bf16 ({@link dev.kvasir.models.Backends#create(String, int, String)})
  * @param ui              serve the web console at {@code /} ({@code --no-ui} turns it off; the API,
  *                        {@code /v1/kv/stream} included, is unchanged)
+ * @param memoryPlacement where chat puts retrieved memories ({@code --memory-placement}; {@code block} is the
+ *                        agent-sessions benchmark's ablation)
  */
 public record ServerConfig(
         Path model,
@@ -61,7 +64,8 @@ public record ServerConfig(
         EngineConfig.KvRetention kvRetention,
         long kvOffloadBytes,
         String kvCacheDtype,
-        boolean ui) {
+        boolean ui,
+        MemoryPlacement memoryPlacement) {
 
     /** {@code kvasir serve}'s default {@link #shutdownTimeoutSeconds}: Kubernetes' default grace period. */
     public static final double DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 30;
@@ -119,6 +123,7 @@ public record ServerConfig(
         b.kvOffloadBytes = kvOffloadBytes;
         b.kvCacheDtype = kvCacheDtype;
         b.ui = ui;
+        b.memoryPlacement = memoryPlacement;
         return b;
     }
 
@@ -189,6 +194,7 @@ public record ServerConfig(
         private long kvOffloadBytes;
         private String kvCacheDtype = "auto";
         private boolean ui = true;
+        private MemoryPlacement memoryPlacement = MemoryPlacement.TURN;
 
         private Builder(Path model) {
             this.model = model;
@@ -221,12 +227,13 @@ public record ServerConfig(
         public Builder kvOffloadBytes(long v) { kvOffloadBytes = v; return this; }
         public Builder kvCacheDtype(String v) { kvCacheDtype = v; return this; }
         public Builder ui(boolean v) { ui = v; return this; }
+        public Builder memoryPlacement(MemoryPlacement v) { memoryPlacement = v; return this; }
 
         public ServerConfig build() {
             return new ServerConfig(model, servedModelName, host, port, apiKey, maxModelLen, blockSize, numKvBlocks,
                     kvCacheMemoryBytes, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpaceBytes,
                     preemptionMode, threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes, device,
-                    gpuMemoryUtilization, warmupSteps, listener, memoryStore, shutdownTimeoutSeconds, kvRetention, kvOffloadBytes, kvCacheDtype, ui);
+                    gpuMemoryUtilization, warmupSteps, listener, memoryStore, shutdownTimeoutSeconds, kvRetention, kvOffloadBytes, kvCacheDtype, ui, memoryPlacement);
         }
     }
 }

@@ -63,15 +63,10 @@ public final class ApiService {
      * @param memory          the agent memory, or null when it is off ({@code --memory-store none})
      * @param workers         where bodies are parsed and tokenized (bounded: a full pool answers 503)
      * @param requestTimeoutSeconds deadline of a generation, from its arrival
+     * @param placement       where chat puts retrieved memories ({@link MemoryPlacement#BLOCK}: the benchmark's ablation)
      */
     public ApiService(ServedModel model, Engine engine, ServerMetrics metrics, MemoryService memory,
-                      ExecutorService workers, double requestTimeoutSeconds) {
-        this(model, engine, metrics, memory, workers, requestTimeoutSeconds, ChatMemory.Placement.TURN);
-    }
-
-    /** @param placement where chat puts retrieved memories ({@link ChatMemory.Placement#BLOCK}: the benchmark's ablation) */
-    ApiService(ServedModel model, Engine engine, ServerMetrics metrics, MemoryService memory,
-               ExecutorService workers, double requestTimeoutSeconds, ChatMemory.Placement placement) {
+                      ExecutorService workers, double requestTimeoutSeconds, MemoryPlacement placement) {
         this.model = model;
         this.engine = engine;
         this.metrics = metrics;
@@ -253,7 +248,7 @@ public final class ApiService {
 
     /**
      * @param memory     the response's {@code memory} object, or null
-     * @param onComplete given the first choice's whole text once the response has been sent, or null
+     * @param onComplete given the first choice's whole text as the response completes, just before its last bytes go out, or null
      */
     private void generate(HttpExchange ex, boolean chat, String idPrefix, List<int[]> prompts, GenerationSpec spec, String promptParam,
                           GenerationRequest.CacheHint cache, ObjectNode memory, Consumer<String> onComplete) {

@@ -12,7 +12,13 @@ import dev.kvasir.memory.TokenCounter;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * What the memory layer does to one chat request. Before: retrieve memories for the latest user
@@ -33,20 +39,21 @@ final class ChatMemory {
     /** Completion room kept free when the request sets no max_tokens. */
     static final int DEFAULT_COMPLETION_ROOM = 256;
 
-    /** Where retrieved memories go in the prompt. */
-    enum Placement {
-        /** Before the user turn that retrieved them, kept there in later turns: the prefix grows, never changes. */
-        TURN,
-        /** One block after the system prompt, retrieved and ordered anew each turn (an ablation for the benchmark). */
-        BLOCK
-    }
-
     private final MemoryService memory;
     private final TokenCounter counter;
-    private final Placement placement;
+    private final MemoryPlacement placement;
     private final SessionNotes sessionNotes = new SessionNotes();
+    /**
+     * Each session's turn still being recorded: the next turn waits for it before reading the
+     * history (read-your-writes), else an agent that answers at once would get a history without
+     * its last turn, and the turn after that a prompt that changed in the middle.
+     */
+    private final ConcurrentHashMap<String, CompletableFuture<Void>> recording =
+            new ConcurrentHashMap<>();
+    /** How long a turn waits for its session's previous turn to be recorded. */
+    private static final long RECORDING_WAIT_MILLIS = 2_000;
 
-    ChatMemory(MemoryService memory, TokenCounter counter, Placement placement) {
+    ChatMemory(MemoryService memory, TokenCounter counter, MemoryPlacement placement) {
         this.memory = memory;
         this.counter = counter;
         this.placement = placement;
@@ -102,7 +109,7 @@ final class ChatMemory {
         int systems = 0;
         while (systems < sent.size() && isSystem(sent.get(systems))) systems++;
         String userText = latestUserText(sent);
-        List<SessionNotes.Note> notes = placement == Placement.TURN ? sessionNotes.notes(tenant, req.user(), sessionId) : List.of();
+        List<SessionNotes.Note> notes = placement == MemoryPlacement.TURN ? sessionNotes.notes(tenant, req.user(), sessionId) : List.of();
         // The messages as sent (and the session's earlier notes) already take their tokens, and the template
         // some per message (a role header, separators): memory and history share what is left.
         int left = room - counter.count(joined(sent)) - TEMPLATE_TOKENS_PER_MESSAGE * (sent.size() + notes.size() + 1);
@@ -114,6 +121,7 @@ final class ChatMemory {
         List<ChatTurn> history = List.of();
         int historyBudget = left - Math.max(0, found.tokens());
         if (opts.serverHistory() && historyBudget > 0) {
+            awaitRecorded(tenant, req.user(), sessionId);
             history = MemoryApi.call(() -> memory.sessionHistory(tenant, req.user(), sessionId, historyBudget, counter));
         }
         List<ChatRequest.Message> conversation = new ArrayList<>(history.size() + sent.size());
@@ -121,7 +129,7 @@ final class ChatMemory {
         conversation.addAll(sent.subList(systems, sent.size()));
         List<ChatRequest.Message> messages = new ArrayList<>(sent.size() + history.size() + notes.size() + 1);
         messages.addAll(sent.subList(0, systems));
-        if (placement == Placement.BLOCK) {
+        if (placement == MemoryPlacement.BLOCK) {
             // The ablation: every turn's retrieved memories in one block after the system prompt, in a new order.
             SearchResult shuffled = shuffled(found);
             if (shuffled.block() != null) messages.add(new ChatRequest.Message("system", shuffled.block(), null, null));
@@ -133,10 +141,10 @@ final class ChatMemory {
         int users = 0;
         for (ChatRequest.Message m : conversation) if (m.role().equals("user")) users++;
         int turn = users - 1;
-        java.util.Set<String> seen = SessionNotes.idsBefore(notes, turn);
-        List<dev.kvasir.memory.SearchHit> fresh = found.hits().stream().filter(h -> !seen.contains(h.memory().id())).toList();
+        Set<String> seen = SessionNotes.idsBefore(notes, turn);
+        List<SearchHit> fresh = found.hits().stream().filter(h -> !seen.contains(h.memory().id())).toList();
         SessionNotes.Note note = fresh.isEmpty() ? null : new SessionNotes.Note(turn,
-                MemoryPromptRenderer.render(fresh.stream().map(dev.kvasir.memory.SearchHit::memory).toList()),
+                MemoryPromptRenderer.render(fresh.stream().map(SearchHit::memory).toList()),
                 fresh.stream().map(h -> h.memory().id()).toList());
         int u = 0;
         for (ChatRequest.Message m : conversation) {
@@ -160,9 +168,9 @@ final class ChatMemory {
     /** The hits in a new random order, rendered so (the unstable-order ablation). */
     private static SearchResult shuffled(SearchResult found) {
         if (found.hits().size() < 2) return found;
-        List<dev.kvasir.memory.SearchHit> hits = new ArrayList<>(found.hits());
+        List<SearchHit> hits = new ArrayList<>(found.hits());
         java.util.Collections.shuffle(hits, ThreadLocalRandom.current());
-        String block = MemoryPromptRenderer.render(hits.stream().map(dev.kvasir.memory.SearchHit::memory).toList());
+        String block = MemoryPromptRenderer.render(hits.stream().map(SearchHit::memory).toList());
         return new SearchResult(hits, block, found.tokens());
     }
 
@@ -198,7 +206,27 @@ final class ChatMemory {
     /** Records the exchange for the session in the background (never delaying the response). */
     void record(String tenant, String user, Plan plan, String assistantText) {
         if (!plan.write() || plan.userText() == null) return;
-        memory.recordTurn(tenant, user, plan.sessionId(), plan.userText(), assistantText);
+        String key = sessionKey(tenant, user, plan.sessionId());
+        CompletableFuture<Void> written =
+                memory.recordTurn(tenant, user, plan.sessionId(), plan.userText(), assistantText);
+        recording.put(key, written);
+        written.whenComplete((v, e) -> recording.remove(key, written));
+    }
+
+    private void awaitRecorded(String tenant, String user, String sessionId) {
+        CompletableFuture<Void> pending = recording.get(sessionKey(tenant, user, sessionId));
+        if (pending == null) return;
+        try {
+            pending.get(RECORDING_WAIT_MILLIS, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            // The write failed (logged where it ran) or is slow: answer from the history there is.
+        }
+    }
+
+    private static String sessionKey(String tenant, String user, String sessionId) {
+        return tenant + '\0' + user + '\0' + sessionId;
     }
 
     private static boolean isSystem(ChatRequest.Message m) {

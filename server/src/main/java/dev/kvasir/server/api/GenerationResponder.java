@@ -42,7 +42,7 @@ final class GenerationResponder {
 
     /**
      * @param memory     the {@code memory} object the response (and a stream's first chunk) carries, or null
-     * @param onComplete called with the first choice's whole text after a complete response, or null
+     * @param onComplete called with the first choice's whole text as a complete response ends (before its last bytes), or null
      */
     GenerationResponder(HttpExchange exchange, boolean chat, String id, long created, String model,
                         GenerationSpec spec, int parts, ObjectNode memory, Consumer<String> onComplete) {
@@ -142,8 +142,8 @@ final class GenerationResponder {
                 last.set("usage", usage());
                 exchange.event(Json.write(last));
             }
-            exchange.endStream();
             completed();
+            exchange.endStream();
             return;
         }
         ObjectNode body = Json.MAPPER.createObjectNode();
@@ -158,10 +158,11 @@ final class GenerationResponder {
         }
         body.set("usage", usage());
         if (memory != null) body.set("memory", memory);
-        exchange.sendJson(HttpResponseStatus.OK, body);
         completed();
+        exchange.sendJson(HttpResponseStatus.OK, body);
     }
 
+    /** Before the response's last bytes: a client that sends its next turn at once finds this one being recorded. */
     private void completed() {
         if (onComplete != null) onComplete.accept(texts[0].toString());
     }

@@ -5,6 +5,7 @@ import dev.kvasir.models.Backends;
 import dev.kvasir.server.KvasirServer;
 import dev.kvasir.server.ListenerConfig;
 import dev.kvasir.server.ServerConfig;
+import dev.kvasir.server.api.MemoryPlacement;
 import dev.kvasir.server.api.RateLimit;
 import dev.kvasir.server.engine.EngineConfig;
 import picocli.CommandLine.Command;
@@ -152,6 +153,12 @@ public final class ServeCommand implements Callable<Integer> {
             description = "on SIGTERM: stop taking requests (/health answers 503), let running ones finish this long, then end them"
                     + " (default: ${DEFAULT-VALUE})")
     double shutdownTimeout;
+    @Option(names = "--memory-placement", defaultValue = "turn", paramLabel = "turn|block",
+            description = "where chat puts retrieved memories: turn (before the turn that retrieved them, kept there: each"
+                    + " turn's prompt extends the last, so its KV is reused) or block (one block after the system prompt,"
+                    + " re-retrieved each turn: an ablation for scripts/bench agent-sessions) (default: ${DEFAULT-VALUE})")
+    String memoryPlacement;
+
     @Option(names = "--no-ui", description = "do not serve the web console at / (the API, /v1/kv/stream included, is unchanged)")
     boolean noUi;
 
@@ -187,6 +194,15 @@ public final class ServeCommand implements Callable<Integer> {
             System.err.println("serve: --kv-retention must be lru or session, got " + kvRetention);
             return 2;
         }
+        MemoryPlacement placement = switch (memoryPlacement.toLowerCase(Locale.ROOT)) {
+            case "turn" -> MemoryPlacement.TURN;
+            case "block" -> MemoryPlacement.BLOCK;
+            default -> null;
+        };
+        if (placement == null) {
+            System.err.println("serve: --memory-placement must be turn or block, got " + memoryPlacement);
+            return 2;
+        }
         if (warmupSteps < 0) {
             System.err.println("serve: --warmup-steps must be 0 or more, got " + warmupSteps);
             return 2;
@@ -217,7 +233,7 @@ public final class ServeCommand implements Callable<Integer> {
                 .requestTimeoutSeconds(requestTimeout).maxBodyBytes((int) maxRequestBody).device(device)
                 .gpuMemoryUtilization(gpuMemoryUtilization).warmupSteps(warmupSteps).listener(listener).memoryStore(memoryStore)
                 .shutdownTimeoutSeconds(shutdownTimeout).kvRetention(retention).kvOffloadBytes(kvOffload)
-                .kvCacheDtype(kvCacheDtype).ui(!noUi).build();
+                .kvCacheDtype(kvCacheDtype).ui(!noUi).memoryPlacement(placement).build();
         KvasirServer server = KvasirServer.start(config);
         // SIGTERM drains (Kubernetes' stop): the main thread's awaitClose returns after close, and serve exits 0.
         // Anything else that ends the JVM (Ctrl-C, System.exit) still closes the server on the way out.
