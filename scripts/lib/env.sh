@@ -4,6 +4,29 @@
 KVASIR_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 KVASIR_JVM_FLAGS="--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC"
 
+# Vector width per CPU. HotSpot keeps 256-bit vectors (UseAVX=2, MaxVectorSize=32) on some AVX-512
+# Xeons (Skylake-SP/Cascade Lake, for their AVX-512 clock penalty), which halves the lanes of every
+# kernel. Where the CPU has the AVX-512 subsets the kernels use (F, BW, VL, DQ), ask for 512-bit
+# vectors (figures in the commit that added this). KVASIR_VECTOR_FLAGS overrides the choice
+# ("" keeps the JVM's own).
+kvasir_vector_flags() {
+  if [ -n "${KVASIR_VECTOR_FLAGS+set}" ]; then echo "$KVASIR_VECTOR_FLAGS"; return; fi
+  local flags f
+  flags=" $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cut -d: -f2) "
+  for f in avx512f avx512bw avx512vl avx512dq; do
+    [[ "$flags" == *" $f "* ]] || return 0
+  done
+  echo "-XX:UseAVX=3 -XX:MaxVectorSize=64"
+}
+KVASIR_VECTOR_FLAGS_CHOSEN="$(kvasir_vector_flags)"
+KVASIR_JVM_FLAGS="$KVASIR_JVM_FLAGS${KVASIR_VECTOR_FLAGS_CHOSEN:+ $KVASIR_VECTOR_FLAGS_CHOSEN}"
+if [ -z "${KVASIR_QUIET:-}" ]; then
+  if [ -n "${KVASIR_VECTOR_FLAGS+set}" ]; then why="KVASIR_VECTOR_FLAGS"
+  elif [ -n "$KVASIR_VECTOR_FLAGS_CHOSEN" ]; then why="CPU has AVX-512 F/BW/VL/DQ"
+  else why="no AVX-512 F/BW/VL/DQ"; fi
+  echo "kvasir: vector flags: ${KVASIR_VECTOR_FLAGS_CHOSEN:-JVM defaults} ($why)" >&2
+fi
+
 kvasir_java_major() { # prints the major version of the java binary $1
   # A JDK's release file says it without starting a JVM (which costs a launch ~0.2 s).
   local release; release="$(dirname "$(dirname "$1")")/release"

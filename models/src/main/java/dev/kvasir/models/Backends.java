@@ -4,6 +4,7 @@ import dev.kvasir.kernels.AllReduceGroup;
 import dev.kvasir.kernels.Backend;
 import dev.kvasir.kernels.cpu.CpuAllReduce;
 import dev.kvasir.kernels.cpu.CpuBackend;
+import dev.kvasir.kernels.cpu.KvStorage;
 import dev.kvasir.kernels.cuda.CudaBackend;
 import dev.kvasir.kernels.cuda.CudaRuntime;
 import dev.kvasir.kernels.cuda.KvDtype;
@@ -31,9 +32,24 @@ public final class Backends {
      *                                  (no driver, no device, a missing library, no kernels fatbin)
      */
     public static Backend create(String device, int threads) {
+        return create(device, threads, "auto");
+    }
+
+    /**
+     * As {@link #create(String, int)}, K and V stored as {@code kvCacheDtype}: {@code auto} (f32 on
+     * the CPU, exact against the reference; f16 on CUDA), {@code f32} (CPU only), {@code f16} or
+     * {@code bf16}.
+     *
+     * @throws IllegalArgumentException for an unknown type, or f32 on CUDA, naming {@code --kv-cache-dtype}
+     */
+    public static Backend create(String device, int threads, String kvCacheDtype) {
+        String dtype = checkKvCacheDtype(device, kvCacheDtype);
         return switch (check(device)) {
-            case "cpu" -> threads > 0 ? new CpuBackend(threads) : new CpuBackend();
-            default -> new CudaBackend();
+            case "cpu" -> {
+                KvStorage storage = dtype.equals("auto") ? KvStorage.F32 : KvStorage.parse(dtype);
+                yield new CpuBackend(threads > 0 ? threads : Runtime.getRuntime().availableProcessors(), storage);
+            }
+            default -> dtype.equals("bf16") ? new CudaBackend(TensorParallel.SINGLE, KvDtype.BF16) : new CudaBackend();
         };
     }
 
@@ -46,18 +62,25 @@ public final class Backends {
      * @throws IllegalStateException    where CUDA, enough GPUs or NCCL is missing, with the reason
      */
     public static Ranks create(String device, int threads, int ranks) {
+        return create(device, threads, ranks, "auto");
+    }
+
+    /** As {@link #create(String, int, int)}, every rank's K and V stored as {@code kvCacheDtype} (see {@link #create(String, int, String)}). */
+    public static Ranks create(String device, int threads, int ranks, String kvCacheDtype) {
         String d = check(device, ranks);
-        if (ranks == 1) return Ranks.single(create(d, threads));
+        String dtype = checkKvCacheDtype(d, kvCacheDtype);
+        if (ranks == 1) return Ranks.single(create(d, threads, dtype));
         List<Backend> backends = new ArrayList<>(ranks);
         try {
             if (d.equals("cpu")) {
                 int total = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
-                for (int r = 0; r < ranks; r++) backends.add(new CpuBackend(Math.max(1, total / ranks)));
+                KvStorage storage = dtype.equals("auto") ? KvStorage.F32 : KvStorage.parse(dtype);
+                for (int r = 0; r < ranks; r++) backends.add(new CpuBackend(Math.max(1, total / ranks), storage));
                 return new Ranks(backends, new CpuAllReduce(ranks));
             }
             List<CudaBackend> gpus = new ArrayList<>(ranks);
             for (int r = 0; r < ranks; r++) {
-                CudaBackend b = new CudaBackend(new TensorParallel(r, ranks), KvDtype.F16);
+                CudaBackend b = new CudaBackend(new TensorParallel(r, ranks), dtype.equals("bf16") ? KvDtype.BF16 : KvDtype.F16);
                 gpus.add(b);
                 backends.add(b);
             }
@@ -91,6 +114,22 @@ public final class Backends {
             }
         }
         return d;
+    }
+
+    /**
+     * Checks {@code --kv-cache-dtype} for {@code device} without creating anything.
+     *
+     * @return the type in lower case
+     * @throws IllegalArgumentException naming the flag when the device cannot store that type
+     */
+    public static String checkKvCacheDtype(String device, String kvCacheDtype) {
+        String dtype = kvCacheDtype.toLowerCase(Locale.ROOT);
+        boolean cpu = device.equalsIgnoreCase("cpu");
+        if (!dtype.equals("auto") && !dtype.equals("f16") && !dtype.equals("bf16") && !(cpu && dtype.equals("f32"))) {
+            throw new IllegalArgumentException("--kv-cache-dtype must be auto, " + (cpu ? "f32, " : "") + "f16 or bf16 on "
+                    + device.toLowerCase(Locale.ROOT) + ", got '" + kvCacheDtype + "'");
+        }
+        return dtype;
     }
 
     /**

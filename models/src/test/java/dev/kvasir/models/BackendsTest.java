@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
-/** {@code --device} selection; the CUDA side of it is in {@code cuda.CudaKvCacheSizingTest}. */
+/** {@code --device} and {@code --kv-cache-dtype} selection; the CUDA side of it is in {@code cuda.CudaKvCacheSizingTest}. */
 class BackendsTest {
 
     @Test
@@ -33,5 +33,18 @@ class BackendsTest {
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> Backends.create("cuda", 0));
         assertEquals("--device cuda: " + CudaRuntime.unavailableReason(), e.getMessage());
         assertThrows(IllegalStateException.class, () -> Backends.check("cuda"));
+    }
+
+    @Test
+    void kvCacheDtypeSetsTheCpuBytesPerElementAndRefusesOthersByFlag() {
+        for (String[] c : new String[][] {{"auto", "4"}, {"f32", "4"}, {"F16", "2"}, {"bf16", "2"}}) {
+            try (Backend b = Backends.create("cpu", 1, c[0])) {
+                assertEquals(Integer.parseInt(c[1]), b.kvElementBytes(), c[0]);
+            }
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Backends.create("cpu", 1, "int4"));
+        assertTrue(e.getMessage().startsWith("--kv-cache-dtype") && e.getMessage().contains("'int4'"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Backends.checkKvCacheDtype("cuda", "f32"));
+        assertTrue(e.getMessage().contains("f16 or bf16 on cuda"), e.getMessage());
     }
 }

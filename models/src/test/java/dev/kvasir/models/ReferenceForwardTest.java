@@ -2,6 +2,7 @@ package dev.kvasir.models;
 
 import dev.kvasir.kernels.GgmlType;
 import dev.kvasir.kernels.cpu.CpuBackend;
+import dev.kvasir.kernels.cpu.KvStorage;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -10,6 +11,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 import java.util.Random;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -55,6 +57,41 @@ class ReferenceForwardTest {
         LlamaConfig c = TinyModels.config(128, 1, 2, 1, 64, 64, LlamaConfig.RopeStyle.NORMAL, null, false);
         check(c, GgmlType.F32, 13);
     }
+
+    /**
+     * K and V stored in 16 bits: the logits against the float64 reference (whose KV is exact) on
+     * F32 weights, decode and prefill. Measured worst relative error over the 14 positions: f16
+     * {@value #F16_KV_MEASURED}, bf16 {@value #BF16_KV_MEASURED}; the bounds are those figures
+     * rounded up (f32 KV: under 1e-4 in the test above).
+     */
+    @ParameterizedTest
+    @EnumSource(value = KvStorage.class, names = {"F16", "BF16"})
+    void halfPrecisionKvCacheStaysCloseToReference(KvStorage storage) {
+        LlamaConfig c = TinyModels.config(64, 2, 4, 2, 96, 96, LlamaConfig.RopeStyle.NORMAL, null, false);
+        try (CpuBackend b = new CpuBackend(2, storage); TinyModels.Weights w = TinyModels.random(c, GgmlType.F32, 14)) {
+            int[] tokens = new Random(14).ints(14, 0, c.vocabSize()).toArray();
+            ReferenceLlama reference = new ReferenceLlama(c, w::stored);
+            int[] table = Steps.identity(8);
+            double worst = 0;
+            double[] last = null;
+            try (LlamaModel m = LlamaModel.create(c, w, b, 8, BLOCK, 0)) {
+                assertEquals(storage.bytes, b.kvElementBytes());
+                for (int pos = 0; pos < tokens.length; pos++) {
+                    last = reference.forward(tokens[pos], pos);
+                    worst = Math.max(worst, Steps.relativeError(Steps.run(m, new int[] {tokens[pos]}, pos, table, BLOCK), last));
+                }
+                worst = Math.max(worst, Steps.relativeError(Steps.run(m, tokens, 0, table, BLOCK), last));
+            }
+            double bound = storage == KvStorage.F16 ? 2 * F16_KV_MEASURED : 2 * BF16_KV_MEASURED;
+            double got = worst;
+            System.out.printf("%s KV: worst relative logits error %.3g (bound %.3g)%n", storage, got, bound);
+            assertTrue(got < bound, () -> storage + " KV: relative error " + got + " exceeds " + bound);
+            assertTrue(got > 1e-6, () -> storage + " KV: error " + got + " is f32's: the cache is not storing 16 bits");
+        }
+    }
+
+    static final double F16_KV_MEASURED = 9.3e-4;
+    static final double BF16_KV_MEASURED = 5.6e-3;
 
     private static void check(LlamaConfig c, GgmlType type, long seed) {
         try (TinyModels.Weights w = TinyModels.random(c, type, seed)) {

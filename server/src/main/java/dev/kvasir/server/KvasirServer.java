@@ -82,7 +82,7 @@ public final class KvasirServer implements AutoCloseable {
             served = ServedModel.of(loaded, c.servedModelName(), c.maxModelLen(), c.toolCallParser());
             // A split that cannot work stops here, before any backend starts or weight moves.
             ShardPlan plan = ShardPlan.of(loaded.config(), c.tensorParallelSize()).requireSplittable(loaded.weights());
-            created = Backends.create(c.device(), c.threads(), c.tensorParallelSize());
+            created = Backends.create(c.device(), c.threads(), c.tensorParallelSize(), c.kvCacheDtype());
             ranks = created;
             KvCacheSizing.Sized sized = KvCacheSizing.create(loaded.config(), loaded.weights(), ranks, plan,
                     new KvCacheSizing.StepLimits(c.maxNumSeqs(), c.maxNumBatchedTokens(), served.maxModelLen(), c.blockSize()),

@@ -32,6 +32,7 @@ import java.nio.file.Path;
  * @param shutdownTimeoutSeconds on SIGTERM, how long requests in progress may still run before they are cut
  * @param kvRetention     which cached prefixes are evicted first ({@code --kv-retention})
  * @param kvOffloadBytes  host memory that keeps evicted cached prefixes for a copy back ({@code --kv-offload-gb}; 0: none)
+ * @param kvCacheDtype    how K and V are stored: auto, f32 (CPU), f16 or bf16 ({@link dev.kvasir.models.Backends#create(String, int, String)})
  * @param ui              serve the web console at {@code /} ({@code --no-ui} turns it off; the API,
  *                        {@code /v1/kv/stream} included, is unchanged)
  * @param memoryPlacement where chat puts retrieved memories ({@code --memory-placement}; {@code block} is the
@@ -68,6 +69,7 @@ public record ServerConfig(
         double shutdownTimeoutSeconds,
         EngineConfig.KvRetention kvRetention,
         long kvOffloadBytes,
+        String kvCacheDtype,
         boolean ui,
         MemoryPlacement memoryPlacement,
         ToolCallFormat toolCallParser,
@@ -133,6 +135,7 @@ public record ServerConfig(
         b.kvRetention = kvRetention;
         b.kvOffloadBytes = kvOffloadBytes;
         b.toolCallParser = toolCallParser;
+        b.kvCacheDtype = kvCacheDtype;
         b.ui = ui;
         b.memoryPlacement = memoryPlacement;
         b.tensorParallelSize = tensorParallelSize;
@@ -206,6 +209,7 @@ public record ServerConfig(
         private EngineConfig.KvRetention kvRetention = EngineConfig.KvRetention.SESSION;
         private long kvOffloadBytes;
         private ToolCallFormat toolCallParser;
+        private String kvCacheDtype = "auto";
         private boolean ui = true;
         private MemoryPlacement memoryPlacement = MemoryPlacement.TURN;
         private int tensorParallelSize = 1;
@@ -241,6 +245,7 @@ public record ServerConfig(
         public Builder kvRetention(EngineConfig.KvRetention v) { kvRetention = v; return this; }
         public Builder kvOffloadBytes(long v) { kvOffloadBytes = v; return this; }
         public Builder toolCallParser(ToolCallFormat v) { toolCallParser = v; return this; }
+        public Builder kvCacheDtype(String v) { kvCacheDtype = v; return this; }
         public Builder ui(boolean v) { ui = v; return this; }
         public Builder memoryPlacement(MemoryPlacement v) { memoryPlacement = v; return this; }
         public Builder tensorParallelSize(int v) { tensorParallelSize = v; return this; }
@@ -250,8 +255,8 @@ public record ServerConfig(
             return new ServerConfig(model, servedModelName, host, port, apiKey, maxModelLen, blockSize, numKvBlocks,
                     kvCacheMemoryBytes, maxNumSeqs, maxNumBatchedTokens, enablePrefixCaching, swapSpaceBytes,
                     preemptionMode, threads, maxWaitingRequests, requestTimeoutSeconds, maxBodyBytes, device,
-                    gpuMemoryUtilization, warmupSteps, listener, memoryStore, shutdownTimeoutSeconds, kvRetention, kvOffloadBytes, ui, memoryPlacement,
-                    toolCallParser, tensorParallelSize, memoryFeatures);
+                    gpuMemoryUtilization, warmupSteps, listener, memoryStore, shutdownTimeoutSeconds, kvRetention, kvOffloadBytes,
+                    kvCacheDtype, ui, memoryPlacement, toolCallParser, tensorParallelSize, memoryFeatures);
         }
     }
 }

@@ -31,7 +31,10 @@ import java.util.SplittableRandom;
  * <pre>
  * scripts/bench decode [--shapes smol135,tiny1b] [--types f32,f16,q8_0] [--threads 2]
  *                      [--prompt 128] [--decode 64] [--runs 2] [--models-dir bench/models] [--model FILE]
+ *                      [--against LLAMA_BENCH_BINARY [--idle-wait 30]]
  * </pre>
+ * With {@code --against}, the same files run alternately with llama.cpp's llama-bench, at least
+ * three passes each ({@link LlamaBenchComparison}).
  * Missing model files are generated into the models directory (git-ignored) first.
  */
 public final class DecodeBench {
@@ -43,8 +46,9 @@ public final class DecodeBench {
         List<String> shapes = List.of("smol135", "tiny1b");
         List<String> types = List.of("f32", "f16", "q8_0");
         List<Path> explicit = new ArrayList<>();
-        int threads = 2, promptLen = 128, decodeLen = 64, runs = 3;
+        int threads = 2, promptLen = 128, decodeLen = 64, runs = 3, idleWait = 30;
         Path modelsDir = Path.of("bench/models");
+        Path against = null;
         for (int i = 0; i < args.length; i++) {
             String v = i + 1 < args.length ? args[i + 1] : "";
             switch (args[i]) {
@@ -56,10 +60,12 @@ public final class DecodeBench {
                 case "--runs" -> { runs = Integer.parseInt(v); i++; }
                 case "--models-dir" -> { modelsDir = Path.of(v); i++; }
                 case "--model" -> { explicit.add(Path.of(v)); i++; }
+                case "--against" -> { against = Path.of(v); i++; }
+                case "--idle-wait" -> { idleWait = Integer.parseInt(v); i++; }
                 default -> {
                     System.err.println("decode bench: unknown argument " + args[i]
                             + "\nusage: scripts/bench decode [--shapes a,b] [--types f32,f16,q8_0] [--threads N] "
-                            + "[--prompt N] [--decode N] [--runs N] [--models-dir DIR] [--model FILE]");
+                            + "[--prompt N] [--decode N] [--runs N] [--models-dir DIR] [--model FILE] [--against LLAMA_BENCH] [--idle-wait S]");
                     System.exit(2);
                 }
             }
@@ -69,6 +75,10 @@ public final class DecodeBench {
             for (String shape : shapes) {
                 for (String type : types) files.add(DecodeBenchSupport.ensureModel(modelsDir, shape, type, "decode bench"));
             }
+        }
+        if (against != null) {
+            LlamaBenchComparison.run(against, files, threads, promptLen, decodeLen, Math.max(3, runs), idleWait);
+            return;
         }
 
         double before = MemoryBandwidth.measure(threads, 1L << 30, 5);
@@ -131,7 +141,7 @@ public final class DecodeBench {
      * Prefill {@code prompt} in one step, then {@code decode} greedy steps; out[0] prefill nanos,
      * out[1] decode nanos, out[2] bytes the calling thread allocated while decoding.
      */
-    private static void generate(LlamaModel model, int[] prompt, int decode, int[] table, int blockSize, long[] out) {
+    static void generate(LlamaModel model, int[] prompt, int decode, int[] table, int blockSize, long[] out) {
         com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         long t0 = System.nanoTime();
         float[] logits = step(model, prompt, 0, table, blockSize);

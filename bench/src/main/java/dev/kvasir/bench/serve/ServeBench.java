@@ -29,7 +29,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * {@code scripts/bench serve [--model FILE] [--clients 1,4,8,16] [--tokens 64] [--requests 16] [--warmup 1] [--threads N]
- * [--warmup-steps 0]}:
+ * [--warmup-steps 0] [--against URL [--against-pid PID]]}:
  * starts the server in process on a random-weight smol135 Q8_0 model (made once under
  * bench/results/) and drives it with concurrent streaming clients, each sending requests one after
  * the other, each with a distinct prompt and exactly {@code tokens} new tokens (ignore_eos).
@@ -44,6 +44,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * gap between two events per request (stalls), and errors. {@code --warmup-steps} is the server's own
  * start-up warm-up ({@code kvasir serve --warmup-steps}; off by default here, so figures compare
  * with earlier runs); {@code --warmup 0 --warmup-steps N} shows what it does for the first requests.
+ * <p>
+ * {@code --against URL} drives another OpenAI-compatible server (llama-server on the same GGUF file,
+ * started by the caller) with the same load, level by level, alternating which server goes first,
+ * both warmed up the same way, then prints its table and the ratios (Kvasir / other) of total
+ * tokens per second and TTFT p50. Resident memory after the levels: this process (the server and
+ * the load generator) and, with {@code --against-pid}, the other server's.
  */
 public final class ServeBench {
 
@@ -62,6 +68,8 @@ public final class ServeBench {
         int warmup = 1;
         int threads = 0;
         int warmupSteps = 0;
+        String against = null;
+        long againstPid = -1;
         for (int i = 0; i < args.length; i++) {
             String v = i + 1 < args.length ? args[i + 1] : null;
             switch (args[i]) {
@@ -72,9 +80,11 @@ public final class ServeBench {
                 case "--warmup" -> { warmup = Integer.parseInt(v); i++; }
                 case "--threads" -> { threads = Integer.parseInt(v); i++; }
                 case "--warmup-steps" -> { warmupSteps = Integer.parseInt(v); i++; }
+                case "--against" -> { against = v.replaceAll("/+$", ""); i++; }
+                case "--against-pid" -> { againstPid = Long.parseLong(v); i++; }
                 default -> {
                     System.err.println("usage: scripts/bench serve [--model FILE] [--clients 1,4,8,16] [--tokens 64] [--requests 16]"
-                            + " [--warmup 1] [--threads N] [--warmup-steps 0]");
+                            + " [--warmup 1] [--threads N] [--warmup-steps 0] [--against URL [--against-pid PID]]");
                     System.exit(2);
                 }
             }
@@ -91,28 +101,63 @@ public final class ServeBench {
                 + Runtime.getRuntime().availableProcessors() + " cores";
         System.out.println(setup);
         List<Level> results = new ArrayList<>();
+        List<Level> theirs = new ArrayList<>();
+        String ourRss;
         try (KvasirServer server = KvasirServer.start(config)) {
             HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                     .connectTimeout(Duration.ofSeconds(10)).build();
             AtomicInteger promptId = new AtomicInteger();
+            List<String> bases = against == null ? List.of(server.baseUrl()) : List.of(server.baseUrl(), against);
             // Warm-up: page-in of the weights and JIT compilation of every batch shape the levels make.
             for (int pass = 0; pass < warmup; pass++) {
-                for (int clients : levels) {
-                    Level w = run(http, server.baseUrl(), clients, 1, tokens, promptId);
-                    if (w.errors() > 0) throw new IllegalStateException(w.errors() + " warm-up request(s) failed");
+                for (String base : bases) {
+                    for (int clients : levels) {
+                        Level w = run(http, base, clients, 1, tokens, promptId);
+                        if (w.errors() > 0) throw new IllegalStateException(w.errors() + " warm-up request(s) to " + base + " failed");
+                    }
                 }
             }
-            for (int clients : levels) {
+            for (int l = 0; l < levels.length; l++) {
+                int clients = levels[l];
                 int rounds = Math.max(2, (requests + clients - 1) / clients);
+                // Alternate which server goes first, level by level: neither always meets the machine first.
+                boolean theirsFirst = against != null && l % 2 == 1;
+                if (theirsFirst) theirs.add(run(http, against, clients, rounds, tokens, promptId));
                 results.add(run(http, server.baseUrl(), clients, rounds, tokens, promptId));
+                if (against != null && !theirsFirst) theirs.add(run(http, against, clients, rounds, tokens, promptId));
             }
+            ourRss = rss("self");
         }
         String table = table(results);
+        if (against != null) {
+            StringBuilder sb = new StringBuilder(table);
+            sb.append("\nagainst ").append(against).append(":\n").append(table(theirs)).append('\n');
+            for (int l = 0; l < levels.length; l++) {
+                Level a = results.get(l), b = theirs.get(l);
+                sb.append(String.format(java.util.Locale.ROOT, "%2d clients: total tok/s %.2fx, TTFT p50 %.2fx (kvasir / other)%n",
+                        levels[l], (a.tokens() / a.seconds()) / (b.tokens() / b.seconds()), pct(a.ttft(), 0.5) / pct(b.ttft(), 0.5)));
+            }
+            sb.append("RSS after the levels: kvasir (server + load generator) ").append(ourRss)
+                    .append(", other ").append(againstPid > 0 ? rss(String.valueOf(againstPid)) : "(no --against-pid)").append('\n');
+            table = sb.toString();
+        }
         System.out.print(table);
         Path out = Path.of("bench", "results", "serve-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + ".txt");
         Files.createDirectories(out.getParent());
         Files.writeString(out, setup + "\n" + table);
         System.out.println("written to " + out);
+    }
+
+    /** VmRSS of /proc/PID (or self), as the kernel prints it. */
+    private static String rss(String pid) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", pid, "status"))) {
+                if (line.startsWith("VmRSS:")) return line.substring(6).trim();
+            }
+        } catch (IOException e) {
+            return "unknown (" + e.getMessage() + ")";
+        }
+        return "unknown";
     }
 
     /** bench/results/smol135-q8_0.gguf, made by the random model maker on first use. */

@@ -36,14 +36,22 @@ public final class CpuBackend implements Backend {
     private final RmsNormJob rmsNormJob = new RmsNormJob();
     private final ElementwiseJob elementwiseJob = new ElementwiseJob();
 
-    /** A backend with one worker per available core. */
+    private final KvStorage kvStorage;
+
+    /** A backend with one worker per available core, K and V in f32. */
     public CpuBackend() {
         this(Runtime.getRuntime().availableProcessors());
     }
 
     public CpuBackend(int threads) {
+        this(threads, KvStorage.F32);
+    }
+
+    /** {@code kvStorage}: how its KV caches store K and V (f32 exact; f16 and bf16 half the bytes). */
+    public CpuBackend(int threads, KvStorage kvStorage) {
         pool = new WorkerPool(threads);
         scratch = new float[threads][0];
+        this.kvStorage = java.util.Objects.requireNonNull(kvStorage, "kvStorage");
     }
 
     public int threads() {
@@ -52,7 +60,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public String name() {
-        return "cpu (" + threads() + " threads, " + L + " float lanes)";
+        return "cpu (" + threads() + " threads, " + L + " float lanes, KV " + kvStorage.name().toLowerCase(java.util.Locale.ROOT) + ")";
     }
 
     private float[] scratch(int worker, int floats) {
@@ -107,7 +115,12 @@ public final class CpuBackend implements Backend {
 
     @Override
     public KvCache allocateKvCache(KvLayout layout, boolean host) {
-        return new CpuKvCache(layout);
+        return new CpuKvCache(layout, kvStorage);
+    }
+
+    @Override
+    public int kvElementBytes() {
+        return kvStorage.bytes;
     }
 
     // ---- dense ops ----
@@ -313,8 +326,24 @@ public final class CpuBackend implements Backend {
                 throw new IllegalArgumentException("KV slot " + slots[t] + " is outside the cache of " + capacity + " slots");
             }
             long at = c.slotOffset(slots[t]);
-            MemorySegment.copy(ks, t * width, c.k[layer], CpuKvCache.FLOAT, at, width);
-            MemorySegment.copy(vs, t * width, c.v[layer], CpuKvCache.FLOAT, at, width);
+            switch (c.storage) {
+                case F32 -> {
+                    MemorySegment.copy(ks, t * width, c.k[layer], CpuKvCache.FLOAT, at, width);
+                    MemorySegment.copy(vs, t * width, c.v[layer], CpuKvCache.FLOAT, at, width);
+                }
+                case F16 -> {
+                    for (int i = 0; i < width; i++) {
+                        c.k[layer].set(CpuKvCache.HALF, at + 2L * i, Float.floatToFloat16(ks[t * width + i]));
+                        c.v[layer].set(CpuKvCache.HALF, at + 2L * i, Float.floatToFloat16(vs[t * width + i]));
+                    }
+                }
+                case BF16 -> {
+                    for (int i = 0; i < width; i++) {
+                        c.k[layer].set(CpuKvCache.HALF, at + 2L * i, Quant.f32ToBf16(ks[t * width + i]));
+                        c.v[layer].set(CpuKvCache.HALF, at + 2L * i, Quant.f32ToBf16(vs[t * width + i]));
+                    }
+                }
+            }
         }
     }
 
@@ -372,9 +401,16 @@ public final class CpuBackend implements Backend {
                 throw new IllegalArgumentException("block table of " + table.length + " blocks cannot hold " + context + " positions");
             }
             int qOff = (row * numHeads + kvHead * group) * headDim;
-            PagedAttention.attendGroup(q, qOff, group, cache.k[layer], cache.v[layer], table, lay.blockSize(),
-                    (long) lay.slotFloats() * Float.BYTES, (long) kvHead * headDim * Float.BYTES, headDim, context,
-                    scratch(worker, group * context), out, qOff);
+            int bytes = cache.storage.bytes;
+            if (cache.storage == KvStorage.F32) {
+                PagedAttention.attendGroup(q, qOff, group, cache.k[layer], cache.v[layer], table, lay.blockSize(),
+                        (long) lay.slotFloats() * bytes, (long) kvHead * headDim * bytes, headDim, context,
+                        scratch(worker, group * context), out, qOff);
+            } else {
+                PagedAttention.attendGroup16(q, qOff, group, cache.k[layer], cache.v[layer], cache.storage == KvStorage.BF16,
+                        table, lay.blockSize(), (long) lay.slotFloats() * bytes, (long) kvHead * headDim * bytes, headDim, context,
+                        scratch(worker, group * context + headDim), out, qOff);
+            }
         }
     }
 
@@ -386,8 +422,9 @@ public final class CpuBackend implements Backend {
     @Override
     public void copyBlocks(KvCache from, int[] fromBlocks, KvCache to, int[] toBlocks, int count) {
         CpuKvCache a = CpuKvCache.of(from), b = CpuKvCache.of(to);
-        if (!sameShape(a.layout(), b.layout())) {
-            throw new IllegalArgumentException("KV caches differ in shape: " + a.layout() + " vs " + b.layout());
+        if (!sameShape(a.layout(), b.layout()) || a.storage != b.storage) {
+            throw new IllegalArgumentException("KV caches differ in shape: " + a.layout() + " " + a.storage + " vs "
+                    + b.layout() + " " + b.storage);
         }
         for (int i = 0; i < count; i++) {
             requireBlock(a, fromBlocks[i]);

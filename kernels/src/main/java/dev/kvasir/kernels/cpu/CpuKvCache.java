@@ -9,18 +9,21 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * K and V pages off the Java heap (a large cache must not need a large heap): per layer one
- * segment for K and one for V, each {@code [numBlocks][blockSize][numKvHeads][headDim]} f32.
+ * segment for K and one for V, each {@code [numBlocks][blockSize][numKvHeads][headDim]} of
+ * {@link KvStorage} elements.
  */
 final class CpuKvCache implements KvCache {
 
     private final KvLayout layout;
+    final KvStorage storage;
     private final Arena arena = Arena.ofShared();
     final MemorySegment[] k;
     final MemorySegment[] v;
 
-    CpuKvCache(KvLayout layout) {
+    CpuKvCache(KvLayout layout, KvStorage storage) {
         this.layout = layout;
-        long bytes = Math.max(1, layout.numBlocks() * layout.blockFloats() * Float.BYTES);
+        this.storage = storage;
+        long bytes = Math.max(1, layout.numBlocks() * layout.blockFloats() * storage.bytes);
         k = new MemorySegment[layout.numLayers()];
         v = new MemorySegment[layout.numLayers()];
         for (int l = 0; l < layout.numLayers(); l++) {
@@ -34,16 +37,18 @@ final class CpuKvCache implements KvCache {
         return layout;
     }
 
-    /** Byte offset of a slot's first float in a layer segment. */
+    /** Byte offset of a slot's first element in a layer segment. */
     long slotOffset(long slot) {
-        return slot * layout.slotFloats() * Float.BYTES;
+        return slot * layout.slotFloats() * storage.bytes;
     }
 
     long blockBytes() {
-        return layout.blockFloats() * Float.BYTES;
+        return layout.blockFloats() * storage.bytes;
     }
 
     static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT;
+    /** An f16 or bf16 element, in native order as the floats. */
+    static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT;
 
     @Override
     public void close() {

@@ -3,6 +3,8 @@ package dev.kvasir.kernels.cpu;
 import dev.kvasir.kernels.GgmlType;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
@@ -23,11 +25,14 @@ import static dev.kvasir.kernels.cpu.WeightLoads.L;
  * Every dot product accumulates in the same order on both paths (one vector accumulator stepping
  * through the row, a lane reduction, then the scalar tail), so a sequence's logits do not depend
  * on what else shares its batch.
+ * <p>
+ * Vector code here follows {@link WeightLoads}'s rule: no method of ours takes or returns a
+ * vector, and the four-row Q6_K kernel keeps its accumulators in scratch between 32-value groups,
+ * so that no compiled method outgrows C2's inlining budget (else vectors are boxed on the heap).
  */
 final class Matmul {
 
-    /** 32 packed bytes in one load: a Q4_K 64-value group, or a 32-byte run of a Q6_K half. */
-    private static final jdk.incubator.vector.VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
+    private static final jdk.incubator.vector.VectorSpecies<Byte> B32 = WeightLoads.B32;
 
     static final int ROW_TILE = 4;
     /** Rows expanded into scratch at a time, and the granularity of the backend's row chunks. */
@@ -133,13 +138,25 @@ final class Matmul {
         for (int r = r0 + ROW_TILE * quarter; r < r1; r++) fewTokensRows4(m, r, 0, x, n, out);
     }
 
+    /**
+     * One copy of the 4-row x 4-token kernel per type, each with only its own weight loads: one
+     * method switching on the type inside its loop grew past C2's budget and boxed vectors.
+     */
     private static void fewTokensRows4(CpuMatrix m, int r, int stride, float[] x, int n, float[] out) {
+        switch (m.type) {
+            case Q8_0 -> fewTokensRows4Q80(m, r, stride, x, n, out);
+            case F16 -> fewTokensRows4F16(m, r, stride, x, n, out);
+            case BF16 -> fewTokensRows4BF16(m, r, stride, x, n, out);
+            default -> fewTokensRows4F32(m, r, stride, x, n, out);
+        }
+    }
+
+    private static void fewTokensRows4Q80(CpuMatrix m, int r, int stride, float[] x, int n, float[] out) {
         // Tokens past n repeat the last one; their sums are computed and dropped, which keeps one
         // loop body for 2, 3 and 4 tokens.
         int cols = m.cols, rows = m.rows;
         int x1 = Math.min(1, n - 1) * cols, x2 = Math.min(2, n - 1) * cols, x3 = Math.min(3, n - 1) * cols;
         MemorySegment seg = m.data;
-        GgmlType type = m.type;
         long step = stride * m.rowBytes;
         long b0 = r * m.rowBytes, b1 = b0 + step, b2 = b1 + step, b3 = b2 + step;
         FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
@@ -147,11 +164,22 @@ final class Matmul {
         FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
         FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
         for (int blk = 0; blk < cols / 32; blk++) {
-            FloatVector d0 = blockScale(type, seg, b0, blk), d1 = blockScale(type, seg, b1, blk);
-            FloatVector d2 = blockScale(type, seg, b2, blk), d3 = blockScale(type, seg, b3, blk);
+            float s0 = WeightLoads.scale(seg, b0 + 34L * blk), s1 = WeightLoads.scale(seg, b1 + 34L * blk);
+            float s2 = WeightLoads.scale(seg, b2 + 34L * blk), s3 = WeightLoads.scale(seg, b3 + 34L * blk);
+            FloatVector d0 = FloatVector.broadcast(F, s0), d1 = FloatVector.broadcast(F, s1);
+            FloatVector d2 = FloatVector.broadcast(F, s2), d3 = FloatVector.broadcast(F, s3);
             for (int p = 0; p < 32; p += L) {
-                FloatVector w0 = weights(type, seg, b0, blk, p, d0), w1 = weights(type, seg, b1, blk, p, d1);
-                FloatVector w2 = weights(type, seg, b2, blk, p, d2), w3 = weights(type, seg, b3, blk, p, d3);
+                FloatVector w0, w1, w2, w3;
+                long q = 34L * blk + 2 + p;
+                w0 = ((FloatVector) ByteVector.fromMemorySegment(WeightLoads.B, seg, b0 + q, WeightLoads.LE)
+                        .convertShape(VectorOperators.B2F, F, 0)).mul(d0);
+                w1 = ((FloatVector) ByteVector.fromMemorySegment(WeightLoads.B, seg, b1 + q, WeightLoads.LE)
+                        .convertShape(VectorOperators.B2F, F, 0)).mul(d1);
+                w2 = ((FloatVector) ByteVector.fromMemorySegment(WeightLoads.B, seg, b2 + q, WeightLoads.LE)
+                        .convertShape(VectorOperators.B2F, F, 0)).mul(d2);
+                w3 = ((FloatVector) ByteVector.fromMemorySegment(WeightLoads.B, seg, b3 + q, WeightLoads.LE)
+                        .convertShape(VectorOperators.B2F, F, 0)).mul(d3);
+
                 int i = 32 * blk + p;
                 FloatVector v = FloatVector.fromArray(F, x, i);
                 a00 = w0.fma(v, a00); a10 = w1.fma(v, a10); a20 = w2.fma(v, a20); a30 = w3.fma(v, a30);
@@ -164,39 +192,219 @@ final class Matmul {
             }
         }
         // Rows r + k * stride; with stride 0 all four are row r and the same sums land four times.
-        out[r] = sum(a00); out[r + stride] = sum(a10); out[r + 2 * stride] = sum(a20); out[r + 3 * stride] = sum(a30);
+        out[r] = a00.reduceLanes(VectorOperators.ADD);
+        out[r + stride] = a10.reduceLanes(VectorOperators.ADD);
+        out[r + 2 * stride] = a20.reduceLanes(VectorOperators.ADD);
+        out[r + 3 * stride] = a30.reduceLanes(VectorOperators.ADD);
         int o = rows + r;
-        out[o] = sum(a01); out[o + stride] = sum(a11); out[o + 2 * stride] = sum(a21); out[o + 3 * stride] = sum(a31);
+        out[o] = a01.reduceLanes(VectorOperators.ADD);
+        out[o + stride] = a11.reduceLanes(VectorOperators.ADD);
+        out[o + 2 * stride] = a21.reduceLanes(VectorOperators.ADD);
+        out[o + 3 * stride] = a31.reduceLanes(VectorOperators.ADD);
         if (n > 2) {
             o += rows;
-            out[o] = sum(a02); out[o + stride] = sum(a12); out[o + 2 * stride] = sum(a22); out[o + 3 * stride] = sum(a32);
+            out[o] = a02.reduceLanes(VectorOperators.ADD);
+            out[o + stride] = a12.reduceLanes(VectorOperators.ADD);
+            out[o + 2 * stride] = a22.reduceLanes(VectorOperators.ADD);
+            out[o + 3 * stride] = a32.reduceLanes(VectorOperators.ADD);
         }
         if (n > 3) {
             o += rows;
-            out[o] = sum(a03); out[o + stride] = sum(a13); out[o + 2 * stride] = sum(a23); out[o + 3 * stride] = sum(a33);
+            out[o] = a03.reduceLanes(VectorOperators.ADD);
+            out[o + stride] = a13.reduceLanes(VectorOperators.ADD);
+            out[o + 2 * stride] = a23.reduceLanes(VectorOperators.ADD);
+            out[o + 3 * stride] = a33.reduceLanes(VectorOperators.ADD);
         }
     }
 
-    private static final FloatVector ONE = FloatVector.broadcast(F, 1f);
+    private static void fewTokensRows4F16(CpuMatrix m, int r, int stride, float[] x, int n, float[] out) {
+        // Tokens past n repeat the last one; their sums are computed and dropped, which keeps one
+        // loop body for 2, 3 and 4 tokens.
+        int cols = m.cols, rows = m.rows;
+        int x1 = Math.min(1, n - 1) * cols, x2 = Math.min(2, n - 1) * cols, x3 = Math.min(3, n - 1) * cols;
+        MemorySegment seg = m.data;
+        long step = stride * m.rowBytes;
+        long b0 = r * m.rowBytes, b1 = b0 + step, b2 = b1 + step, b3 = b2 + step;
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        for (int blk = 0; blk < cols / 32; blk++) {
+            for (int p = 0; p < 32; p += L) {
+                FloatVector w0, w1, w2, w3;
+                long q = 2L * (32 * blk + p);
+                w0 = ((IntVector) ShortVector.fromMemorySegment(WeightLoads.S, seg, b0 + q, WeightLoads.LE)
+                        .convertShape(VectorOperators.S2I, WeightLoads.I, 0))
+                        .lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(WeightLoads.F16_RESCALE);
+                w1 = ((IntVector) ShortVector.fromMemorySegment(WeightLoads.S, seg, b1 + q, WeightLoads.LE)
+                        .convertShape(VectorOperators.S2I, WeightLoads.I, 0))
+                        .lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(WeightLoads.F16_RESCALE);
+                w2 = ((IntVector) ShortVector.fromMemorySegment(WeightLoads.S, seg, b2 + q, WeightLoads.LE)
+                        .convertShape(VectorOperators.S2I, WeightLoads.I, 0))
+                        .lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(WeightLoads.F16_RESCALE);
+                w3 = ((IntVector) ShortVector.fromMemorySegment(WeightLoads.S, seg, b3 + q, WeightLoads.LE)
+                        .convertShape(VectorOperators.S2I, WeightLoads.I, 0))
+                        .lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(WeightLoads.F16_RESCALE);
 
-    /** The scale of 32-value block {@code blk} of a row (1 for the float types). */
-    private static FloatVector blockScale(GgmlType type, MemorySegment seg, long rowBase, int blk) {
-        return switch (type) {
-            case Q8_0 -> FloatVector.broadcast(F, WeightLoads.scale(seg, rowBase + 34L * blk));
-            default -> ONE;
-        };
+                int i = 32 * blk + p;
+                FloatVector v = FloatVector.fromArray(F, x, i);
+                a00 = w0.fma(v, a00); a10 = w1.fma(v, a10); a20 = w2.fma(v, a20); a30 = w3.fma(v, a30);
+                v = FloatVector.fromArray(F, x, x1 + i);
+                a01 = w0.fma(v, a01); a11 = w1.fma(v, a11); a21 = w2.fma(v, a21); a31 = w3.fma(v, a31);
+                v = FloatVector.fromArray(F, x, x2 + i);
+                a02 = w0.fma(v, a02); a12 = w1.fma(v, a12); a22 = w2.fma(v, a22); a32 = w3.fma(v, a32);
+                v = FloatVector.fromArray(F, x, x3 + i);
+                a03 = w0.fma(v, a03); a13 = w1.fma(v, a13); a23 = w2.fma(v, a23); a33 = w3.fma(v, a33);
+            }
+        }
+        // Rows r + k * stride; with stride 0 all four are row r and the same sums land four times.
+        out[r] = a00.reduceLanes(VectorOperators.ADD);
+        out[r + stride] = a10.reduceLanes(VectorOperators.ADD);
+        out[r + 2 * stride] = a20.reduceLanes(VectorOperators.ADD);
+        out[r + 3 * stride] = a30.reduceLanes(VectorOperators.ADD);
+        int o = rows + r;
+        out[o] = a01.reduceLanes(VectorOperators.ADD);
+        out[o + stride] = a11.reduceLanes(VectorOperators.ADD);
+        out[o + 2 * stride] = a21.reduceLanes(VectorOperators.ADD);
+        out[o + 3 * stride] = a31.reduceLanes(VectorOperators.ADD);
+        if (n > 2) {
+            o += rows;
+            out[o] = a02.reduceLanes(VectorOperators.ADD);
+            out[o + stride] = a12.reduceLanes(VectorOperators.ADD);
+            out[o + 2 * stride] = a22.reduceLanes(VectorOperators.ADD);
+            out[o + 3 * stride] = a32.reduceLanes(VectorOperators.ADD);
+        }
+        if (n > 3) {
+            o += rows;
+            out[o] = a03.reduceLanes(VectorOperators.ADD);
+            out[o + stride] = a13.reduceLanes(VectorOperators.ADD);
+            out[o + 2 * stride] = a23.reduceLanes(VectorOperators.ADD);
+            out[o + 3 * stride] = a33.reduceLanes(VectorOperators.ADD);
+        }
     }
 
-    /** Values {@code p .. p + L} of 32-value block {@code blk} of a row, as floats. */
-    private static FloatVector weights(GgmlType type, MemorySegment seg, long rowBase, int blk, int p, FloatVector d) {
-        return switch (type) {
-            // Written out rather than through floatWeights: one more call level in fewTokensRows4's
-            // big loop body stopped C2 inlining it, and every FloatVector became a heap object.
-            case Q8_0 -> WeightLoads.q8(seg, rowBase + 34L * blk + 2 + p, d);
-            case F16 -> WeightLoads.f16(seg, rowBase + 2L * (32 * blk + p));
-            case BF16 -> WeightLoads.bf16(seg, rowBase + 2L * (32 * blk + p));
-            default -> WeightLoads.f32(seg, rowBase + 4L * (32 * blk + p));
-        };
+    private static void fewTokensRows4BF16(CpuMatrix m, int r, int stride, float[] x, int n, float[] out) {
+        // Tokens past n repeat the last one; their sums are computed and dropped, which keeps one
+        // loop body for 2, 3 and 4 tokens.
+        int cols = m.cols, rows = m.rows;
+        int x1 = Math.min(1, n - 1) * cols, x2 = Math.min(2, n - 1) * cols, x3 = Math.min(3, n - 1) * cols;
+        MemorySegment seg = m.data;
+        long step = stride * m.rowBytes;
+        long b0 = r * m.rowBytes, b1 = b0 + step, b2 = b1 + step, b3 = b2 + step;
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        for (int blk = 0; blk < cols / 32; blk++) {
+            for (int p = 0; p < 32; p += L) {
+                FloatVector w0, w1, w2, w3;
+                long q = 2L * (32 * blk + p);
+                w0 = ((IntVector) ShortVector.fromMemorySegment(WeightLoads.S, seg, b0 + q, WeightLoads.LE)
+                        .convertShape(VectorOperators.S2I, WeightLoads.I, 0))
+                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                w1 = ((IntVector) ShortVector.fromMemorySegment(WeightLoads.S, seg, b1 + q, WeightLoads.LE)
+                        .convertShape(VectorOperators.S2I, WeightLoads.I, 0))
+                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                w2 = ((IntVector) ShortVector.fromMemorySegment(WeightLoads.S, seg, b2 + q, WeightLoads.LE)
+                        .convertShape(VectorOperators.S2I, WeightLoads.I, 0))
+                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                w3 = ((IntVector) ShortVector.fromMemorySegment(WeightLoads.S, seg, b3 + q, WeightLoads.LE)
+                        .convertShape(VectorOperators.S2I, WeightLoads.I, 0))
+                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+
+                int i = 32 * blk + p;
+                FloatVector v = FloatVector.fromArray(F, x, i);
+                a00 = w0.fma(v, a00); a10 = w1.fma(v, a10); a20 = w2.fma(v, a20); a30 = w3.fma(v, a30);
+                v = FloatVector.fromArray(F, x, x1 + i);
+                a01 = w0.fma(v, a01); a11 = w1.fma(v, a11); a21 = w2.fma(v, a21); a31 = w3.fma(v, a31);
+                v = FloatVector.fromArray(F, x, x2 + i);
+                a02 = w0.fma(v, a02); a12 = w1.fma(v, a12); a22 = w2.fma(v, a22); a32 = w3.fma(v, a32);
+                v = FloatVector.fromArray(F, x, x3 + i);
+                a03 = w0.fma(v, a03); a13 = w1.fma(v, a13); a23 = w2.fma(v, a23); a33 = w3.fma(v, a33);
+            }
+        }
+        // Rows r + k * stride; with stride 0 all four are row r and the same sums land four times.
+        out[r] = a00.reduceLanes(VectorOperators.ADD);
+        out[r + stride] = a10.reduceLanes(VectorOperators.ADD);
+        out[r + 2 * stride] = a20.reduceLanes(VectorOperators.ADD);
+        out[r + 3 * stride] = a30.reduceLanes(VectorOperators.ADD);
+        int o = rows + r;
+        out[o] = a01.reduceLanes(VectorOperators.ADD);
+        out[o + stride] = a11.reduceLanes(VectorOperators.ADD);
+        out[o + 2 * stride] = a21.reduceLanes(VectorOperators.ADD);
+        out[o + 3 * stride] = a31.reduceLanes(VectorOperators.ADD);
+        if (n > 2) {
+            o += rows;
+            out[o] = a02.reduceLanes(VectorOperators.ADD);
+            out[o + stride] = a12.reduceLanes(VectorOperators.ADD);
+            out[o + 2 * stride] = a22.reduceLanes(VectorOperators.ADD);
+            out[o + 3 * stride] = a32.reduceLanes(VectorOperators.ADD);
+        }
+        if (n > 3) {
+            o += rows;
+            out[o] = a03.reduceLanes(VectorOperators.ADD);
+            out[o + stride] = a13.reduceLanes(VectorOperators.ADD);
+            out[o + 2 * stride] = a23.reduceLanes(VectorOperators.ADD);
+            out[o + 3 * stride] = a33.reduceLanes(VectorOperators.ADD);
+        }
+    }
+
+    private static void fewTokensRows4F32(CpuMatrix m, int r, int stride, float[] x, int n, float[] out) {
+        // Tokens past n repeat the last one; their sums are computed and dropped, which keeps one
+        // loop body for 2, 3 and 4 tokens.
+        int cols = m.cols, rows = m.rows;
+        int x1 = Math.min(1, n - 1) * cols, x2 = Math.min(2, n - 1) * cols, x3 = Math.min(3, n - 1) * cols;
+        MemorySegment seg = m.data;
+        long step = stride * m.rowBytes;
+        long b0 = r * m.rowBytes, b1 = b0 + step, b2 = b1 + step, b3 = b2 + step;
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        for (int blk = 0; blk < cols / 32; blk++) {
+            for (int p = 0; p < 32; p += L) {
+                FloatVector w0, w1, w2, w3;
+                long q = 4L * (32 * blk + p);
+                w0 = FloatVector.fromMemorySegment(F, seg, b0 + q, WeightLoads.LE);
+                w1 = FloatVector.fromMemorySegment(F, seg, b1 + q, WeightLoads.LE);
+                w2 = FloatVector.fromMemorySegment(F, seg, b2 + q, WeightLoads.LE);
+                w3 = FloatVector.fromMemorySegment(F, seg, b3 + q, WeightLoads.LE);
+
+                int i = 32 * blk + p;
+                FloatVector v = FloatVector.fromArray(F, x, i);
+                a00 = w0.fma(v, a00); a10 = w1.fma(v, a10); a20 = w2.fma(v, a20); a30 = w3.fma(v, a30);
+                v = FloatVector.fromArray(F, x, x1 + i);
+                a01 = w0.fma(v, a01); a11 = w1.fma(v, a11); a21 = w2.fma(v, a21); a31 = w3.fma(v, a31);
+                v = FloatVector.fromArray(F, x, x2 + i);
+                a02 = w0.fma(v, a02); a12 = w1.fma(v, a12); a22 = w2.fma(v, a22); a32 = w3.fma(v, a32);
+                v = FloatVector.fromArray(F, x, x3 + i);
+                a03 = w0.fma(v, a03); a13 = w1.fma(v, a13); a23 = w2.fma(v, a23); a33 = w3.fma(v, a33);
+            }
+        }
+        // Rows r + k * stride; with stride 0 all four are row r and the same sums land four times.
+        out[r] = a00.reduceLanes(VectorOperators.ADD);
+        out[r + stride] = a10.reduceLanes(VectorOperators.ADD);
+        out[r + 2 * stride] = a20.reduceLanes(VectorOperators.ADD);
+        out[r + 3 * stride] = a30.reduceLanes(VectorOperators.ADD);
+        int o = rows + r;
+        out[o] = a01.reduceLanes(VectorOperators.ADD);
+        out[o + stride] = a11.reduceLanes(VectorOperators.ADD);
+        out[o + 2 * stride] = a21.reduceLanes(VectorOperators.ADD);
+        out[o + 3 * stride] = a31.reduceLanes(VectorOperators.ADD);
+        if (n > 2) {
+            o += rows;
+            out[o] = a02.reduceLanes(VectorOperators.ADD);
+            out[o + stride] = a12.reduceLanes(VectorOperators.ADD);
+            out[o + 2 * stride] = a22.reduceLanes(VectorOperators.ADD);
+            out[o + 3 * stride] = a32.reduceLanes(VectorOperators.ADD);
+        }
+        if (n > 3) {
+            o += rows;
+            out[o] = a03.reduceLanes(VectorOperators.ADD);
+            out[o + stride] = a13.reduceLanes(VectorOperators.ADD);
+            out[o + 2 * stride] = a23.reduceLanes(VectorOperators.ADD);
+            out[o + 3 * stride] = a33.reduceLanes(VectorOperators.ADD);
+        }
     }
 
     /** The reference dot product every path reproduces exactly. */
@@ -233,10 +441,22 @@ final class Matmul {
             a03 = r0.fma(v, a03); a13 = r1.fma(v, a13); a23 = r2.fma(v, a23); a33 = r3.fma(v, a33);
         }
         int o0 = t * rows + r, o1 = o0 + rows, o2 = o1 + rows, o3 = o2 + rows;
-        out[o0] = sum(a00); out[o0 + 1] = sum(a10); out[o0 + 2] = sum(a20); out[o0 + 3] = sum(a30);
-        out[o1] = sum(a01); out[o1 + 1] = sum(a11); out[o1 + 2] = sum(a21); out[o1 + 3] = sum(a31);
-        out[o2] = sum(a02); out[o2 + 1] = sum(a12); out[o2 + 2] = sum(a22); out[o2 + 3] = sum(a32);
-        out[o3] = sum(a03); out[o3 + 1] = sum(a13); out[o3 + 2] = sum(a23); out[o3 + 3] = sum(a33);
+        out[o0] = a00.reduceLanes(VectorOperators.ADD);
+        out[o0 + 1] = a10.reduceLanes(VectorOperators.ADD);
+        out[o0 + 2] = a20.reduceLanes(VectorOperators.ADD);
+        out[o0 + 3] = a30.reduceLanes(VectorOperators.ADD);
+        out[o1] = a01.reduceLanes(VectorOperators.ADD);
+        out[o1 + 1] = a11.reduceLanes(VectorOperators.ADD);
+        out[o1 + 2] = a21.reduceLanes(VectorOperators.ADD);
+        out[o1 + 3] = a31.reduceLanes(VectorOperators.ADD);
+        out[o2] = a02.reduceLanes(VectorOperators.ADD);
+        out[o2 + 1] = a12.reduceLanes(VectorOperators.ADD);
+        out[o2 + 2] = a22.reduceLanes(VectorOperators.ADD);
+        out[o2 + 3] = a32.reduceLanes(VectorOperators.ADD);
+        out[o3] = a03.reduceLanes(VectorOperators.ADD);
+        out[o3 + 1] = a13.reduceLanes(VectorOperators.ADD);
+        out[o3 + 2] = a23.reduceLanes(VectorOperators.ADD);
+        out[o3 + 3] = a33.reduceLanes(VectorOperators.ADD);
     }
 
     /** Four rows by two tokens ({@code t}, {@code t + 1}). */
@@ -256,8 +476,14 @@ final class Matmul {
             a01 = r0.fma(v, a01); a11 = r1.fma(v, a11); a21 = r2.fma(v, a21); a31 = r3.fma(v, a31);
         }
         int o0 = t * rows + r, o1 = o0 + rows;
-        out[o0] = sum(a00); out[o0 + 1] = sum(a10); out[o0 + 2] = sum(a20); out[o0 + 3] = sum(a30);
-        out[o1] = sum(a01); out[o1 + 1] = sum(a11); out[o1 + 2] = sum(a21); out[o1 + 3] = sum(a31);
+        out[o0] = a00.reduceLanes(VectorOperators.ADD);
+        out[o0 + 1] = a10.reduceLanes(VectorOperators.ADD);
+        out[o0 + 2] = a20.reduceLanes(VectorOperators.ADD);
+        out[o0 + 3] = a30.reduceLanes(VectorOperators.ADD);
+        out[o1] = a01.reduceLanes(VectorOperators.ADD);
+        out[o1 + 1] = a11.reduceLanes(VectorOperators.ADD);
+        out[o1 + 2] = a21.reduceLanes(VectorOperators.ADD);
+        out[o1 + 3] = a31.reduceLanes(VectorOperators.ADD);
     }
 
     /** Four rows by one token {@code t}. */
@@ -273,11 +499,10 @@ final class Matmul {
             a3 = FloatVector.fromArray(F, w, w3 + i).fma(v, a3);
         }
         int o = t * rows + r;
-        out[o] = sum(a0); out[o + 1] = sum(a1); out[o + 2] = sum(a2); out[o + 3] = sum(a3);
-    }
-
-    private static float sum(FloatVector v) {
-        return v.reduceLanes(VectorOperators.ADD);
+        out[o] = a0.reduceLanes(VectorOperators.ADD);
+        out[o + 1] = a1.reduceLanes(VectorOperators.ADD);
+        out[o + 2] = a2.reduceLanes(VectorOperators.ADD);
+        out[o + 3] = a3.reduceLanes(VectorOperators.ADD);
     }
 
     // ---- one token, one row, dequantized in registers (cols a multiple of L) ----
@@ -286,25 +511,34 @@ final class Matmul {
     // a few cache lines each defeat it). Q8_0 goes four rows at a time a quarter of the range apart
     // instead: four long sequential streams, and four accumulator chains in flight.
 
-    /** An F32, F16 or BF16 row: the load is the only difference (the type is loop-invariant: C2 unswitches it). */
+    /** An F32, F16 or BF16 row: the load is the only difference (one loop per type: see {@link WeightLoads}). */
     private static float floatRow(CpuMatrix m, int r, float[] x, int xOff) {
         MemorySegment seg = m.data;
-        GgmlType type = m.type;
         long base = r * m.rowBytes;
         FloatVector acc = FloatVector.zero(F);
-        for (int i = 0; i < m.cols; i += L) {
-            acc = floatWeights(type, seg, base, i).fma(FloatVector.fromArray(F, x, xOff + i), acc);
+        switch (m.type) {
+            case F16 -> {
+                for (int i = 0;
+                i < m.cols;
+                i += L) acc = ((IntVector) ShortVector.fromMemorySegment(WeightLoads.S, seg, base + 2L * i, WeightLoads.LE)
+                        .convertShape(VectorOperators.S2I, WeightLoads.I, 0))
+                        .lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(WeightLoads.F16_RESCALE)
+                        .fma(FloatVector.fromArray(F, x, xOff + i), acc);
+            }
+            case BF16 -> {
+                for (int i = 0;
+                i < m.cols;
+                i += L) acc = ((IntVector) ShortVector.fromMemorySegment(WeightLoads.S, seg, base + 2L * i, WeightLoads.LE)
+                        .convertShape(VectorOperators.S2I, WeightLoads.I, 0))
+                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xOff + i), acc);
+            }
+            default -> {
+                for (int i = 0;
+                i < m.cols;
+                i += L) acc = FloatVector.fromMemorySegment(F, seg, base + 4L * i, WeightLoads.LE).fma(FloatVector.fromArray(F, x, xOff + i), acc);
+            }
         }
-        return sum(acc);
-    }
-
-    /** Values {@code i .. i + L} of a float-typed row at {@code rowBase}. */
-    private static FloatVector floatWeights(GgmlType type, MemorySegment seg, long rowBase, int i) {
-        return switch (type) {
-            case F16 -> WeightLoads.f16(seg, rowBase + 2L * i);
-            case BF16 -> WeightLoads.bf16(seg, rowBase + 2L * i);
-            default -> WeightLoads.f32(seg, rowBase + 4L * i);
-        };
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     private static float q8Row(CpuMatrix m, int r, float[] x, int xOff) {
@@ -315,10 +549,11 @@ final class Matmul {
             long block = base + 34L * blk;
             FloatVector d = FloatVector.broadcast(F, WeightLoads.scale(seg, block));
             for (int p = 0; p < 32; p += L) {
-                acc = WeightLoads.q8(seg, block + 2 + p, d).fma(FloatVector.fromArray(F, x, xOff + 32 * blk + p), acc);
+                acc = ((FloatVector) ByteVector.fromMemorySegment(WeightLoads.B, seg, block + 2 + p, WeightLoads.LE)
+                        .convertShape(VectorOperators.B2F, F, 0)).mul(d).fma(FloatVector.fromArray(F, x, xOff + 32 * blk + p), acc);
             }
         }
-        return sum(acc);
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     /**
@@ -342,17 +577,21 @@ final class Matmul {
             for (int p = 0; p < 32; p += L) {
                 FloatVector v = FloatVector.fromArray(F, x, xOff + 32 * blk + p);
                 long q = off + 2 + p;
-                a0 = WeightLoads.q8(seg, b0 + q, d0).fma(v, a0);
-                a1 = WeightLoads.q8(seg, b1 + q, d1).fma(v, a1);
-                a2 = WeightLoads.q8(seg, b2 + q, d2).fma(v, a2);
-                a3 = WeightLoads.q8(seg, b3 + q, d3).fma(v, a3);
+                a0 = ((FloatVector) ByteVector.fromMemorySegment(WeightLoads.B, seg, b0 + q, WeightLoads.LE)
+                        .convertShape(VectorOperators.B2F, F, 0)).mul(d0).fma(v, a0);
+                a1 = ((FloatVector) ByteVector.fromMemorySegment(WeightLoads.B, seg, b1 + q, WeightLoads.LE)
+                        .convertShape(VectorOperators.B2F, F, 0)).mul(d1).fma(v, a1);
+                a2 = ((FloatVector) ByteVector.fromMemorySegment(WeightLoads.B, seg, b2 + q, WeightLoads.LE)
+                        .convertShape(VectorOperators.B2F, F, 0)).mul(d2).fma(v, a2);
+                a3 = ((FloatVector) ByteVector.fromMemorySegment(WeightLoads.B, seg, b3 + q, WeightLoads.LE)
+                        .convertShape(VectorOperators.B2F, F, 0)).mul(d3).fma(v, a3);
             }
         }
         int o = outOff + r;
-        out[o] = sum(a0);
-        out[o + stride] = sum(a1);
-        out[o + 2 * stride] = sum(a2);
-        out[o + 3 * stride] = sum(a3);
+        out[o] = a0.reduceLanes(VectorOperators.ADD);
+        out[o + stride] = a1.reduceLanes(VectorOperators.ADD);
+        out[o + 2 * stride] = a2.reduceLanes(VectorOperators.ADD);
+        out[o + 3 * stride] = a3.reduceLanes(VectorOperators.ADD);
     }
 
     private static float q4Row(CpuMatrix m, int r, float[] x, int xOff) {
@@ -366,13 +605,15 @@ final class Matmul {
             // Low nibbles are values 0..15 of the block, high nibbles 16..31: the low pass first keeps
             // the accumulation order of a row expanded into scratch.
             for (int p = 0; p < 16; p += L) {
-                acc = WeightLoads.q4Low(WeightLoads.bytes(seg, block + 2 + p), d).fma(FloatVector.fromArray(F, x, xb + p), acc);
+                acc = ((FloatVector) ByteVector.fromMemorySegment(WeightLoads.B, seg, block + 2 + p, WeightLoads.LE).and((byte) 0x0F).sub((byte) 8)
+                        .convertShape(VectorOperators.B2F, F, 0)).mul(d).fma(FloatVector.fromArray(F, x, xb + p), acc);
             }
             for (int p = 0; p < 16; p += L) {
-                acc = WeightLoads.q4High(WeightLoads.bytes(seg, block + 2 + p), d).fma(FloatVector.fromArray(F, x, xb + 16 + p), acc);
+                acc = ((FloatVector) ByteVector.fromMemorySegment(WeightLoads.B, seg, block + 2 + p, WeightLoads.LE).lanewise(VectorOperators.LSHR, 4).sub((byte) 8)
+                        .convertShape(VectorOperators.B2F, F, 0)).mul(d).fma(FloatVector.fromArray(F, x, xb + 16 + p), acc);
             }
         }
-        return sum(acc);
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     /**
@@ -392,47 +633,60 @@ final class Matmul {
         q4kScales(seg, b1, groups, scratch, o1);
         q4kScales(seg, b2, groups, scratch, o2);
         q4kScales(seg, b3, groups, scratch, o3);
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        for (int g = 0; g < groups; g++) {
-            long qs = WeightLoads.Q4K_BYTES * (g >> 2) + 16 + 32L * (g & 3);
-            int xj = xOff + 64 * g, c = 4 * g;
-            FloatVector s0 = FloatVector.broadcast(F, scratch[c]), m0 = FloatVector.broadcast(F, scratch[c + 1]);
-            FloatVector s1 = FloatVector.broadcast(F, scratch[o1 + c]), m1 = FloatVector.broadcast(F, scratch[o1 + c + 1]);
-            FloatVector s2 = FloatVector.broadcast(F, scratch[o2 + c]), m2 = FloatVector.broadcast(F, scratch[o2 + c + 1]);
-            FloatVector s3 = FloatVector.broadcast(F, scratch[o3 + c]), m3 = FloatVector.broadcast(F, scratch[o3 + c + 1]);
-            ByteVector q0 = ByteVector.fromMemorySegment(B32, seg, b0 + qs, WeightLoads.LE);
-            ByteVector q1 = ByteVector.fromMemorySegment(B32, seg, b1 + qs, WeightLoads.LE);
-            ByteVector q2 = ByteVector.fromMemorySegment(B32, seg, b2 + qs, WeightLoads.LE);
-            ByteVector q3 = ByteVector.fromMemorySegment(B32, seg, b3 + qs, WeightLoads.LE);
-            ByteVector l0 = q0.and((byte) 0x0F), l1 = q1.and((byte) 0x0F), l2 = q2.and((byte) 0x0F), l3 = q3.and((byte) 0x0F);
-            for (int p = 0; p < 32; p += L) {
-                FloatVector v = FloatVector.fromArray(F, x, xj + p);
-                int part = p / L;
-                a0 = ((FloatVector) l0.convertShape(VectorOperators.B2F, F, part)).mul(s0).sub(m0).fma(v, a0);
-                a1 = ((FloatVector) l1.convertShape(VectorOperators.B2F, F, part)).mul(s1).sub(m1).fma(v, a1);
-                a2 = ((FloatVector) l2.convertShape(VectorOperators.B2F, F, part)).mul(s2).sub(m2).fma(v, a2);
-                a3 = ((FloatVector) l3.convertShape(VectorOperators.B2F, F, part)).mul(s3).sub(m3).fma(v, a3);
-            }
-            s0 = FloatVector.broadcast(F, scratch[c + 2]); m0 = FloatVector.broadcast(F, scratch[c + 3]);
-            s1 = FloatVector.broadcast(F, scratch[o1 + c + 2]); m1 = FloatVector.broadcast(F, scratch[o1 + c + 3]);
-            s2 = FloatVector.broadcast(F, scratch[o2 + c + 2]); m2 = FloatVector.broadcast(F, scratch[o2 + c + 3]);
-            s3 = FloatVector.broadcast(F, scratch[o3 + c + 2]); m3 = FloatVector.broadcast(F, scratch[o3 + c + 3]);
-            l0 = q0.lanewise(VectorOperators.LSHR, 4); l1 = q1.lanewise(VectorOperators.LSHR, 4);
-            l2 = q2.lanewise(VectorOperators.LSHR, 4); l3 = q3.lanewise(VectorOperators.LSHR, 4);
-            for (int p = 0; p < 32; p += L) {
-                FloatVector v = FloatVector.fromArray(F, x, xj + 32 + p);
-                int part = p / L;
-                a0 = ((FloatVector) l0.convertShape(VectorOperators.B2F, F, part)).mul(s0).sub(m0).fma(v, a0);
-                a1 = ((FloatVector) l1.convertShape(VectorOperators.B2F, F, part)).mul(s1).sub(m1).fma(v, a1);
-                a2 = ((FloatVector) l2.convertShape(VectorOperators.B2F, F, part)).mul(s2).sub(m2).fma(v, a2);
-                a3 = ((FloatVector) l3.convertShape(VectorOperators.B2F, F, part)).mul(s3).sub(m3).fma(v, a3);
-            }
-        }
+        // Accumulators in scratch between 64-value groups, one group per call: see q6kRows4.
+        int acc = 4 * o1;
+        java.util.Arrays.fill(scratch, acc, acc + 4 * L, 0f);
+        for (int g = 0; g < groups; g++) q4kGroupRows4(seg, b0, b1, b2, b3, g, x, xOff, scratch, o1, acc);
         int o = outOff + r;
-        out[o] = sum(a0);
-        out[o + stride] = sum(a1);
-        out[o + 2 * stride] = sum(a2);
-        out[o + 3 * stride] = sum(a3);
+        out[o] = FloatVector.fromArray(F, scratch, acc).reduceLanes(VectorOperators.ADD);
+        out[o + stride] = FloatVector.fromArray(F, scratch, acc + L).reduceLanes(VectorOperators.ADD);
+        out[o + 2 * stride] = FloatVector.fromArray(F, scratch, acc + 2 * L).reduceLanes(VectorOperators.ADD);
+        out[o + 3 * stride] = FloatVector.fromArray(F, scratch, acc + 3 * L).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** 64-value group {@code g} of four Q4_K rows, the accumulators read from and written back to {@code scratch[acc ..]}. */
+    private static void q4kGroupRows4(MemorySegment seg, long b0, long b1, long b2, long b3, int g, float[] x, int xOff,
+                                      float[] scratch, int o1, int acc) {
+        int o2 = 2 * o1, o3 = 3 * o1;
+        FloatVector a0 = FloatVector.fromArray(F, scratch, acc), a1 = FloatVector.fromArray(F, scratch, acc + L);
+        FloatVector a2 = FloatVector.fromArray(F, scratch, acc + 2 * L), a3 = FloatVector.fromArray(F, scratch, acc + 3 * L);
+        long qs = WeightLoads.Q4K_BYTES * (g >> 2) + 16 + 32L * (g & 3);
+        int xj = xOff + 64 * g, c = 4 * g;
+        FloatVector s0 = FloatVector.broadcast(F, scratch[c]), m0 = FloatVector.broadcast(F, scratch[c + 1]);
+        FloatVector s1 = FloatVector.broadcast(F, scratch[o1 + c]), m1 = FloatVector.broadcast(F, scratch[o1 + c + 1]);
+        FloatVector s2 = FloatVector.broadcast(F, scratch[o2 + c]), m2 = FloatVector.broadcast(F, scratch[o2 + c + 1]);
+        FloatVector s3 = FloatVector.broadcast(F, scratch[o3 + c]), m3 = FloatVector.broadcast(F, scratch[o3 + c + 1]);
+        ByteVector q0 = ByteVector.fromMemorySegment(B32, seg, b0 + qs, WeightLoads.LE);
+        ByteVector q1 = ByteVector.fromMemorySegment(B32, seg, b1 + qs, WeightLoads.LE);
+        ByteVector q2 = ByteVector.fromMemorySegment(B32, seg, b2 + qs, WeightLoads.LE);
+        ByteVector q3 = ByteVector.fromMemorySegment(B32, seg, b3 + qs, WeightLoads.LE);
+        ByteVector l0 = q0.and((byte) 0x0F), l1 = q1.and((byte) 0x0F), l2 = q2.and((byte) 0x0F), l3 = q3.and((byte) 0x0F);
+        for (int p = 0; p < 32; p += L) {
+            FloatVector v = FloatVector.fromArray(F, x, xj + p);
+            int part = p / L;
+            a0 = ((FloatVector) l0.convertShape(VectorOperators.B2F, F, part)).mul(s0).sub(m0).fma(v, a0);
+            a1 = ((FloatVector) l1.convertShape(VectorOperators.B2F, F, part)).mul(s1).sub(m1).fma(v, a1);
+            a2 = ((FloatVector) l2.convertShape(VectorOperators.B2F, F, part)).mul(s2).sub(m2).fma(v, a2);
+            a3 = ((FloatVector) l3.convertShape(VectorOperators.B2F, F, part)).mul(s3).sub(m3).fma(v, a3);
+        }
+        s0 = FloatVector.broadcast(F, scratch[c + 2]); m0 = FloatVector.broadcast(F, scratch[c + 3]);
+        s1 = FloatVector.broadcast(F, scratch[o1 + c + 2]); m1 = FloatVector.broadcast(F, scratch[o1 + c + 3]);
+        s2 = FloatVector.broadcast(F, scratch[o2 + c + 2]); m2 = FloatVector.broadcast(F, scratch[o2 + c + 3]);
+        s3 = FloatVector.broadcast(F, scratch[o3 + c + 2]); m3 = FloatVector.broadcast(F, scratch[o3 + c + 3]);
+        l0 = q0.lanewise(VectorOperators.LSHR, 4); l1 = q1.lanewise(VectorOperators.LSHR, 4);
+        l2 = q2.lanewise(VectorOperators.LSHR, 4); l3 = q3.lanewise(VectorOperators.LSHR, 4);
+        for (int p = 0; p < 32; p += L) {
+            FloatVector v = FloatVector.fromArray(F, x, xj + 32 + p);
+            int part = p / L;
+            a0 = ((FloatVector) l0.convertShape(VectorOperators.B2F, F, part)).mul(s0).sub(m0).fma(v, a0);
+            a1 = ((FloatVector) l1.convertShape(VectorOperators.B2F, F, part)).mul(s1).sub(m1).fma(v, a1);
+            a2 = ((FloatVector) l2.convertShape(VectorOperators.B2F, F, part)).mul(s2).sub(m2).fma(v, a2);
+            a3 = ((FloatVector) l3.convertShape(VectorOperators.B2F, F, part)).mul(s3).sub(m3).fma(v, a3);
+        }
+        a0.intoArray(scratch, acc);
+        a1.intoArray(scratch, acc + L);
+        a2.intoArray(scratch, acc + 2 * L);
+        a3.intoArray(scratch, acc + 3 * L);
     }
 
     /**
@@ -473,77 +727,73 @@ final class Matmul {
         q6kScales(seg, b1, halves, scratch, o1);
         q6kScales(seg, b2, halves, scratch, o2);
         q6kScales(seg, b3, halves, scratch, o3);
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        for (int hf = 0; hf < halves; hf++) {
-            long block = WeightLoads.Q6K_BYTES * (hf >> 1), ql = block + 64L * (hf & 1), qh = block + 128 + 32L * (hf & 1);
-            int xh = xOff + 128 * hf, sc = 8 * hf;
-            ByteVector lo0 = ByteVector.fromMemorySegment(B32, seg, b0 + ql, WeightLoads.LE);
-            ByteVector hi0 = ByteVector.fromMemorySegment(B32, seg, b0 + ql + 32, WeightLoads.LE);
-            ByteVector h0 = ByteVector.fromMemorySegment(B32, seg, b0 + qh, WeightLoads.LE);
-            ByteVector lo1 = ByteVector.fromMemorySegment(B32, seg, b1 + ql, WeightLoads.LE);
-            ByteVector hi1 = ByteVector.fromMemorySegment(B32, seg, b1 + ql + 32, WeightLoads.LE);
-            ByteVector h1 = ByteVector.fromMemorySegment(B32, seg, b1 + qh, WeightLoads.LE);
-            ByteVector lo2 = ByteVector.fromMemorySegment(B32, seg, b2 + ql, WeightLoads.LE);
-            ByteVector hi2 = ByteVector.fromMemorySegment(B32, seg, b2 + ql + 32, WeightLoads.LE);
-            ByteVector h2 = ByteVector.fromMemorySegment(B32, seg, b2 + qh, WeightLoads.LE);
-            ByteVector lo3 = ByteVector.fromMemorySegment(B32, seg, b3 + ql, WeightLoads.LE);
-            ByteVector hi3 = ByteVector.fromMemorySegment(B32, seg, b3 + ql + 32, WeightLoads.LE);
-            ByteVector h3 = ByteVector.fromMemorySegment(B32, seg, b3 + qh, WeightLoads.LE);
-            ByteVector q0, q1, q2, q3;
-            q0 = lo0.and((byte) 0x0F).or(h0.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-            q1 = lo1.and((byte) 0x0F).or(h1.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-            q2 = lo2.and((byte) 0x0F).or(h2.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-            q3 = lo3.and((byte) 0x0F).or(h3.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-            for (int p = 0; p < 32; p += L) {
-                FloatVector v = FloatVector.fromArray(F, x, xh + p);
-                int part = p / L, c = sc + p / 16;
-                a0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[c])).fma(v, a0);
-                a1 = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o1 + c])).fma(v, a1);
-                a2 = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o2 + c])).fma(v, a2);
-                a3 = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o3 + c])).fma(v, a3);
-            }
-            q0 = hi0.and((byte) 0x0F).or(h0.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-            q1 = hi1.and((byte) 0x0F).or(h1.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-            q2 = hi2.and((byte) 0x0F).or(h2.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-            q3 = hi3.and((byte) 0x0F).or(h3.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-            for (int p = 0; p < 32; p += L) {
-                FloatVector v = FloatVector.fromArray(F, x, xh + 32 + p);
-                int part = p / L, c = sc + p / 16 + 2;
-                a0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[c])).fma(v, a0);
-                a1 = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o1 + c])).fma(v, a1);
-                a2 = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o2 + c])).fma(v, a2);
-                a3 = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o3 + c])).fma(v, a3);
-            }
-            q0 = lo0.lanewise(VectorOperators.LSHR, 4).or(h0.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-            q1 = lo1.lanewise(VectorOperators.LSHR, 4).or(h1.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-            q2 = lo2.lanewise(VectorOperators.LSHR, 4).or(h2.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-            q3 = lo3.lanewise(VectorOperators.LSHR, 4).or(h3.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-            for (int p = 0; p < 32; p += L) {
-                FloatVector v = FloatVector.fromArray(F, x, xh + 64 + p);
-                int part = p / L, c = sc + p / 16 + 4;
-                a0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[c])).fma(v, a0);
-                a1 = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o1 + c])).fma(v, a1);
-                a2 = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o2 + c])).fma(v, a2);
-                a3 = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o3 + c])).fma(v, a3);
-            }
-            q0 = hi0.lanewise(VectorOperators.LSHR, 4).or(h0.lanewise(VectorOperators.LSHR, 6).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-            q1 = hi1.lanewise(VectorOperators.LSHR, 4).or(h1.lanewise(VectorOperators.LSHR, 6).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-            q2 = hi2.lanewise(VectorOperators.LSHR, 4).or(h2.lanewise(VectorOperators.LSHR, 6).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-            q3 = hi3.lanewise(VectorOperators.LSHR, 4).or(h3.lanewise(VectorOperators.LSHR, 6).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
-            for (int p = 0; p < 32; p += L) {
-                FloatVector v = FloatVector.fromArray(F, x, xh + 96 + p);
-                int part = p / L, c = sc + p / 16 + 6;
-                a0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[c])).fma(v, a0);
-                a1 = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o1 + c])).fma(v, a1);
-                a2 = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o2 + c])).fma(v, a2);
-                a3 = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o3 + c])).fma(v, a3);
-            }
-        }
+        // The four accumulators live in scratch between 32-value groups: one group per call keeps
+        // each compiled method small enough for C2 to keep every vector in registers (one method
+        // for the whole row, or for a 128-value half, ran out of C2's budget and boxed vectors).
+        int acc = 4 * o1;
+        java.util.Arrays.fill(scratch, acc, acc + 4 * L, 0f);
+        for (int hf = 0; hf < halves; hf++) q6kHalfRows4(seg, b0, b1, b2, b3, hf, x, xOff, scratch, o1, acc);
         int o = outOff + r;
-        out[o] = sum(a0);
-        out[o + stride] = sum(a1);
-        out[o + 2 * stride] = sum(a2);
-        out[o + 3 * stride] = sum(a3);
+        out[o] = FloatVector.fromArray(F, scratch, acc).reduceLanes(VectorOperators.ADD);
+        out[o + stride] = FloatVector.fromArray(F, scratch, acc + L).reduceLanes(VectorOperators.ADD);
+        out[o + 2 * stride] = FloatVector.fromArray(F, scratch, acc + 2 * L).reduceLanes(VectorOperators.ADD);
+        out[o + 3 * stride] = FloatVector.fromArray(F, scratch, acc + 3 * L).reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * Half {@code hf} (128 values) of four Q6_K rows: its four 32-value groups in row order, one
+     * call each (a method for the whole half still outgrew C2's budget now and then and boxed).
+     */
+    private static void q6kHalfRows4(MemorySegment seg, long b0, long b1, long b2, long b3, int hf, float[] x, int xOff,
+                                     float[] scratch, int o1, int acc) {
+        long block = WeightLoads.Q6K_BYTES * (hf >> 1), ql = block + 64L * (hf & 1), qh = block + 128 + 32L * (hf & 1);
+        int xh = xOff + 128 * hf, sc = 8 * hf;
+        q6kGroupRows4(seg, b0, b1, b2, b3, ql, qh, 0, x, xh, scratch, sc, o1, acc);
+        q6kGroupRows4(seg, b0, b1, b2, b3, ql + 32, qh, 1, x, xh + 32, scratch, sc + 2, o1, acc);
+        q6kGroupRows4(seg, b0, b1, b2, b3, ql, qh, 2, x, xh + 64, scratch, sc + 4, o1, acc);
+        q6kGroupRows4(seg, b0, b1, b2, b3, ql + 32, qh, 3, x, xh + 96, scratch, sc + 6, o1, acc);
+    }
+
+    /**
+     * Group {@code g} (0-3) of a Q6_K half for four rows: low four bits from the bytes at
+     * {@code nib} (low nibbles for groups 0 and 1, high for 2 and 3), high two bits from
+     * {@code qh} shifted by 2g; scale floats {@code scratch[c], scratch[c + 1]} (per 16 values) and
+     * the same a quarter apart for the other rows; accumulators in {@code scratch[acc ..]}.
+     */
+    private static void q6kGroupRows4(MemorySegment seg, long b0, long b1, long b2, long b3, long nib, long qh, int g,
+                                      float[] x, int xg, float[] scratch, int c, int o1, int acc) {
+        int o2 = 2 * o1, o3 = 3 * o1, shift = 2 * g;
+        boolean high = g >= 2;
+        ByteVector n0 = ByteVector.fromMemorySegment(B32, seg, b0 + nib, WeightLoads.LE);
+        ByteVector n1 = ByteVector.fromMemorySegment(B32, seg, b1 + nib, WeightLoads.LE);
+        ByteVector n2 = ByteVector.fromMemorySegment(B32, seg, b2 + nib, WeightLoads.LE);
+        ByteVector n3 = ByteVector.fromMemorySegment(B32, seg, b3 + nib, WeightLoads.LE);
+        n0 = high ? n0.lanewise(VectorOperators.LSHR, 4) : n0.and((byte) 0x0F);
+        n1 = high ? n1.lanewise(VectorOperators.LSHR, 4) : n1.and((byte) 0x0F);
+        n2 = high ? n2.lanewise(VectorOperators.LSHR, 4) : n2.and((byte) 0x0F);
+        n3 = high ? n3.lanewise(VectorOperators.LSHR, 4) : n3.and((byte) 0x0F);
+        ByteVector q0 = n0.or(ByteVector.fromMemorySegment(B32, seg, b0 + qh, WeightLoads.LE).lanewise(VectorOperators.LSHR, shift)
+                .and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+        ByteVector q1 = n1.or(ByteVector.fromMemorySegment(B32, seg, b1 + qh, WeightLoads.LE).lanewise(VectorOperators.LSHR, shift)
+                .and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+        ByteVector q2 = n2.or(ByteVector.fromMemorySegment(B32, seg, b2 + qh, WeightLoads.LE).lanewise(VectorOperators.LSHR, shift)
+                .and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+        ByteVector q3 = n3.or(ByteVector.fromMemorySegment(B32, seg, b3 + qh, WeightLoads.LE).lanewise(VectorOperators.LSHR, shift)
+                .and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+        FloatVector a0 = FloatVector.fromArray(F, scratch, acc), a1 = FloatVector.fromArray(F, scratch, acc + L);
+        FloatVector a2 = FloatVector.fromArray(F, scratch, acc + 2 * L), a3 = FloatVector.fromArray(F, scratch, acc + 3 * L);
+        for (int p = 0; p < 32; p += L) {
+            FloatVector v = FloatVector.fromArray(F, x, xg + p);
+            int part = p / L, s = c + p / 16;
+            a0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[s])).fma(v, a0);
+            a1 = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o1 + s])).fma(v, a1);
+            a2 = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o2 + s])).fma(v, a2);
+            a3 = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, part)).mul(FloatVector.broadcast(F, scratch[o3 + s])).fma(v, a3);
+        }
+        a0.intoArray(scratch, acc);
+        a1.intoArray(scratch, acc + L);
+        a2.intoArray(scratch, acc + 2 * L);
+        a3.intoArray(scratch, acc + 3 * L);
     }
 
     /** The {@code d * scale} floats of a Q6_K row's 16-value groups, eight per half, into {@code s} from {@code off}. */
@@ -560,11 +810,11 @@ final class Matmul {
     }
 
     private static float q4kRow(CpuMatrix m, int r, float[] x, int xOff) {
-        return sum(q4kLanes(m, r, x, xOff));
+        return q4kLanes(m, r, x, xOff).reduceLanes(VectorOperators.ADD);
     }
 
     private static float q6kRow(CpuMatrix m, int r, float[] x, int xOff) {
-        return sum(q6kLanes(m, r, x, xOff));
+        return q6kLanes(m, r, x, xOff).reduceLanes(VectorOperators.ADD);
     }
 
     /**
@@ -588,11 +838,15 @@ final class Matmul {
                 FloatVector m1 = FloatVector.broadcast(F, dmin * WeightLoads.q4kMin(lo, hi, 2 * j));
                 FloatVector d2 = FloatVector.broadcast(F, d * WeightLoads.q4kScale(lo, hi, 2 * j + 1));
                 FloatVector m2 = FloatVector.broadcast(F, dmin * WeightLoads.q4kMin(lo, hi, 2 * j + 1));
+                ByteVector q = ByteVector.fromMemorySegment(B32, seg, qs, WeightLoads.LE);
+                ByteVector low = q.and((byte) 0x0F), high = q.lanewise(VectorOperators.LSHR, 4);
                 for (int p = 0; p < 32; p += L) {
-                    acc = WeightLoads.q4kLow(WeightLoads.bytes(seg, qs + p), d1, m1).fma(FloatVector.fromArray(F, x, xj + p), acc);
+                    acc = ((FloatVector) low.convertShape(VectorOperators.B2F, F, p / L)).mul(d1).sub(m1)
+                            .fma(FloatVector.fromArray(F, x, xj + p), acc);
                 }
                 for (int p = 0; p < 32; p += L) {
-                    acc = WeightLoads.q4kHigh(WeightLoads.bytes(seg, qs + p), d2, m2).fma(FloatVector.fromArray(F, x, xj + 32 + p), acc);
+                    acc = ((FloatVector) high.convertShape(VectorOperators.B2F, F, p / L)).mul(d2).sub(m2)
+                            .fma(FloatVector.fromArray(F, x, xj + 32 + p), acc);
                 }
             }
         }
@@ -611,23 +865,33 @@ final class Matmul {
                 long ql = block + 64L * half, qh = block + 128 + 32L * half;
                 long sc = seg.get(WeightLoads.LONG_LE, block + 192 + 8L * half); // the half's 8 int8 scales
                 int xh = xOff + WeightLoads.QK_K * blk + 128 * half;
-                // The four groups spelled out: constant shifts and nibble choice (a loop over the
-                // group measured slower).
-                for (int p = 0; p < 32; p += L) acc = q6kStep(seg, ql + p, qh + p, 0, d, sc, p, x, xh + p, acc);
-                for (int p = 0; p < 32; p += L) acc = q6kStep(seg, ql + 32 + p, qh + p, 1, d, sc, p, x, xh + 32 + p, acc);
-                for (int p = 0; p < 32; p += L) acc = q6kStep(seg, ql + p, qh + p, 2, d, sc, p, x, xh + 64 + p, acc);
-                for (int p = 0; p < 32; p += L) acc = q6kStep(seg, ql + 32 + p, qh + p, 3, d, sc, p, x, xh + 96 + p, acc);
+                // The four groups spelled out (a loop over the group measured slower).
+                ByteVector lo = ByteVector.fromMemorySegment(B32, seg, ql, WeightLoads.LE);
+                ByteVector hi = ByteVector.fromMemorySegment(B32, seg, ql + 32, WeightLoads.LE);
+                ByteVector h = ByteVector.fromMemorySegment(B32, seg, qh, WeightLoads.LE);
+                ByteVector q0 = lo.and((byte) 0x0F).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                ByteVector q1 = hi.and((byte) 0x0F).or(h.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                ByteVector q2 = lo.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                ByteVector q3 = hi.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 6).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                for (int p = 0; p < 32; p += L) {
+                    acc = ((FloatVector) q0.convertShape(VectorOperators.B2F, F, p / L)).mul(d * WeightLoads.q6kScale(sc, p / 16))
+                            .fma(FloatVector.fromArray(F, x, xh + p), acc);
+                }
+                for (int p = 0; p < 32; p += L) {
+                    acc = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, p / L)).mul(d * WeightLoads.q6kScale(sc, p / 16 + 2))
+                            .fma(FloatVector.fromArray(F, x, xh + 32 + p), acc);
+                }
+                for (int p = 0; p < 32; p += L) {
+                    acc = ((FloatVector) q2.convertShape(VectorOperators.B2F, F, p / L)).mul(d * WeightLoads.q6kScale(sc, p / 16 + 4))
+                            .fma(FloatVector.fromArray(F, x, xh + 64 + p), acc);
+                }
+                for (int p = 0; p < 32; p += L) {
+                    acc = ((FloatVector) q3.convertShape(VectorOperators.B2F, F, p / L)).mul(d * WeightLoads.q6kScale(sc, p / 16 + 6))
+                            .fma(FloatVector.fromArray(F, x, xh + 96 + p), acc);
+                }
             }
         }
         return acc;
-    }
-
-    /** Values p .. p + L of Q6_K group {@code g} of a half, times x from {@code xi}, added to {@code acc}. */
-    private static FloatVector q6kStep(MemorySegment seg, long nibbles, long qh, int g, float d, long sc, int p,
-                                       float[] x, int xi, FloatVector acc) {
-        FloatVector s = FloatVector.broadcast(F, d * WeightLoads.q6kScale(sc, p / 16 + 2 * g));
-        FloatVector w = WeightLoads.q6k(WeightLoads.bytes(seg, nibbles), WeightLoads.bytes(seg, qh), g, s);
-        return w.fma(FloatVector.fromArray(F, x, xi), acc);
     }
 
     static {

@@ -1,6 +1,9 @@
 package dev.kvasir.kernels.cpu;
 
+import dev.kvasir.kernels.quant.Quant;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
@@ -38,7 +41,17 @@ final class PagedAttention {
             if (headDim == 4 * L) scores4(q, qg, keys, blockTable, blockSize, slotBytes, kvOff, context, scale, scores, sg);
             else scores(q, qg, keys, blockTable, blockSize, slotBytes, kvOff, headDim, context, scale, scores, sg);
         }
-        // softmax per head
+        softmax(scores, heads, context);
+        // weighted sum of the values
+        for (int g = 0; g < heads; g++) {
+            int og = outOff + g * headDim, sg = g * context;
+            if (headDim == 4 * L) values4(values, blockTable, blockSize, slotBytes, kvOff, context, scores, sg, out, og);
+            else values(values, blockTable, blockSize, slotBytes, kvOff, headDim, context, scores, sg, out, og);
+        }
+    }
+
+    /** Softmax of each head's {@code context} scores, in place. */
+    private static void softmax(float[] scores, int heads, int context) {
         for (int g = 0; g < heads; g++) {
             int s = g * context;
             float max = Float.NEGATIVE_INFINITY;
@@ -52,12 +65,78 @@ final class PagedAttention {
             float inv = 1f / total;
             for (int p = 0; p < context; p++) scores[s + p] *= inv;
         }
-        // weighted sum of the values
-        for (int g = 0; g < heads; g++) {
-            int og = outOff + g * headDim, sg = g * context;
-            if (headDim == 4 * L) values4(values, blockTable, blockSize, slotBytes, kvOff, context, scores, sg, out, og);
-            else values(values, blockTable, blockSize, slotBytes, kvOff, headDim, context, scores, sg, out, og);
+    }
+
+    /**
+     * {@link #attendGroup} over 16-bit K and V (f16, or bf16 where {@code bf16}): positions go
+     * outermost, so each position's key and value row is converted to floats once (into
+     * {@code scratch} after the scores) and used by every head of the group.
+     *
+     * @param scratch at least {@code heads * context + headDim} floats
+     */
+    static void attendGroup16(float[] q, int qOff, int heads, MemorySegment keys, MemorySegment values, boolean bf16,
+                              int[] blockTable, int blockSize, long slotBytes, long kvOff, int headDim, int context,
+                              float[] scratch, float[] out, int outOff) {
+        float scale = (float) (1.0 / Math.sqrt(headDim));
+        int row = heads * context;
+        for (int blk = 0, p = 0; p < context; blk++) {
+            long slot = (long) blockTable[blk] * blockSize;
+            for (int end = Math.min(context, p + blockSize); p < end; p++, slot++) {
+                toFloats(keys, slot * slotBytes + kvOff, headDim, bf16, scratch, row);
+                for (int g = 0; g < heads; g++) scratch[g * context + p] = dot(q, qOff + g * headDim, scratch, row, headDim) * scale;
+            }
         }
+        softmax(scratch, heads, context);
+        for (int g = 0; g < heads; g++) java.util.Arrays.fill(out, outOff + g * headDim, outOff + (g + 1) * headDim, 0f);
+        int bound = headDim - headDim % L;
+        for (int blk = 0, p = 0; p < context; blk++) {
+            long slot = (long) blockTable[blk] * blockSize;
+            for (int end = Math.min(context, p + blockSize); p < end; p++, slot++) {
+                toFloats(values, slot * slotBytes + kvOff, headDim, bf16, scratch, row);
+                for (int g = 0; g < heads; g++) {
+                    int og = outOff + g * headDim;
+                    FloatVector w = FloatVector.broadcast(F, scratch[g * context + p]);
+                    for (int d = 0; d < bound; d += L) {
+                        FloatVector.fromArray(F, scratch, row + d).fma(w, FloatVector.fromArray(F, out, og + d)).intoArray(out, og + d);
+                    }
+                    for (int d = bound; d < headDim; d++) out[og + d] += scratch[g * context + p] * scratch[row + d];
+                }
+            }
+        }
+    }
+
+    /**
+     * {@code n} f16 (or bf16) values at byte {@code at} as floats into {@code dst[dstOff ..]}: the
+     * bits widened and shifted into f32 position (f16: masked and rescaled by 2^112, exact for
+     * every finite value, as the f16 weights in {@link WeightLoads}).
+     */
+    private static void toFloats(MemorySegment seg, long at, int n, boolean bf16, float[] dst, int dstOff) {
+        int bound = n - n % L;
+        if (bf16) {
+            for (int d = 0; d < bound; d += L) {
+                ((IntVector) ShortVector.fromMemorySegment(WeightLoads.S, seg, at + 2L * d, ByteOrder.nativeOrder())
+                        .convertShape(VectorOperators.S2I, WeightLoads.I, 0)).lanewise(VectorOperators.LSHL, 16)
+                        .reinterpretAsFloats().intoArray(dst, dstOff + d);
+            }
+            for (int d = bound; d < n; d++) dst[dstOff + d] = Quant.bf16ToF32(seg.get(CpuKvCache.HALF, at + 2L * d));
+        } else {
+            for (int d = 0; d < bound; d += L) {
+                ((IntVector) ShortVector.fromMemorySegment(WeightLoads.S, seg, at + 2L * d, ByteOrder.nativeOrder())
+                        .convertShape(VectorOperators.S2I, WeightLoads.I, 0)).lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000)
+                        .reinterpretAsFloats().mul(WeightLoads.F16_RESCALE).intoArray(dst, dstOff + d);
+            }
+            for (int d = bound; d < n; d++) dst[dstOff + d] = Float.float16ToFloat(seg.get(CpuKvCache.HALF, at + 2L * d));
+        }
+    }
+
+    /** {@code q[qOff ..] · k[kOff ..]} over n floats, one vector accumulator then the tail. */
+    private static float dot(float[] q, int qOff, float[] k, int kOff, int n) {
+        int bound = n - n % L;
+        FloatVector acc = FloatVector.zero(F);
+        for (int d = 0; d < bound; d += L) acc = FloatVector.fromArray(F, q, qOff + d).fma(FloatVector.fromArray(F, k, kOff + d), acc);
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (int d = bound; d < n; d++) sum += q[qOff + d] * k[kOff + d];
+        return sum;
     }
 
     private static void values(MemorySegment values, int[] blockTable, int blockSize, long slotBytes, long kvOff,

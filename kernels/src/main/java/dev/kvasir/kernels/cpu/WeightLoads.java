@@ -19,12 +19,37 @@ import java.nio.ByteOrder;
  * paths use these, so a value dequantizes to the same float whether a row is dotted straight from
  * the file (one token) or first expanded into scratch (many tokens): results do not depend on how
  * a step is batched.
+ * <p>
+ * <b>No method of ours takes or returns a vector</b>: every kernel writes its Vector API calls
+ * out. C2 stops inlining our methods inside a method that has grown large
+ * (NodeCountInliningCutoff: a few dozen vector operations are enough) and never inlines one that
+ * it has already compiled on its own into a big method (which happens when C1-compiled warm-up
+ * code calls it for real); a vector that crosses such a call is boxed on the heap. That is how a
+ * Q4_K_M decode step came to allocate 216 MB. The Vector API's own methods are force-inlined, so
+ * spelled-out expressions stay in registers. {@code DecodeAllocationTest} fails when a kernel
+ * boxes again. The expressions (the same in {@link Matmul}) are:
+ * <ul>
+ * <li>f16: the 16-bit values widened to ints with sign extension, shifted left 13 (the half's
+ *     sign lands in bit 31, exponent and mantissa in f32 position), the three extra sign copies
+ *     masked off ({@code 0x8FFFE000}), leaving a float 2^-112 times the value (subnormals
+ *     included), times 2^112. Inf/NaN are not preserved; weights have none.</li>
+ * <li>bf16: widened, shifted left 16.</li>
+ * <li>Q8_0: bytes to floats, times the block scale. Q4_0: low nibbles (values j) or high nibbles
+ *     (j + 16), minus 8, to floats, times the scale.</li>
+ * <li>Q4_K: {@code d1 * q - m1}, a multiply then a subtract as in {@code KQuant.dequantizeQ4_K}
+ *     (no fused multiply-add), so the floats are its own.</li>
+ * <li>Q6_K: {@code (nibble | ((qh >> 2g) & 3) << 4) - 32} for group g (0-3) of a 128-value half
+ *     (low nibbles of ql for groups 0 and 1, high for 2 and 3), to floats, times d * sc as one
+ *     float: KQuant's {@code d * sc * q} evaluated left to right.</li>
+ * </ul>
  */
 final class WeightLoads {
 
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     static final int L = F.length();
     static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
+    /** 32 packed bytes in one load: a Q4_K 64-value group, or a 32-byte run of a Q6_K half. */
+    static final VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
     static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(L * 16));
     static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -34,64 +59,11 @@ final class WeightLoads {
     static final ValueLayout.OfFloat FLOAT_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(LE);
 
     /** 2^112: rescales f16 bits shifted into f32 position (exponent bias 15 → 127), subnormals included. */
-    private static final float F16_RESCALE = 0x1p112f;
+    static final float F16_RESCALE = 0x1p112f;
 
     private WeightLoads() {}
 
-    static FloatVector f32(MemorySegment seg, long byteOffset) {
-        return FloatVector.fromMemorySegment(F, seg, byteOffset, LE);
-    }
-
-    /**
-     * L f16 values. No vector f16 conversion in the API, so bits: widened with sign extension, the
-     * half's sign lands in bit 31 after a shift by 13 and exponent and mantissa in f32 position;
-     * masking the three extra sign copies leaves a float 2^-112 times the value (subnormals
-     * included), and one multiply rescales it. Inf/NaN are not preserved; weights have none.
-     */
-    static FloatVector f16(MemorySegment seg, long byteOffset) {
-        IntVector bits = (IntVector) ShortVector.fromMemorySegment(S, seg, byteOffset, LE)
-                .convertShape(VectorOperators.S2I, I, 0);
-        return bits.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(F16_RESCALE);
-    }
-
-    static FloatVector bf16(MemorySegment seg, long byteOffset) {
-        IntVector bits = (IntVector) ShortVector.fromMemorySegment(S, seg, byteOffset, LE)
-                .convertShape(VectorOperators.S2I, I, 0);
-        return bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-    }
-
-    /** L int8 quants times the block scale. */
-    static FloatVector q8(MemorySegment seg, long byteOffset, FloatVector scale) {
-        return ((FloatVector) ByteVector.fromMemorySegment(B, seg, byteOffset, LE)
-                .convertShape(VectorOperators.B2F, F, 0)).mul(scale);
-    }
-
-    /** Low nibbles of L bytes (values j of the block), minus 8, times the scale. */
-    static FloatVector q4Low(ByteVector packed, FloatVector scale) {
-        return ((FloatVector) packed.and((byte) 0x0F).sub((byte) 8)
-                .convertShape(VectorOperators.B2F, F, 0)).mul(scale);
-    }
-
-    /** High nibbles of L bytes (values j + 16 of the block), minus 8, times the scale. */
-    static FloatVector q4High(ByteVector packed, FloatVector scale) {
-        return ((FloatVector) packed.lanewise(VectorOperators.LSHR, 4).sub((byte) 8)
-                .convertShape(VectorOperators.B2F, F, 0)).mul(scale);
-    }
-
-    // ---- K-quants (ggml super-blocks of 256 values; the float operations of KQuant's scalar code) ----
-
-    /**
-     * Q4_K, L low nibbles (values j of a 64-value group): {@code d1 * q - m1}, a multiply then a
-     * subtract as in {@code KQuant.dequantizeQ4_K} (no fused multiply-add), so the floats are its own.
-     */
-    static FloatVector q4kLow(ByteVector packed, FloatVector d1, FloatVector m1) {
-        return ((FloatVector) packed.and((byte) 0x0F).convertShape(VectorOperators.B2F, F, 0)).mul(d1).sub(m1);
-    }
-
-    /** Q4_K, L high nibbles (values j + 32 of a 64-value group): {@code d2 * q - m2}. */
-    static FloatVector q4kHigh(ByteVector packed, FloatVector d2, FloatVector m2) {
-        return ((FloatVector) packed.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0)).mul(d2).sub(m2);
-    }
+    // ---- K-quant scales (ggml super-blocks of 256 values) ----
 
     /** Bytes 0-7 of a Q4_K super-block's 12 scale bytes (at the block + 4), little-endian: see {@link #q4kScale}. */
     static long q4kScalesLow(MemorySegment seg, long block) {
@@ -120,25 +92,9 @@ final class WeightLoads {
                 : (hi >>> 8 * (j - 4) + 4) & 0x0F | ((int) (lo >>> 8 * j + 6) & 3) << 4;
     }
 
-    /**
-     * Q6_K, L values of 32-value group {@code g} (0-3) of a 128-value half: {@code ql} holds bytes
-     * l of the half's low nibbles (group 0, 2: ql + l; 1, 3: ql + 32 + l, the caller picks), {@code qh}
-     * bytes l of its high bits. Six bits {@code (nibble | ((qh >> 2g) & 3) << 4) - 32}, converted, times
-     * {@code scale} = d * sc as one float: KQuant's {@code d * sc * q}, evaluated left to right.
-     */
-    static FloatVector q6k(ByteVector ql, ByteVector qh, int g, FloatVector scale) {
-        ByteVector low = g < 2 ? ql.and((byte) 0x0F) : ql.lanewise(VectorOperators.LSHR, 4);
-        ByteVector high = qh.lanewise(VectorOperators.LSHR, 2 * g).and((byte) 3).lanewise(VectorOperators.LSHL, 4);
-        return ((FloatVector) low.or(high).sub((byte) 32).convertShape(VectorOperators.B2F, F, 0)).mul(scale);
-    }
-
     /** Int8 scale {@code i} (0-7) of the eight a Q6_K half holds, read as one little-endian long. */
     static int q6kScale(long scales, int i) {
         return (byte) (scales >>> 8 * i);
-    }
-
-    static ByteVector bytes(MemorySegment seg, long byteOffset) {
-        return ByteVector.fromMemorySegment(B, seg, byteOffset, LE);
     }
 
     static float scale(MemorySegment seg, long byteOffset) {
@@ -161,73 +117,109 @@ final class WeightLoads {
      * the floats of {@code KQuant}'s scalar dequantization, bit for bit.
      */
     static void dequantizeRow(CpuMatrix m, int row, float[] dst, int dstOff) {
+        // One small method per type: a single method with every type's loop grew past C2's inlining
+        // budget (NodeCountInliningCutoff) once several types had run through it, its vector helpers
+        // stopped inlining, and every vector they returned was boxed on the heap (megabytes a step).
         MemorySegment seg = m.data;
         long base = row * m.rowBytes;
-        int cols = m.cols;
-        int bound = cols - cols % L;
         switch (m.type) {
-            case F32 -> MemorySegment.copy(seg, FLOAT_LE, base, dst, dstOff, cols);
-            case F16 -> {
-                for (int i = 0; i < bound; i += L) f16(seg, base + 2L * i).intoArray(dst, dstOff + i);
-                for (int i = bound; i < cols; i++) dst[dstOff + i] = scalar(m.type, seg, base, i);
+            case F32 -> MemorySegment.copy(seg, FLOAT_LE, base, dst, dstOff, m.cols);
+            case F16, BF16 -> halfRow(m.type, seg, base, m.cols, dst, dstOff);
+            case Q8_0 -> q8Row(seg, base, m.cols, dst, dstOff);
+            case Q4_0 -> q4Row(seg, base, m.cols, dst, dstOff);
+            case Q4_K -> q4kRow(seg, base, m.cols, dst, dstOff);
+            case Q6_K -> q6kRow(seg, base, m.cols, dst, dstOff);
+        }
+    }
+
+    private static void halfRow(GgmlType type, MemorySegment seg, long base, int cols, float[] dst, int dstOff) {
+        int bound = cols - cols % L;
+        if (type == GgmlType.F16) {
+            for (int i = 0; i < bound; i += L) {
+                ((IntVector) ShortVector.fromMemorySegment(S, seg, base + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0))
+                        .lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(F16_RESCALE)
+                        .intoArray(dst, dstOff + i);
             }
-            case BF16 -> {
-                for (int i = 0; i < bound; i += L) bf16(seg, base + 2L * i).intoArray(dst, dstOff + i);
-                for (int i = bound; i < cols; i++) dst[dstOff + i] = scalar(m.type, seg, base, i);
+        } else {
+            for (int i = 0; i < bound; i += L) {
+                ((IntVector) ShortVector.fromMemorySegment(S, seg, base + 2L * i, LE).convertShape(VectorOperators.S2I, I, 0))
+                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, dstOff + i);
             }
-            case Q8_0 -> {
-                for (int b = 0; b < cols / 32; b++) {
-                    long block = base + 34L * b;
-                    FloatVector d = FloatVector.broadcast(F, scale(seg, block));
-                    for (int p = 0; p < 32; p += L) q8(seg, block + 2 + p, d).intoArray(dst, dstOff + 32 * b + p);
+        }
+        for (int i = bound; i < cols; i++) dst[dstOff + i] = scalar(type, seg, base, i);
+    }
+
+    private static void q8Row(MemorySegment seg, long base, int cols, float[] dst, int dstOff) {
+        for (int b = 0; b < cols / 32; b++) {
+            long block = base + 34L * b;
+            FloatVector d = FloatVector.broadcast(F, scale(seg, block));
+            for (int p = 0; p < 32; p += L) {
+                ((FloatVector) ByteVector.fromMemorySegment(B, seg, block + 2 + p, LE).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(d).intoArray(dst, dstOff + 32 * b + p);
+            }
+        }
+    }
+
+    private static void q4Row(MemorySegment seg, long base, int cols, float[] dst, int dstOff) {
+        for (int b = 0; b < cols / 32; b++) {
+            long block = base + 18L * b;
+            FloatVector d = FloatVector.broadcast(F, scale(seg, block));
+            int out = dstOff + 32 * b;
+            for (int p = 0; p < 16; p += L) {
+                ByteVector q = ByteVector.fromMemorySegment(B, seg, block + 2 + p, LE);
+                ((FloatVector) q.and((byte) 0x0F).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(dst, out + p);
+                ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).mul(d)
+                        .intoArray(dst, out + 16 + p);
+            }
+        }
+    }
+
+    // The K-quant rows load 32 bytes at a time (B32) and convert them part by part, as the four-row
+    // kernels in Matmul do: one byte species for all K-quant code keeps C2's type profiles of the
+    // Vector API's shared methods exact (mixing species there let vectors escape to the heap).
+
+    private static void q4kRow(MemorySegment seg, long base, int cols, float[] dst, int dstOff) {
+        for (int b = 0; b < cols / QK_K; b++) {
+            long block = base + Q4K_BYTES * b, lo = q4kScalesLow(seg, block);
+            int hi = q4kScalesHigh(seg, block);
+            float d = scale(seg, block), dmin = scale(seg, block + 2);
+            for (int j = 0; j < 4; j++) {
+                int out = dstOff + QK_K * b + 64 * j;
+                FloatVector d1 = FloatVector.broadcast(F, d * q4kScale(lo, hi, 2 * j));
+                FloatVector m1 = FloatVector.broadcast(F, dmin * q4kMin(lo, hi, 2 * j));
+                FloatVector d2 = FloatVector.broadcast(F, d * q4kScale(lo, hi, 2 * j + 1));
+                FloatVector m2 = FloatVector.broadcast(F, dmin * q4kMin(lo, hi, 2 * j + 1));
+                ByteVector q = ByteVector.fromMemorySegment(B32, seg, block + 16 + 32L * j, LE);
+                ByteVector low = q.and((byte) 0x0F), high = q.lanewise(VectorOperators.LSHR, 4);
+                for (int p = 0; p < 32; p += L) {
+                    int part = p / L;
+                    ((FloatVector) low.convertShape(VectorOperators.B2F, F, part)).mul(d1).sub(m1).intoArray(dst, out + p);
+                    ((FloatVector) high.convertShape(VectorOperators.B2F, F, part)).mul(d2).sub(m2).intoArray(dst, out + 32 + p);
                 }
             }
-            case Q4_0 -> {
-                for (int b = 0; b < cols / 32; b++) {
-                    long block = base + 18L * b;
-                    FloatVector d = FloatVector.broadcast(F, scale(seg, block));
-                    int out = dstOff + 32 * b;
-                    for (int p = 0; p < 16; p += L) q4Low(bytes(seg, block + 2 + p), d).intoArray(dst, out + p);
-                    for (int p = 0; p < 16; p += L) q4High(bytes(seg, block + 2 + p), d).intoArray(dst, out + 16 + p);
-                }
-            }
-            case Q4_K -> {
-                for (int b = 0; b < cols / QK_K; b++) {
-                    long block = base + Q4K_BYTES * b, lo = q4kScalesLow(seg, block);
-                    int hi = q4kScalesHigh(seg, block);
-                    float d = scale(seg, block), dmin = scale(seg, block + 2);
-                    for (int j = 0; j < 4; j++) {
-                        long qs = block + 16 + 32L * j;
-                        int out = dstOff + QK_K * b + 64 * j;
-                        FloatVector d1 = FloatVector.broadcast(F, d * q4kScale(lo, hi, 2 * j));
-                        FloatVector m1 = FloatVector.broadcast(F, dmin * q4kMin(lo, hi, 2 * j));
-                        FloatVector d2 = FloatVector.broadcast(F, d * q4kScale(lo, hi, 2 * j + 1));
-                        FloatVector m2 = FloatVector.broadcast(F, dmin * q4kMin(lo, hi, 2 * j + 1));
-                        for (int p = 0; p < 32; p += L) {
-                            ByteVector q = bytes(seg, qs + p);
-                            q4kLow(q, d1, m1).intoArray(dst, out + p);
-                            q4kHigh(q, d2, m2).intoArray(dst, out + 32 + p);
-                        }
-                    }
-                }
-            }
-            case Q6_K -> {
-                for (int b = 0; b < cols / QK_K; b++) {
-                    long block = base + Q6K_BYTES * b;
-                    float d = scale(seg, block + 208);
-                    for (int half = 0; half < 2; half++) {
-                        long ql = block + 64L * half, qh = block + 128 + 32L * half;
-                        long sc = seg.get(LONG_LE, block + 192 + 8L * half);
-                        int out = dstOff + QK_K * b + 128 * half;
-                        for (int p = 0; p < 32; p += L) {
-                            ByteVector lo = bytes(seg, ql + p), hi = bytes(seg, ql + 32 + p), h = bytes(seg, qh + p);
-                            int is = p / 16;
-                            q6k(lo, h, 0, FloatVector.broadcast(F, d * q6kScale(sc, is))).intoArray(dst, out + p);
-                            q6k(hi, h, 1, FloatVector.broadcast(F, d * q6kScale(sc, is + 2))).intoArray(dst, out + 32 + p);
-                            q6k(lo, h, 2, FloatVector.broadcast(F, d * q6kScale(sc, is + 4))).intoArray(dst, out + 64 + p);
-                            q6k(hi, h, 3, FloatVector.broadcast(F, d * q6kScale(sc, is + 6))).intoArray(dst, out + 96 + p);
-                        }
-                    }
+        }
+    }
+
+    private static void q6kRow(MemorySegment seg, long base, int cols, float[] dst, int dstOff) {
+        for (int b = 0; b < cols / QK_K; b++) {
+            long block = base + Q6K_BYTES * b;
+            float d = scale(seg, block + 208);
+            for (int half = 0; half < 2; half++) {
+                long ql = block + 64L * half, qh = block + 128 + 32L * half;
+                long sc = seg.get(LONG_LE, block + 192 + 8L * half);
+                int out = dstOff + QK_K * b + 128 * half;
+                ByteVector lo = ByteVector.fromMemorySegment(B32, seg, ql, LE), hi = ByteVector.fromMemorySegment(B32, seg, ql + 32, LE);
+                ByteVector h = ByteVector.fromMemorySegment(B32, seg, qh, LE);
+                ByteVector q0 = lo.and((byte) 0x0F).or(h.and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                ByteVector q1 = hi.and((byte) 0x0F).or(h.lanewise(VectorOperators.LSHR, 2).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                ByteVector q2 = lo.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                ByteVector q3 = hi.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 6).and((byte) 3).lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                for (int p = 0; p < 32; p += L) {
+                    int part = p / L, is = p / 16;
+                    ((FloatVector) q0.convertShape(VectorOperators.B2F, F, part)).mul(d * q6kScale(sc, is)).intoArray(dst, out + p);
+                    ((FloatVector) q1.convertShape(VectorOperators.B2F, F, part)).mul(d * q6kScale(sc, is + 2)).intoArray(dst, out + 32 + p);
+                    ((FloatVector) q2.convertShape(VectorOperators.B2F, F, part)).mul(d * q6kScale(sc, is + 4)).intoArray(dst, out + 64 + p);
+                    ((FloatVector) q3.convertShape(VectorOperators.B2F, F, part)).mul(d * q6kScale(sc, is + 6)).intoArray(dst, out + 96 + p);
                 }
             }
         }

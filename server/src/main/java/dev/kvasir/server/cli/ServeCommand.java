@@ -119,6 +119,11 @@ public final class ServeCommand implements Callable<Integer> {
                     + " compiled the step (at most " + KvasirServer.WARMUP_SECONDS + " s; 0 disables; default: ${DEFAULT-VALUE})")
     int warmupSteps;
 
+    @Option(names = "--kv-cache-dtype", defaultValue = "auto",
+            description = "how K and V are stored: auto (f32 on the CPU, exact; f16 on CUDA), f32, f16 or bf16 (half the"
+                    + " bytes per token) (default: ${DEFAULT-VALUE})")
+    String kvCacheDtype;
+
     @Option(names = "--max-request-body", defaultValue = "8MiB", converter = ByteSize.Bytes.class,
             description = "larger request bodies get 413: 8MiB, 100KiB, or bytes (default: ${DEFAULT-VALUE})")
     long maxRequestBody;
@@ -204,6 +209,7 @@ public final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         try {
             device = Backends.check(device, tensorParallelSize);
+            kvCacheDtype = Backends.checkKvCacheDtype(device, kvCacheDtype);
         } catch (IllegalArgumentException | IllegalStateException e) {
             System.err.println("serve: " + e.getMessage());
             return 2;
@@ -287,7 +293,7 @@ public final class ServeCommand implements Callable<Integer> {
                 .requestTimeoutSeconds(requestTimeout).maxBodyBytes((int) maxRequestBody).device(device)
                 .gpuMemoryUtilization(gpuMemoryUtilization).warmupSteps(warmupSteps).listener(listener).memoryStore(memoryStore)
                 .shutdownTimeoutSeconds(shutdownTimeout).kvRetention(retention).kvOffloadBytes(kvOffload)
-                .ui(!noUi).memoryPlacement(placement).toolCallParser(toolCalls)
+                .kvCacheDtype(kvCacheDtype).ui(!noUi).memoryPlacement(placement).toolCallParser(toolCalls)
                 .tensorParallelSize(tensorParallelSize).memoryFeatures(memoryFeatures).build();
         KvasirServer server = KvasirServer.start(config);
         // SIGTERM drains (Kubernetes' stop): the main thread's awaitClose returns after close, and serve exits 0.
