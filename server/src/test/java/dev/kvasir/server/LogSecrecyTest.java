@@ -74,7 +74,7 @@ class LogSecrecyTest {
         }
         assertEquals(List.of(200, 200, 200, 200, 401, 401, 400, 400, 400, 404, 400, 400, 400, 200, 200), statuses);
         List<String> everything = new ArrayList<>();
-        synchronized (log.list) {
+        synchronized (log) { // AppenderBase.doAppend adds under the appender's lock, not the list's
             for (ILoggingEvent e : log.list) {
                 everything.add(e.getLoggerName() + " " + e.getFormattedMessage());
                 for (IThrowableProxy t = e.getThrowableProxy(); t != null; t = t.getCause()) {
@@ -91,7 +91,7 @@ class LogSecrecyTest {
     }
 
     private static long accessLines(ListAppender<ILoggingEvent> log) {
-        synchronized (log.list) {
+        synchronized (log) { // AppenderBase.doAppend adds under the appender's lock, not the list's
             return log.list.stream().filter(e -> e.getLoggerName().equals("kvasir.access")).count();
         }
     }
