@@ -208,8 +208,13 @@ await scenario('write a memory, correct it: the old value is struck through and 
   await page.dispatchEvent('#user', 'change');
   await tab('memory');
   await page.waitForFunction((u) => document.getElementById('memory-user').textContent === u, USER);
-  await page.waitForSelector('[data-core="unavailable"]');
-  assert.match(await page.textContent('#core'), /not available on this server/);
+  // The core block (always in the prompt): edit it, save, and find it again after a reload.
+  await page.waitForSelector('#core-text');
+  await page.fill('#core-text', 'Ann prefers green tea.');
+  await page.click('#core button:has-text("Save core block")');
+  await page.waitForFunction(() => document.querySelector('#core [role="status"]').textContent === 'Saved.');
+  await page.dispatchEvent('#user', 'change');
+  await page.waitForFunction(() => (document.getElementById('core-text') || {}).value === 'Ann prefers green tea.');
   await page.fill('#add-content', 'Ann lives in Oslo.');
   await page.fill('#add-fact-key', 'ann.city');
   await page.click('#add-memory button[type="submit"]');
