@@ -314,7 +314,7 @@ abstract class MemoryStoreContract {
 
     @Test
     void aCorrectionWinsAndTheOldValueAnswersAsOfQueries() throws Exception {
-        TestClock clock = new TestClock(Instant.parse("2025-03-03T09:00:00Z"));
+        ManualClock clock = new ManualClock(Instant.parse("2025-03-03T09:00:00Z"));
         MemoryService svc = openService(MemoryConfig.defaults().withClock(clock));
         svc.recordTurn(TENANT, "olga", "session-3", "I prefer dark mode in every app", "Noted.").get(30, TimeUnit.SECONDS);
         Memory dark = valueOf(svc, "olga", "user.preference.theme");

@@ -27,7 +27,7 @@ class TiersAndPoliciesTest {
     @TempDir
     Path dir;
     MemoryService memory;
-    TestClock clock = new TestClock(Instant.parse("2025-01-01T08:00:00Z"));
+    ManualClock clock = new ManualClock(Instant.parse("2025-01-01T08:00:00Z"));
 
     private MemoryService open(PolicyKind policy, int userBudget, int coreBudget) {
         MemoryFeatures f = MemoryFeatures.DEFAULTS.withPolicy(policy).withBudgets(userBudget, coreBudget, 10_000);

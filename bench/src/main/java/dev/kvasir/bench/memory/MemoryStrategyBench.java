@@ -1,6 +1,7 @@
 package dev.kvasir.bench.memory;
 
 import dev.kvasir.memory.ChatTurn;
+import dev.kvasir.memory.ManualClock;
 import dev.kvasir.memory.Memory;
 import dev.kvasir.memory.MemoryConfig;
 import dev.kvasir.memory.MemoryContext;
@@ -108,7 +109,7 @@ public final class MemoryStrategyBench {
         String name = vectors == VectorMode.PQ ? policy.apiName() + "-pq" : policy.apiName();
         MemoryFeatures features = MemoryFeatures.DEFAULTS.withPolicy(policy).withVectors(vectors)
                 .withBudgets(userBudget, CORE_BUDGET, sessionBudget(window));
-        SimulatedClock clock = new SimulatedClock(Instant.parse("2026-01-05T09:00:00Z"));
+        ManualClock clock = new ManualClock(Instant.parse("2026-01-05T09:00:00Z"));
         StrategyScore score = new StrategyScore(name);
         Map<String, List<Later>> later = laterQueries(workload);
         long t0 = System.nanoTime();

@@ -6,15 +6,18 @@ import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 
-/** A clock tests move by hand: sessions days apart in milliseconds of test time. */
-final class TestClock extends Clock {
+/**
+ * A clock that moves only when told: for tests of validity, recency and decay, and for simulated
+ * workloads (a minute between messages, a day between sessions, whatever the machine's speed).
+ */
+public final class ManualClock extends Clock {
     private volatile Instant now;
 
-    TestClock(Instant start) {
+    public ManualClock(Instant start) {
         this.now = start;
     }
 
-    void advance(Duration d) {
+    public void advance(Duration d) {
         now = now.plus(d);
     }
 
