@@ -23,7 +23,7 @@ import java.util.Random;
 import java.util.Set;
 
 /**
- * {@code scripts/bench memory-search [--sizes 1000,10000,100000] [--searches 500] [--seed 7]}:
+ * {@code scripts/bench memory-search [--sizes 1000,10000,100000] [--searches 500] [--seed 7] [--ttft 200]}:
  * <ol>
  * <li>Recall@10 on the evaluation set ({@link EvalSet}) with the public benchmark's protocol:
  *     every turn written as a memory (content "[date] Speaker: text", metadata turn_id), each
@@ -31,7 +31,9 @@ import java.util.Set;
  *     analyzers), embeddings alone, and the hybrid with a few fusion weightings.</li>
  * <li>Search latency, query embedding included, with 1k/10k/100k memories for one user in an
  *     SQLite store: synthetic texts with random unit vectors inserted in batches (embedding 100k
- *     texts would take many minutes and changes nothing in the search's cost).</li>
+ *     texts would take many minutes and changes nothing in the search's cost). Then each retriever
+ *     alone, to show where the time goes.</li>
+ * <li>What memory adds to a chat's time to first token ({@link ChatTtftBench}; {@code --ttft 0} skips it).</li>
  * </ol>
  * Prints a report and writes it to bench/results/memory-search-TIMESTAMP.txt.
  */
@@ -43,6 +45,7 @@ public final class MemorySearchBench {
         int searches = 500;
         long seed = 7;
         int conversations = 10;
+        int ttftRounds = 200;
         Path evalStore = null; // reuse an evaluation store written by an earlier run (same seed) instead of embedding again
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -51,8 +54,9 @@ public final class MemorySearchBench {
                 case "--seed" -> seed = Long.parseLong(args[++i]);
                 case "--conversations" -> conversations = Integer.parseInt(args[++i]);
                 case "--eval-store" -> evalStore = Path.of(args[++i]);
+                case "--ttft" -> ttftRounds = Integer.parseInt(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + " (--sizes N,N --searches N --seed S --conversations N --eval-store FILE)");
+                        + " (--sizes N,N --searches N --seed S --conversations N --eval-store FILE --ttft N)");
             }
         }
         StringBuilder report = new StringBuilder();
@@ -72,6 +76,7 @@ public final class MemorySearchBench {
         EvalSet set = EvalSet.generate(seed, conversations, 10, 22);
         recall(set, evalStore != null ? evalStore : dir.resolve("eval.db"), out);
         for (int n : sizes) latency(n, searches, set, dir.resolve("latency-" + n + ".db"), seed, out);
+        if (ttftRounds > 0) ChatTtftBench.run(set, dir, ttftRounds, out);
         Path results = Path.of("bench/results");
         Files.createDirectories(results);
         Path file = results.resolve("memory-search-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + ".txt");
@@ -156,6 +161,9 @@ public final class MemorySearchBench {
             int indexed = memory.indexedCount(TENANT, "heavy");
             double buildS = (System.nanoTime() - t1) / 1e9;
             Embedder embedder = Embedder.shared().join();
+            // The bulk load just filled the heap: let the collector promote and settle it now, so the
+            // searches below pay the pauses a long-running server's searches pay, not this one-off.
+            System.gc();
             long[] embedOnly = new long[Math.min(200, searches)];
             for (int i = 0; i < 50; i++) memory.search(TENANT, "heavy", SearchRequest.of(queries.get(i % queries.size()), 10), null);
             for (int i = 0; i < embedOnly.length; i++) {
@@ -170,13 +178,30 @@ public final class MemorySearchBench {
                 memory.search(TENANT, "heavy", SearchRequest.of(q, 10), null);
                 times[i] = System.nanoTime() - s;
             }
+            // Where the time goes: each retriever alone, over the same queries (dense includes the embedding).
+            long[] lexicalOnly = new long[Math.min(500, searches)];
+            long[] denseOnly = new long[lexicalOnly.length];
+            for (int i = 0; i < lexicalOnly.length; i++) {
+                String q = queries.get((i * 7) % queries.size());
+                long s = System.nanoTime();
+                memory.search(TENANT, "heavy", SearchRequest.of(q, 10).withMode(RetrievalMode.LEXICAL), null);
+                lexicalOnly[i] = System.nanoTime() - s;
+                s = System.nanoTime();
+                memory.search(TENANT, "heavy", SearchRequest.of(q, 10).withMode(RetrievalMode.DENSE), null);
+                denseOnly[i] = System.nanoTime() - s;
+            }
             Arrays.sort(times);
             Arrays.sort(embedOnly);
+            Arrays.sort(lexicalOnly);
+            Arrays.sort(denseOnly);
             out.println(String.format("%n%,d memories (one user, SQLite): insert %.1f s, index build on first search %.2f s (%d indexed)",
                     n, insertS, buildS, indexed));
             out.println(String.format("  hybrid search k=10, query embedding included, %d searches: p50 %.2f ms, p99 %.2f ms, max %.2f ms"
                     + " (query embedding alone: p50 %.2f ms, p99 %.2f ms)", searches, ms(times, 0.50), ms(times, 0.99),
                     times[times.length - 1] / 1e6, ms(embedOnly, 0.50), ms(embedOnly, 0.99)));
+            out.println(String.format("  one retriever alone, %d searches each: BM25 p50 %.2f ms, p99 %.2f ms; dense (embedding included)"
+                    + " p50 %.2f ms, p99 %.2f ms", lexicalOnly.length, ms(lexicalOnly, 0.50), ms(lexicalOnly, 0.99),
+                    ms(denseOnly, 0.50), ms(denseOnly, 0.99)));
         }
     }
 

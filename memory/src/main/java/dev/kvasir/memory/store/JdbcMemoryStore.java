@@ -54,15 +54,24 @@ abstract class JdbcMemoryStore implements MemoryStore {
 
     protected abstract void release(Connection c);
 
+    /** A connection for reads only (autocommit); by default the same as {@link #acquire}. */
+    protected Connection acquireForRead() throws SQLException {
+        return acquire();
+    }
+
+    protected void releaseRead(Connection c) {
+        release(c);
+    }
+
     protected final <T> T read(Work<T> work) {
         Connection c = null;
         try {
-            c = acquire();
+            c = acquireForRead();
             return work.run(c);
         } catch (SQLException e) {
             throw new MemoryStoreException("memory store read failed: " + e.getMessage(), e);
         } finally {
-            if (c != null) release(c);
+            if (c != null) releaseRead(c);
         }
     }
 
