@@ -39,9 +39,29 @@ public final class ServerProcess implements AutoCloseable {
 
     /** The same on {@code port}: a replica restarted where a router expects it. */
     public static ServerProcess start(Path logDir, int port, String... args) throws IOException, InterruptedException {
+        return start(logDir, port, List.of("--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+                "-XX:+UseParallelGC", "-Xmx1g"), args);
+    }
+
+    /**
+     * The same with the JVM flags {@code scripts/kvasir} gives a server ({@code KVASIR_JVM_FLAGS} in
+     * scripts/lib/env.sh, without the per-CPU vector flags and with no heap limit), for what depends
+     * on them: the collector, how much memory the process keeps.
+     */
+    public static ServerProcess startWithLauncherFlags(Path logDir, String... args) throws IOException, InterruptedException {
+        String env = java.nio.file.Files.readString(RepositoryFiles.resolve("scripts/lib/env.sh"));
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^KVASIR_JVM_FLAGS=\"([^\"$]*)\"").matcher(env);
+        if (!m.find()) throw new IllegalStateException("scripts/lib/env.sh sets no KVASIR_JVM_FLAGS");
+        return start(logDir, freePort(), List.of(m.group(1).trim().split("\\s+")), args);
+    }
+
+    private static ServerProcess start(Path logDir, int port, List<String> jvmFlags, String... args)
+            throws IOException, InterruptedException {
         String java = ProcessHandle.current().info().command().orElseThrow();
-        List<String> cmd = new ArrayList<>(List.of(java, "--add-modules", "jdk.incubator.vector",
-                "--enable-native-access=ALL-UNNAMED", "-XX:+UseParallelGC", "-Xmx1g", "-cp", System.getProperty("java.class.path"),
+        List<String> cmd = new ArrayList<>();
+        cmd.add(java);
+        cmd.addAll(jvmFlags);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"),
                 "dev.kvasir.server.cli.KvasirCli", "serve", "--model", TestServers.model().toString(), "--port", String.valueOf(port),
                 "--threads", "2", "--warmup-steps", "0"));
         cmd.addAll(List.of(args));
