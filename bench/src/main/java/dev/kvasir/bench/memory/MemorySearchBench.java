@@ -1,10 +1,12 @@
 package dev.kvasir.bench.memory;
 
 import dev.kvasir.memory.MemoryConfig;
+import dev.kvasir.memory.MemoryFeatures;
 import dev.kvasir.memory.MemoryService;
 import dev.kvasir.memory.NewMemory;
 import dev.kvasir.memory.RetrievalMode;
 import dev.kvasir.memory.SearchRequest;
+import dev.kvasir.memory.VectorMode;
 import dev.kvasir.memory.search.Embedder;
 import dev.kvasir.memory.search.HybridScorer;
 import dev.kvasir.memory.search.LexicalAnalyzer;
@@ -117,6 +119,45 @@ public final class MemorySearchBench {
             row(out, "hybrid, RRF " + w[0] + ":" + w[1], set, db, base.withScorer(d.withFusion(HybridScorer.Fusion.RRF, w[0], w[1])), RetrievalMode.HYBRID);
         }
         row(out, "hybrid, StandardAnalyzer", set, db, base.withAnalyzer(LexicalAnalyzer.STANDARD), RetrievalMode.HYBRID);
+        pqRows(set, db, out);
+    }
+
+    /**
+     * The same questions with {@code --memory-vectors pq}: 48 bytes of codes per memory instead of
+     * 1,924, the best candidates re-ranked on their exact vectors. A conversation holds fewer turns
+     * than the codebook's training minimum, so the codebook is first trained, as a server's would be
+     * by its first large user, on another user holding a different seed's evaluation set; then each
+     * conversation's index holds codes only.
+     */
+    private static void pqRows(EvalSet set, Path db, PrintStream out) {
+        MemoryConfig pq = MemoryConfig.defaults().withFeatures(MemoryFeatures.DEFAULTS.withVectors(VectorMode.PQ));
+        EvalSet other = EvalSet.generate(1000 + set.conversations().size(), set.conversations().size(), 10, 22);
+        try (MemoryService memory = new MemoryService(open(db), pq)) {
+            List<NewMemory> turns = new ArrayList<>();
+            for (EvalSet.Conversation c : other.conversations()) {
+                for (EvalSet.Turn t : c.turns()) turns.add(NewMemory.of(t.content()));
+            }
+            memory.addAll(TENANT, "pq-codebook-trainer", turns, "api");
+            memory.indexedCount(TENANT, "pq-codebook-trainer"); // builds that index: the codebook trains here
+            for (RetrievalMode mode : new RetrievalMode[] {RetrievalMode.DENSE, RetrievalMode.HYBRID}) {
+                int found = 0, total = 0, bytes = 0;
+                for (EvalSet.Conversation c : set.conversations()) {
+                    for (EvalSet.Question q : c.questions()) {
+                        Set<String> top = new HashSet<>();
+                        memory.search(TENANT, c.name(), SearchRequest.of(q.text(), 10).withMode(mode), null)
+                                .hits().forEach(h -> top.add(h.memory().metadata().get("turn_id")));
+                        for (String e : q.evidence()) {
+                            total++;
+                            if (top.contains(e)) found++;
+                        }
+                    }
+                    bytes = memory.vectorBytes(TENANT, c.name());
+                }
+                out.println(String.format("  %-44s %5.1f%%  (%d/%d)", (mode == RetrievalMode.DENSE ? "dense" : "hybrid")
+                        + ", pq codes (" + bytes + " bytes a memory)", 100.0 * found / total, found, total));
+            }
+            memory.forgetUser(TENANT, "pq-codebook-trainer");
+        }
     }
 
     private static void row(PrintStream out, String label, EvalSet set, Path db, MemoryConfig config, RetrievalMode mode) {
