@@ -139,43 +139,38 @@ public final class MemorySearchBench {
             }
             memory.addAll(TENANT, "pq-codebook-trainer", turns, "api");
             memory.indexedCount(TENANT, "pq-codebook-trainer"); // builds that index: the codebook trains here
-            for (RetrievalMode mode : new RetrievalMode[] {RetrievalMode.DENSE, RetrievalMode.HYBRID}) {
-                int found = 0, total = 0, bytes = 0;
-                for (EvalSet.Conversation c : set.conversations()) {
-                    for (EvalSet.Question q : c.questions()) {
-                        Set<String> top = new HashSet<>();
-                        memory.search(TENANT, c.name(), SearchRequest.of(q.text(), 10).withMode(mode), null)
-                                .hits().forEach(h -> top.add(h.memory().metadata().get("turn_id")));
-                        for (String e : q.evidence()) {
-                            total++;
-                            if (top.contains(e)) found++;
-                        }
-                    }
-                    bytes = memory.vectorBytes(TENANT, c.name());
-                }
-                out.println(String.format("  %-44s %5.1f%%  (%d/%d)", (mode == RetrievalMode.DENSE ? "dense" : "hybrid")
-                        + ", pq codes (" + bytes + " bytes a memory)", 100.0 * found / total, found, total));
-            }
+            int bytes = memory.vectorBytes(TENANT, set.conversations().getFirst().name()); // builds that index: codes only
+            printRecall(out, "dense, pq codes (" + bytes + " bytes a memory)", recall(memory, set, RetrievalMode.DENSE));
+            printRecall(out, "hybrid, pq codes (" + bytes + " bytes a memory)", recall(memory, set, RetrievalMode.HYBRID));
             memory.forgetUser(TENANT, "pq-codebook-trainer");
         }
     }
 
     private static void row(PrintStream out, String label, EvalSet set, Path db, MemoryConfig config, RetrievalMode mode) {
         try (MemoryService reader = new MemoryService(open(db), config)) {
-            int found = 0, total = 0;
-            for (EvalSet.Conversation c : set.conversations()) {
-                for (EvalSet.Question q : c.questions()) {
-                    Set<String> top = new HashSet<>();
-                    reader.search(TENANT, c.name(), SearchRequest.of(q.text(), 10).withMode(mode), null)
-                            .hits().forEach(h -> top.add(h.memory().metadata().get("turn_id")));
-                    for (String e : q.evidence()) {
-                        total++;
-                        if (top.contains(e)) found++;
-                    }
+            printRecall(out, label, recall(reader, set, mode));
+        }
+    }
+
+    /** {found, total}: the evidence turns of every question found in its top 10. */
+    private static int[] recall(MemoryService memory, EvalSet set, RetrievalMode mode) {
+        int found = 0, total = 0;
+        for (EvalSet.Conversation c : set.conversations()) {
+            for (EvalSet.Question q : c.questions()) {
+                Set<String> top = new HashSet<>();
+                memory.search(TENANT, c.name(), SearchRequest.of(q.text(), 10).withMode(mode), null)
+                        .hits().forEach(h -> top.add(h.memory().metadata().get("turn_id")));
+                for (String e : q.evidence()) {
+                    total++;
+                    if (top.contains(e)) found++;
                 }
             }
-            out.println(String.format("  %-44s %5.1f%%  (%d/%d)", label, 100.0 * found / total, found, total));
         }
+        return new int[] {found, total};
+    }
+
+    private static void printRecall(PrintStream out, String label, int[] recall) {
+        out.println(String.format("  %-44s %5.1f%%  (%d/%d)", label, 100.0 * recall[0] / recall[1], recall[0], recall[1]));
     }
 
     // ---- latency ----------------------------------------------------------------------------------

@@ -33,7 +33,8 @@ import java.util.stream.Stream;
 
 /**
  * {@code scripts/bench memory [--seed 12] [--users 8] [--sessions 200] [--interactions 50]
- * [--user-budget 1024] [--window 2048]}: the memory-strategy table. One {@link AgentWorkload} runs
+ * [--user-budget 1024] [--window 2048] [--policies lru,importance,tiered,hybrid,hybrid-pq]}: the memory-strategy
+ * table. One {@link AgentWorkload} runs
  * through a real {@link MemoryService} (SQLite, rule extractor, MiniLM embeddings) under each
  * policy with the same budgets, then hybrid again with pq vectors: every user message is a chat
  * turn (retrieve for it, assemble the prompt, record the exchange), as {@code /v1/chat/completions}
@@ -51,6 +52,7 @@ public final class MemoryStrategyBench {
         long seed = 12;
         // 200 sessions over 8 users: 25 sessions (2,500 recorded messages) each, past pq's 1,024-memory training minimum.
         int users = 8, sessions = 200, interactions = 50, userBudget = 1024, window = 2048;
+        String policies = "lru,importance,tiered,hybrid,hybrid-pq";
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--seed" -> seed = Long.parseLong(args[++i]);
@@ -59,8 +61,10 @@ public final class MemoryStrategyBench {
                 case "--interactions" -> interactions = Integer.parseInt(args[++i]);
                 case "--user-budget" -> userBudget = Integer.parseInt(args[++i]);
                 case "--window" -> window = Integer.parseInt(args[++i]);
+                case "--policies" -> policies = args[++i];
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]
-                        + " (--seed S --users N --sessions N --interactions N --user-budget TOKENS --window TOKENS)");
+                        + " (--seed S --users N --sessions N --interactions N --user-budget TOKENS --window TOKENS"
+                        + " --policies lru,importance,tiered,hybrid,hybrid-pq)");
             }
         }
         StringBuilder report = new StringBuilder();
@@ -81,10 +85,11 @@ public final class MemoryStrategyBench {
         Embedder.shared().join();
         List<StrategyScore.Row> rows = new ArrayList<>();
         Path dir = Files.createTempDirectory("kvasir-memory-strategy");
-        for (PolicyKind policy : PolicyKind.values()) {
-            rows.add(run(workload, policy, VectorMode.FLOAT, userBudget, window, dir, out));
+        for (String name : policies.split(",")) {
+            boolean pq = name.endsWith("-pq");
+            PolicyKind policy = PolicyKind.parse(pq ? name.substring(0, name.length() - 3) : name);
+            rows.add(run(workload, policy, pq ? VectorMode.PQ : VectorMode.FLOAT, userBudget, window, dir, out));
         }
-        rows.add(run(workload, PolicyKind.HYBRID, VectorMode.PQ, userBudget, window, dir, out));
         out.println("");
         out.println(String.format("%-10s %8s %8s %8s %10s %12s %10s", "policy", "util %", "p50 ms", "p99 ms", "accuracy %",
                 "corrected %", "overflow %"));
@@ -151,6 +156,7 @@ public final class MemoryStrategyBench {
                             + " resolved %d, summaries %d, evictions %d%s", name, (System.nanoTime() - t0) / 1e9, row.queries(),
                     row.correctedQueries(), memory.stats().factsExtracted(), memory.stats().conflictsResolved(), memory.stats().summaries(),
                     memory.stats().evictions(), bytes));
+            out.println(String.format(Locale.ROOT, "%-10s %s", "", score.misses()));
             return row;
         }
     }

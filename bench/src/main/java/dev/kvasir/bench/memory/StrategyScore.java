@@ -26,7 +26,7 @@ public final class StrategyScore {
     }
 
     private final String policy;
-    private int queries, correct, corrected, correctedRight;
+    private int queries, correct, corrected, correctedRight, withoutCurrent, withStale;
     private long[] latencies = new long[1024];
     private int latencyCount;
     private double utilSum;
@@ -42,7 +42,10 @@ public final class StrategyScore {
     public boolean query(AgentWorkload.Interaction q, String injected) {
         if (q.kind() != AgentWorkload.Kind.QUERY) throw new IllegalArgumentException("not a query: " + q);
         String text = injected == null ? "" : injected.toLowerCase(Locale.ROOT);
-        boolean right = contains(text, q.value()) && q.stale().stream().noneMatch(s -> contains(text, s));
+        boolean current = contains(text, q.value()), stale = q.stale().stream().anyMatch(s -> contains(text, s));
+        boolean right = current && !stale;
+        if (!current) withoutCurrent++;
+        if (stale) withStale++;
         queries++;
         if (right) correct++;
         if (!q.stale().isEmpty()) {
@@ -50,6 +53,12 @@ public final class StrategyScore {
             if (right) correctedRight++;
         }
         return right;
+    }
+
+    /** Why queries were missed: how many injected no current value, how many a stale one (a query can be both). */
+    public String misses() {
+        return String.format(Locale.ROOT, "missed %d of %d queries: %d without the current value, %d with a stale one",
+                queries - correct, queries, withoutCurrent, withStale);
     }
 
     /** A value is present as a whole word sequence, not inside another word. */
