@@ -2,7 +2,9 @@ package dev.kvasir.kernels;
 
 /**
  * Shape of a paged KV cache. Per layer, K and V are each {@code [numBlocks][blockSize][numKvHeads][headDim]}
- * floats; token slot {@code s = block * blockSize + offset}. The same on every backend.
+ * floats; token slot {@code s = block * blockSize + offset}. A block is the unit every backend
+ * copies whole; inside one, a backend may order the elements for its attention (the CPU backend
+ * keeps K dimension-major, {@code [numKvHeads][headDim][blockSize]}).
  */
 public record KvLayout(int numLayers, int numBlocks, int blockSize, int numKvHeads, int headDim) {
 

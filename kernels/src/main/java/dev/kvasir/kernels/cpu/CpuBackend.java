@@ -326,20 +326,22 @@ public final class CpuBackend implements Backend {
                 throw new IllegalArgumentException("KV slot " + slots[t] + " is outside the cache of " + capacity + " slots");
             }
             long at = c.slotOffset(slots[t]);
+            // K goes dimension-major inside its block (see CpuKvCache): element i of the slot at row i
+            long keyAt = c.keyOffset(slots[t]), keyStride = (long) c.layout().blockSize() * c.storage.bytes;
             switch (c.storage) {
                 case F32 -> {
-                    MemorySegment.copy(ks, t * width, c.k[layer], CpuKvCache.FLOAT, at, width);
+                    for (int i = 0; i < width; i++) c.k[layer].set(CpuKvCache.FLOAT, keyAt + i * keyStride, ks[t * width + i]);
                     MemorySegment.copy(vs, t * width, c.v[layer], CpuKvCache.FLOAT, at, width);
                 }
                 case F16 -> {
                     for (int i = 0; i < width; i++) {
-                        c.k[layer].set(CpuKvCache.HALF, at + 2L * i, Float.floatToFloat16(ks[t * width + i]));
+                        c.k[layer].set(CpuKvCache.HALF, keyAt + i * keyStride, Float.floatToFloat16(ks[t * width + i]));
                         c.v[layer].set(CpuKvCache.HALF, at + 2L * i, Float.floatToFloat16(vs[t * width + i]));
                     }
                 }
                 case BF16 -> {
                     for (int i = 0; i < width; i++) {
-                        c.k[layer].set(CpuKvCache.HALF, at + 2L * i, Quant.f32ToBf16(ks[t * width + i]));
+                        c.k[layer].set(CpuKvCache.HALF, keyAt + i * keyStride, Quant.f32ToBf16(ks[t * width + i]));
                         c.v[layer].set(CpuKvCache.HALF, at + 2L * i, Quant.f32ToBf16(vs[t * width + i]));
                     }
                 }
@@ -402,13 +404,14 @@ public final class CpuBackend implements Backend {
             }
             int qOff = (row * numHeads + kvHead * group) * headDim;
             int bytes = cache.storage.bytes;
+            long blockBytes = cache.blockBytes(), kOff = (long) kvHead * headDim * lay.blockSize() * bytes;
+            long slotBytes = (long) lay.slotFloats() * bytes, vOff = (long) kvHead * headDim * bytes;
             if (cache.storage == KvStorage.F32) {
-                PagedAttention.attendGroup(q, qOff, group, cache.k[layer], cache.v[layer], table, lay.blockSize(),
-                        (long) lay.slotFloats() * bytes, (long) kvHead * headDim * bytes, headDim, context,
-                        scratch(worker, group * context), out, qOff);
+                PagedAttention.attendGroup(q, qOff, group, cache.k[layer], cache.v[layer], table, lay.blockSize(), blockBytes, kOff,
+                        slotBytes, vOff, headDim, context, scratch(worker, group * context), out, qOff);
             } else {
                 PagedAttention.attendGroup16(q, qOff, group, cache.k[layer], cache.v[layer], cache.storage == KvStorage.BF16,
-                        table, lay.blockSize(), (long) lay.slotFloats() * bytes, (long) kvHead * headDim * bytes, headDim, context,
+                        table, lay.blockSize(), blockBytes, kOff, slotBytes, vOff, headDim, context,
                         scratch(worker, group * context + headDim), out, qOff);
             }
         }

@@ -9,8 +9,11 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * K and V pages off the Java heap (a large cache must not need a large heap): per layer one
- * segment for K and one for V, each {@code [numBlocks][blockSize][numKvHeads][headDim]} of
- * {@link KvStorage} elements.
+ * segment for K and one for V, of {@link KvStorage} elements. V is
+ * {@code [numBlocks][blockSize][numKvHeads][headDim]}, as {@link KvLayout} describes; K is
+ * {@code [numBlocks][numKvHeads][headDim][blockSize]}: dimension-major inside each block, so that
+ * attention reads one dimension of consecutive positions as a vector ({@link PagedAttention}).
+ * A block is the same bytes either way, so block copies (copy-on-write, swap, offload) need not know.
  */
 final class CpuKvCache implements KvCache {
 
@@ -40,6 +43,12 @@ final class CpuKvCache implements KvCache {
     /** Byte offset of a slot's first element in a layer segment. */
     long slotOffset(long slot) {
         return slot * layout.slotFloats() * storage.bytes;
+    }
+
+    /** Byte offset of a slot's first key element; element {@code i} is {@code i * blockSize} elements further. */
+    long keyOffset(long slot) {
+        long block = slot / layout.blockSize();
+        return (block * layout.blockFloats() + slot % layout.blockSize()) * storage.bytes;
     }
 
     long blockBytes() {

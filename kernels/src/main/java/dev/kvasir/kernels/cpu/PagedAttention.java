@@ -14,40 +14,169 @@ import static dev.kvasir.kernels.cpu.WeightLoads.L;
 
 /**
  * Attention of the query heads that share one KV head (a GQA group) over one sequence's cached
- * keys and values, read through its block table: position {@code p} lives in slot
- * {@code blockTable[p / blockSize] * blockSize + p % blockSize}. Plain softmax attention in three
- * passes (scores, softmax, weighted sum of values), as llama2.c, head by head over the group (the
- * group's keys and values stay in cache between its heads).
+ * keys and values, read through its block table: position {@code p} lives in block
+ * {@code blockTable[p / blockSize]} at offset {@code p % blockSize}. Plain softmax attention in
+ * three passes (scores, softmax, weighted sum of values), as llama2.c, head by head over the group
+ * (the group's keys and values stay in cache between its heads).
+ * <p>
+ * Keys are stored dimension-major inside a block ({@link CpuKvCache}): element {@code d} of the
+ * block's positions is one contiguous row, so a vector holds one dimension of {@link WeightLoads#L}
+ * positions, and the scores of those positions come out of fused multiply-adds with no horizontal
+ * sum. The per-position horizontal sum of the position-major layout was ~9 ns per (head,
+ * position) at stories260K's 8-float heads: most of a long prefill (vLLM's kernels split keys the
+ * same way). Every score sums {@code q[d] * k[d]} in four chains by {@code d % 4}, added as
+ * {@code (c0 + c1) + (c2 + c3)}, whether a vector lane or the scalar tail computes it, so a
+ * position's score does not depend on where it falls in a block or on the prompt's length.
  */
 final class PagedAttention {
 
     private PagedAttention() {}
 
     /**
-     * @param q       query vectors; head g of the group starts at {@code qOff + g * headDim}
-     * @param heads   query heads in the group
-     * @param kvOff   byte offset of this KV head inside a slot
-     * @param context positions attended: {@code 0 .. context - 1}
-     * @param scores  scratch of at least {@code heads * context} floats
-     * @param out     results, laid out like {@code q}
+     * @param q         query vectors; head g of the group starts at {@code qOff + g * headDim}
+     * @param heads     query heads in the group
+     * @param blockBytes bytes of one block (one layer, K or V)
+     * @param kOff      byte offset of this KV head's first key row inside a block
+     * @param slotBytes bytes of one position's values (all KV heads)
+     * @param vOff      byte offset of this KV head inside a position's values
+     * @param context   positions attended: {@code 0 .. context - 1}
+     * @param scores    scratch of at least {@code heads * context} floats
+     * @param out       results, laid out like {@code q}
      */
     static void attendGroup(float[] q, int qOff, int heads, MemorySegment keys, MemorySegment values, int[] blockTable,
-                            int blockSize, long slotBytes, long kvOff, int headDim, int context,
+                            int blockSize, long blockBytes, long kOff, long slotBytes, long vOff, int headDim, int context,
                             float[] scores, float[] out, int outOff) {
-        float scale = (float) (1.0 / Math.sqrt(headDim));
-        // scores: q · k for every position, walking the block table block by block
-        for (int g = 0; g < heads; g++) {
-            int qg = qOff + g * headDim, sg = g * context;
-            if (headDim == 4 * L) scores4(q, qg, keys, blockTable, blockSize, slotBytes, kvOff, context, scale, scores, sg);
-            else scores(q, qg, keys, blockTable, blockSize, slotBytes, kvOff, headDim, context, scale, scores, sg);
-        }
+        keyScores(q, qOff, heads, keys, KEYS_F32, blockTable, blockSize, blockBytes, kOff, headDim, context, scores);
         softmax(scores, heads, context);
         // weighted sum of the values
         for (int g = 0; g < heads; g++) {
             int og = outOff + g * headDim, sg = g * context;
-            if (headDim == 4 * L) values4(values, blockTable, blockSize, slotBytes, kvOff, context, scores, sg, out, og);
-            else values(values, blockTable, blockSize, slotBytes, kvOff, headDim, context, scores, sg, out, og);
+            if (headDim == 4 * L) values4(values, blockTable, blockSize, slotBytes, vOff, context, scores, sg, out, og);
+            else values(values, blockTable, blockSize, slotBytes, vOff, headDim, context, scores, sg, out, og);
         }
+    }
+
+    private static final int KEYS_F32 = 0, KEYS_F16 = 1, KEYS_BF16 = 2;
+
+    /** {@code scores[g * context + p] = q_g · k_p / sqrt(headDim)} for every head of the group and position. */
+    private static void keyScores(float[] q, int qOff, int heads, MemorySegment keys, int kind, int[] blockTable, int blockSize,
+                                  long blockBytes, long kOff, int headDim, int context, float[] scores) {
+        float scale = (float) (1.0 / Math.sqrt(headDim));
+        int bytes = kind == KEYS_F32 ? 4 : 2;
+        long rowBytes = (long) bytes * blockSize;
+        for (int blk = 0, p0 = 0; p0 < context; blk++, p0 += blockSize) {
+            long base = blockTable[blk] * blockBytes + kOff;
+            int n = Math.min(blockSize, context - p0);
+            for (int g = 0; g < heads; g++) {
+                int qg = qOff + g * headDim, sg = g * context + p0;
+                int c = 0;
+                // whole vectors of positions (the last one masked where the context ends inside it), two at a time
+                // where they fit: each broadcast of q[d] then feeds two fused multiply-adds
+                if (kind == KEYS_F32) {
+                    for (; n - c > L && c + 2 * L <= blockSize; c += 2 * L) {
+                        scoreLanes2(q, qg, keys, base + 4L * c, rowBytes, headDim, scale, scores, sg + c, Math.min(L, n - c - L));
+                    }
+                }
+                for (; c < n && c + L <= blockSize; c += L) {
+                    int valid = Math.min(L, n - c);
+                    if (kind == KEYS_F32) scoreLanes(q, qg, keys, base + 4L * c, rowBytes, headDim, scale, scores, sg + c, valid);
+                    else scoreLanes16(q, qg, keys, kind == KEYS_BF16, base + 2L * c, rowBytes, headDim, scale, scores, sg + c, valid);
+                }
+                for (; c < n; c++) scores[sg + c] = scoreOne(q, qg, keys, kind, base + (long) bytes * c, rowBytes, headDim) * scale;
+            }
+        }
+    }
+
+    /** Scores of {@code L} consecutive positions of a block, {@code valid} of them stored. */
+    private static void scoreLanes(float[] q, int qOff, MemorySegment keys, long at, long rowBytes, int headDim, float scale,
+                                   float[] scores, int sOff, int valid) {
+        FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
+        int d = 0;
+        for (; d + 4 <= headDim; d += 4, at += 4 * rowBytes) {
+            c0 = FloatVector.fromMemorySegment(F, keys, at, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qOff + d]), c0);
+            c1 = FloatVector.fromMemorySegment(F, keys, at + rowBytes, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qOff + d + 1]), c1);
+            c2 = FloatVector.fromMemorySegment(F, keys, at + 2 * rowBytes, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qOff + d + 2]), c2);
+            c3 = FloatVector.fromMemorySegment(F, keys, at + 3 * rowBytes, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qOff + d + 3]), c3);
+        }
+        for (; d < headDim; d++, at += rowBytes) {
+            c0 = FloatVector.fromMemorySegment(F, keys, at, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qOff + d]), c0);
+        }
+        FloatVector s = c0.add(c1).add(c2.add(c3)).mul(scale);
+        if (valid == L) s.intoArray(scores, sOff);
+        else s.intoArray(scores, sOff, F.indexInRange(0, valid));
+    }
+
+    /** {@link #scoreLanes} for {@code 2 L} positions: all of the first {@code L} and {@code valid} of the next stored. */
+    private static void scoreLanes2(float[] q, int qOff, MemorySegment keys, long at, long rowBytes, int headDim, float scale,
+                                    float[] scores, int sOff, int valid) {
+        FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0, e0 = c0, e1 = c0, e2 = c0, e3 = c0;
+        long half = 4L * L;
+        int d = 0;
+        for (; d + 4 <= headDim; d += 4, at += 4 * rowBytes) {
+            FloatVector q0 = FloatVector.broadcast(F, q[qOff + d]), q1 = FloatVector.broadcast(F, q[qOff + d + 1]);
+            FloatVector q2 = FloatVector.broadcast(F, q[qOff + d + 2]), q3 = FloatVector.broadcast(F, q[qOff + d + 3]);
+            c0 = FloatVector.fromMemorySegment(F, keys, at, ByteOrder.nativeOrder()).fma(q0, c0);
+            e0 = FloatVector.fromMemorySegment(F, keys, at + half, ByteOrder.nativeOrder()).fma(q0, e0);
+            c1 = FloatVector.fromMemorySegment(F, keys, at + rowBytes, ByteOrder.nativeOrder()).fma(q1, c1);
+            e1 = FloatVector.fromMemorySegment(F, keys, at + rowBytes + half, ByteOrder.nativeOrder()).fma(q1, e1);
+            c2 = FloatVector.fromMemorySegment(F, keys, at + 2 * rowBytes, ByteOrder.nativeOrder()).fma(q2, c2);
+            e2 = FloatVector.fromMemorySegment(F, keys, at + 2 * rowBytes + half, ByteOrder.nativeOrder()).fma(q2, e2);
+            c3 = FloatVector.fromMemorySegment(F, keys, at + 3 * rowBytes, ByteOrder.nativeOrder()).fma(q3, c3);
+            e3 = FloatVector.fromMemorySegment(F, keys, at + 3 * rowBytes + half, ByteOrder.nativeOrder()).fma(q3, e3);
+        }
+        for (; d < headDim; d++, at += rowBytes) {
+            FloatVector qd = FloatVector.broadcast(F, q[qOff + d]);
+            c0 = FloatVector.fromMemorySegment(F, keys, at, ByteOrder.nativeOrder()).fma(qd, c0);
+            e0 = FloatVector.fromMemorySegment(F, keys, at + half, ByteOrder.nativeOrder()).fma(qd, e0);
+        }
+        c0.add(c1).add(c2.add(c3)).mul(scale).intoArray(scores, sOff);
+        FloatVector s = e0.add(e1).add(e2.add(e3)).mul(scale);
+        if (valid == L) s.intoArray(scores, sOff + L);
+        else s.intoArray(scores, sOff + L, F.indexInRange(0, valid));
+    }
+
+    /** {@link #scoreLanes} over f16 or bf16 keys, each row widened to floats as {@link #toFloats} does. */
+    private static void scoreLanes16(float[] q, int qOff, MemorySegment keys, boolean bf16, long at, long rowBytes, int headDim,
+                                     float scale, float[] scores, int sOff, int valid) {
+        FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
+        int whole = headDim - headDim % 4;
+        for (int d = 0; d < headDim; d++, at += rowBytes) {
+            IntVector bits = (IntVector) ShortVector.fromMemorySegment(WeightLoads.S, keys, at, ByteOrder.nativeOrder())
+                    .convertShape(VectorOperators.S2I, WeightLoads.I, 0);
+            FloatVector k = bf16 ? bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats()
+                    : bits.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(WeightLoads.F16_RESCALE);
+            FloatVector qd = FloatVector.broadcast(F, q[qOff + d]);
+            switch (d < whole ? d & 3 : 0) {
+                case 0 -> c0 = k.fma(qd, c0);
+                case 1 -> c1 = k.fma(qd, c1);
+                case 2 -> c2 = k.fma(qd, c2);
+                default -> c3 = k.fma(qd, c3);
+            }
+        }
+        FloatVector s = c0.add(c1).add(c2.add(c3)).mul(scale);
+        if (valid == L) s.intoArray(scores, sOff);
+        else s.intoArray(scores, sOff, F.indexInRange(0, valid));
+    }
+
+    /** One position's unscaled score, in the lanes' order (four chains by {@code d % 4}, the rest on chain 0). */
+    private static float scoreOne(float[] q, int qOff, MemorySegment keys, int kind, long at, long rowBytes, int headDim) {
+        float c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+        int whole = headDim - headDim % 4;
+        for (int d = 0; d < headDim; d++, at += rowBytes) {
+            float k = switch (kind) {
+                case KEYS_F32 -> keys.get(CpuKvCache.FLOAT, at);
+                case KEYS_F16 -> Float.float16ToFloat(keys.get(CpuKvCache.HALF, at));
+                default -> Quant.bf16ToF32(keys.get(CpuKvCache.HALF, at));
+            };
+            float qd = q[qOff + d];
+            switch (d < whole ? d & 3 : 0) {
+                case 0 -> c0 = Math.fma(k, qd, c0);
+                case 1 -> c1 = Math.fma(k, qd, c1);
+                case 2 -> c2 = Math.fma(k, qd, c2);
+                default -> c3 = Math.fma(k, qd, c3);
+            }
+        }
+        return (c0 + c1) + (c2 + c3);
     }
 
     /**
@@ -89,31 +218,25 @@ final class PagedAttention {
     }
 
     /**
-     * {@link #attendGroup} over 16-bit K and V (f16, or bf16 where {@code bf16}): positions go
-     * outermost, so each position's key and value row is converted to floats once (into
-     * {@code scratch} after the scores) and used by every head of the group.
+     * {@link #attendGroup} over 16-bit K and V (f16, or bf16 where {@code bf16}): keys are widened
+     * a row of positions at a time inside the score loop; for the values, positions go outermost,
+     * so each position's value row is converted to floats once (into {@code scratch} after the
+     * scores) and used by every head of the group.
      *
      * @param scratch at least {@code heads * context + headDim} floats
      */
     static void attendGroup16(float[] q, int qOff, int heads, MemorySegment keys, MemorySegment values, boolean bf16,
-                              int[] blockTable, int blockSize, long slotBytes, long kvOff, int headDim, int context,
-                              float[] scratch, float[] out, int outOff) {
-        float scale = (float) (1.0 / Math.sqrt(headDim));
+                              int[] blockTable, int blockSize, long blockBytes, long kOff, long slotBytes, long vOff, int headDim,
+                              int context, float[] scratch, float[] out, int outOff) {
         int row = heads * context;
-        for (int blk = 0, p = 0; p < context; blk++) {
-            long slot = (long) blockTable[blk] * blockSize;
-            for (int end = Math.min(context, p + blockSize); p < end; p++, slot++) {
-                toFloats(keys, slot * slotBytes + kvOff, headDim, bf16, scratch, row);
-                for (int g = 0; g < heads; g++) scratch[g * context + p] = dot(q, qOff + g * headDim, scratch, row, headDim) * scale;
-            }
-        }
+        keyScores(q, qOff, heads, keys, bf16 ? KEYS_BF16 : KEYS_F16, blockTable, blockSize, blockBytes, kOff, headDim, context, scratch);
         softmax(scratch, heads, context);
         for (int g = 0; g < heads; g++) java.util.Arrays.fill(out, outOff + g * headDim, outOff + (g + 1) * headDim, 0f);
         int bound = headDim - headDim % L;
         for (int blk = 0, p = 0; p < context; blk++) {
             long slot = (long) blockTable[blk] * blockSize;
             for (int end = Math.min(context, p + blockSize); p < end; p++, slot++) {
-                toFloats(values, slot * slotBytes + kvOff, headDim, bf16, scratch, row);
+                toFloats(values, slot * slotBytes + vOff, headDim, bf16, scratch, row);
                 for (int g = 0; g < heads; g++) {
                     int og = outOff + g * headDim;
                     FloatVector w = FloatVector.broadcast(F, scratch[g * context + p]);
@@ -150,16 +273,6 @@ final class PagedAttention {
         }
     }
 
-    /** {@code q[qOff ..] · k[kOff ..]} over n floats, one vector accumulator then the tail. */
-    private static float dot(float[] q, int qOff, float[] k, int kOff, int n) {
-        int bound = n - n % L;
-        FloatVector acc = FloatVector.zero(F);
-        for (int d = 0; d < bound; d += L) acc = FloatVector.fromArray(F, q, qOff + d).fma(FloatVector.fromArray(F, k, kOff + d), acc);
-        float sum = acc.reduceLanes(VectorOperators.ADD);
-        for (int d = bound; d < n; d++) sum += q[qOff + d] * k[kOff + d];
-        return sum;
-    }
-
     /**
      * Any head size: the head is cut into chunks of up to 4 vectors, and each chunk accumulates in
      * registers across every position before it is stored. Accumulating in {@code out} instead
@@ -174,15 +287,27 @@ final class PagedAttention {
             values4(values, blockTable, blockSize, slotBytes, kvOff + 4L * d0, context, weights, wOff, out, outOff + d0);
         }
         for (; d0 < bound; d0 += L) {
-            FloatVector acc = FloatVector.zero(F);
+            FloatVector even = FloatVector.zero(F), odd = even;
             for (int blk = 0, p = 0; p < context; blk++) {
                 long slot = (long) blockTable[blk] * blockSize;
-                for (int end = Math.min(context, p + blockSize); p < end; p++, slot++) {
+                for (int end = Math.min(context, p + blockSize); p < end; ) {
                     long at = slot * slotBytes + kvOff + 4L * d0;
-                    acc = FloatVector.fromMemorySegment(F, values, at, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, weights[wOff + p]), acc);
+                    FloatVector v = FloatVector.fromMemorySegment(F, values, at, ByteOrder.nativeOrder());
+                    if ((p & 1) == 0 && p + 1 < end) {
+                        even = v.fma(FloatVector.broadcast(F, weights[wOff + p]), even);
+                        odd = FloatVector.fromMemorySegment(F, values, at + slotBytes, ByteOrder.nativeOrder())
+                                .fma(FloatVector.broadcast(F, weights[wOff + p + 1]), odd);
+                        p += 2;
+                        slot += 2;
+                    } else {
+                        if ((p & 1) == 0) even = v.fma(FloatVector.broadcast(F, weights[wOff + p]), even);
+                        else odd = v.fma(FloatVector.broadcast(F, weights[wOff + p]), odd);
+                        p++;
+                        slot++;
+                    }
                 }
             }
-            acc.intoArray(out, outOff + d0);
+            even.add(odd).intoArray(out, outOff + d0);
         }
         for (int d = bound; d < headDim; d++) {
             float sum = 0;
@@ -196,72 +321,58 @@ final class PagedAttention {
         }
     }
 
-    /** Heads of 4 vectors: the output accumulates in registers across positions. */
+    /**
+     * Heads of 4 vectors: the output accumulates in registers across positions, even and odd
+     * positions in separate chains (one chain per vector waits on the FMA latency every position),
+     * added at the end; {@link #values} splits its one-vector chunks the same way.
+     */
     private static void values4(MemorySegment values, int[] blockTable, int blockSize, long slotBytes, long kvOff,
                                 int context, float[] weights, int wOff, float[] out, int outOff) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
         long step = 4L * L;
         for (int blk = 0, p = 0; p < context; blk++) {
             long slot = (long) blockTable[blk] * blockSize;
-            for (int end = Math.min(context, p + blockSize); p < end; p++, slot++) {
+            for (int end = Math.min(context, p + blockSize); p < end; ) {
                 long at = slot * slotBytes + kvOff;
-                FloatVector w = FloatVector.broadcast(F, weights[wOff + p]);
-                a0 = FloatVector.fromMemorySegment(F, values, at, ByteOrder.nativeOrder()).fma(w, a0);
-                a1 = FloatVector.fromMemorySegment(F, values, at + step, ByteOrder.nativeOrder()).fma(w, a1);
-                a2 = FloatVector.fromMemorySegment(F, values, at + 2 * step, ByteOrder.nativeOrder()).fma(w, a2);
-                a3 = FloatVector.fromMemorySegment(F, values, at + 3 * step, ByteOrder.nativeOrder()).fma(w, a3);
+                if ((p & 1) == 0 && p + 1 < end) {
+                    FloatVector w = FloatVector.broadcast(F, weights[wOff + p]);
+                    a0 = FloatVector.fromMemorySegment(F, values, at, ByteOrder.nativeOrder()).fma(w, a0);
+                    a1 = FloatVector.fromMemorySegment(F, values, at + step, ByteOrder.nativeOrder()).fma(w, a1);
+                    a2 = FloatVector.fromMemorySegment(F, values, at + 2 * step, ByteOrder.nativeOrder()).fma(w, a2);
+                    a3 = FloatVector.fromMemorySegment(F, values, at + 3 * step, ByteOrder.nativeOrder()).fma(w, a3);
+                    FloatVector u = FloatVector.broadcast(F, weights[wOff + p + 1]);
+                    long next = at + slotBytes;
+                    b0 = FloatVector.fromMemorySegment(F, values, next, ByteOrder.nativeOrder()).fma(u, b0);
+                    b1 = FloatVector.fromMemorySegment(F, values, next + step, ByteOrder.nativeOrder()).fma(u, b1);
+                    b2 = FloatVector.fromMemorySegment(F, values, next + 2 * step, ByteOrder.nativeOrder()).fma(u, b2);
+                    b3 = FloatVector.fromMemorySegment(F, values, next + 3 * step, ByteOrder.nativeOrder()).fma(u, b3);
+                    p += 2;
+                    slot += 2;
+                } else {
+                    FloatVector w = FloatVector.broadcast(F, weights[wOff + p]);
+                    FloatVector v0 = FloatVector.fromMemorySegment(F, values, at, ByteOrder.nativeOrder());
+                    FloatVector v1 = FloatVector.fromMemorySegment(F, values, at + step, ByteOrder.nativeOrder());
+                    FloatVector v2 = FloatVector.fromMemorySegment(F, values, at + 2 * step, ByteOrder.nativeOrder());
+                    FloatVector v3 = FloatVector.fromMemorySegment(F, values, at + 3 * step, ByteOrder.nativeOrder());
+                    if ((p & 1) == 0) {
+                        a0 = v0.fma(w, a0);
+                        a1 = v1.fma(w, a1);
+                        a2 = v2.fma(w, a2);
+                        a3 = v3.fma(w, a3);
+                    } else {
+                        b0 = v0.fma(w, b0);
+                        b1 = v1.fma(w, b1);
+                        b2 = v2.fma(w, b2);
+                        b3 = v3.fma(w, b3);
+                    }
+                    p++;
+                    slot++;
+                }
             }
         }
-        a0.intoArray(out, outOff);
-        a1.intoArray(out, outOff + L);
-        a2.intoArray(out, outOff + 2 * L);
-        a3.intoArray(out, outOff + 3 * L);
-    }
-
-    private static void scores(float[] q, int qOff, MemorySegment keys, int[] blockTable, int blockSize, long slotBytes,
-                               long kvOff, int headDim, int context, float scale, float[] scores, int sOff) {
-        for (int blk = 0, p = 0; p < context; blk++) {
-            long slot = (long) blockTable[blk] * blockSize;
-            for (int end = Math.min(context, p + blockSize); p < end; p++, slot++) {
-                scores[sOff + p] = dot(q, qOff, keys, slot * slotBytes + kvOff, headDim) * scale;
-            }
-        }
-    }
-
-    /**
-     * Heads of 4 vectors (64 floats on AVX-512: SmolLM, TinyLlama): the query stays in registers
-     * across positions instead of being reloaded for every key.
-     */
-    private static void scores4(float[] q, int qOff, MemorySegment keys, int[] blockTable, int blockSize, long slotBytes,
-                                long kvOff, int context, float scale, float[] scores, int sOff) {
-        FloatVector q0 = FloatVector.fromArray(F, q, qOff), q1 = FloatVector.fromArray(F, q, qOff + L);
-        FloatVector q2 = FloatVector.fromArray(F, q, qOff + 2 * L), q3 = FloatVector.fromArray(F, q, qOff + 3 * L);
-        long step = 4L * L;
-        for (int blk = 0, p = 0; p < context; blk++) {
-            long slot = (long) blockTable[blk] * blockSize;
-            for (int end = Math.min(context, p + blockSize); p < end; p++, slot++) {
-                long at = slot * slotBytes + kvOff;
-                FloatVector a = q0.mul(FloatVector.fromMemorySegment(F, keys, at, ByteOrder.nativeOrder()));
-                FloatVector b = q1.mul(FloatVector.fromMemorySegment(F, keys, at + step, ByteOrder.nativeOrder()));
-                a = q2.fma(FloatVector.fromMemorySegment(F, keys, at + 2 * step, ByteOrder.nativeOrder()), a);
-                b = q3.fma(FloatVector.fromMemorySegment(F, keys, at + 3 * step, ByteOrder.nativeOrder()), b);
-                scores[sOff + p] = a.add(b).reduceLanes(VectorOperators.ADD) * scale;
-            }
-        }
-    }
-
-    private static float dot(float[] q, int qOff, MemorySegment keys, long at, int headDim) {
-        int bound = headDim - headDim % L;
-        float sum = 0;
-        if (bound > 0) {
-            FloatVector acc = FloatVector.zero(F);
-            for (int d = 0; d < bound; d += L) {
-                acc = FloatVector.fromArray(F, q, qOff + d)
-                        .fma(FloatVector.fromMemorySegment(F, keys, at + 4L * d, ByteOrder.nativeOrder()), acc);
-            }
-            sum = acc.reduceLanes(VectorOperators.ADD);
-        }
-        for (int d = bound; d < headDim; d++) sum += q[qOff + d] * keys.get(CpuKvCache.FLOAT, at + 4L * d);
-        return sum;
+        a0.add(b0).intoArray(out, outOff);
+        a1.add(b1).intoArray(out, outOff + L);
+        a2.add(b2).intoArray(out, outOff + 2 * L);
+        a3.add(b3).intoArray(out, outOff + 3 * L);
     }
 }
