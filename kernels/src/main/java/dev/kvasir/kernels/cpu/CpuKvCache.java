@@ -30,8 +30,8 @@ final class CpuKvCache implements KvCache {
         k = new MemorySegment[layout.numLayers()];
         v = new MemorySegment[layout.numLayers()];
         for (int l = 0; l < layout.numLayers(); l++) {
-            k[l] = arena.allocate(bytes, 64);
-            v[l] = arena.allocate(bytes, 64);
+            k[l] = ZeroPages.allocate(bytes, arena);
+            v[l] = ZeroPages.allocate(bytes, arena);
         }
     }
 
