@@ -35,6 +35,8 @@ import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -66,17 +68,34 @@ public final class KvasirServer implements AutoCloseable {
     private final MemoryService memory;
 
     private KvasirServer(ServerConfig c) throws InterruptedException {
+        long t0 = System.nanoTime();
         guards = ApiGuards.of(c.apiKey(), c.listener());
-        // The store first: a bad --memory-store fails before minutes of model loading.
+        // The memory store opens beside the model's loading (schema check, index and class loading take a core for
+        // about a second on a small machine); a bad --memory-store fails before any backend starts or weight moves.
         AtomicReference<ServerMetrics> metricsRef = new AtomicReference<>();
-        memory = MemoryService.open(c.memoryStore(), MemoryConfig.defaults().withFeatures(c.memoryFeatures())
-                .withSearchLatency(nanos -> metricsRef.get().memorySearch(nanos / 1e9))).orElse(null);
+        long[] memoryNanos = new long[1];
+        CompletableFuture<MemoryService> opening = CompletableFuture.supplyAsync(() -> {
+            long started = System.nanoTime();
+            MemoryService opened = MemoryService.open(c.memoryStore(), MemoryConfig.defaults().withFeatures(c.memoryFeatures())
+                    .withSearchLatency(nanos -> metricsRef.get().memorySearch(nanos / 1e9))).orElse(null);
+            memoryNanos[0] = System.nanoTime() - started;
+            return opened;
+        }, task -> Thread.ofPlatform().name("kvasir-memory-open").daemon(true).start(task));
+        MemoryService mem;
         try {
             loaded = ModelLoader.load(c.model());
         } catch (RuntimeException e) {
-            if (memory != null) memory.close();
+            closeWhenOpen(opening);
             throw e;
         }
+        try {
+            mem = opening.join();
+        } catch (CompletionException e) {
+            loaded.close();
+            throw e.getCause() instanceof RuntimeException r ? r : e;
+        }
+        memory = mem;
+        long tModel = System.nanoTime();
         Ranks created = null;
         try {
             served = ServedModel.of(loaded, c.servedModelName(), c.maxModelLen(), c.toolCallParser());
@@ -99,12 +118,15 @@ public final class KvasirServer implements AutoCloseable {
             if (memory != null) metrics.memory(memory.stats());
             engine = new Engine(model, ec, served.tokenizer(), metrics, served.name().hashCode());
             engineRef.set(engine);
+            long tEngine = System.nanoTime();
             if (c.warmupSteps() > 0) {
-                long t0 = System.nanoTime();
-                int steps = engine.warmUp(c.warmupSteps(), TimeUnit.SECONDS.toNanos(WARMUP_SECONDS));
-                LOG.info("warm-up: {} forward steps in {} ms", steps, (System.nanoTime() - t0) / 1_000_000);
+                // On the engine thread while it is idle: the listener (and /health) does not wait for it, and the
+                // first request stops it. The launcher's AOT cache carries the JIT's profiles, so few steps are needed.
+                long warmUpStart = System.nanoTime();
+                engine.warmUpWhenIdle(c.warmupSteps(), TimeUnit.SECONDS.toNanos(WARMUP_SECONDS)).whenComplete((steps, error) -> {
+                    if (error == null) LOG.info("warm-up: {} forward steps in {} ms", steps, (System.nanoTime() - warmUpStart) / 1_000_000);
+                });
             }
-            engine.start();
             if (memory != null) {
                 // Budgets in the served model's tokens; summaries and model facts from the model, at low priority.
                 memory.attach(text -> served.tokenizer().encode(text, false, false).length, new ServedMemoryModel(served, engine),
@@ -123,15 +145,29 @@ public final class KvasirServer implements AutoCloseable {
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childHandler(new ApiInitializer(api, c.maxBodyBytes(), guards, console))
                     .bind(new InetSocketAddress(c.host(), c.port())).sync().channel();
+            // After the bind: the warm-up it begins with does not take a core from the start-up (the queue holds requests till then).
+            engine.start();
             keyReloads = c.listener().apiKeyFile() != null ? HangupSignal.onHangup(guards.keys()::reload) : () -> {};
             LOG.info("serving {} on {} ({} KV blocks of {} tokens, max-model-len {}, {} transport) at {}", served.name(),
                     ranks.name(), blocks, c.blockSize(), served.maxModelLen(), epoll ? "epoll" : "nio", baseUrl());
+            long now = System.nanoTime();
+            LOG.info(String.format(java.util.Locale.ROOT, "started in %.2f s since the JVM's start: memory store %.2f s, model (alongside) %.2f s,"
+                            + " backend, KV pool and engine %.2f s, API and listener %.2f s",
+                    java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime() / 1e3, memoryNanos[0] / 1e9,
+                    (tModel - t0) / 1e9, (tEngine - tModel) / 1e9, (now - tEngine) / 1e9));
         } catch (RuntimeException | InterruptedException e) {
             if (created != null) created.close();
             loaded.close();
             if (memory != null) memory.close();
             throw e;
         }
+    }
+
+    /** Closes the memory store once its opening ends (the server failed to start meanwhile). */
+    private static void closeWhenOpen(CompletableFuture<MemoryService> opening) {
+        opening.thenAccept(m -> {
+            if (m != null) m.close();
+        });
     }
 
     /** Loads the model, starts the engine and binds the listener; returns once requests are accepted. */

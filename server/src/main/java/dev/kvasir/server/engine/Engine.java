@@ -56,6 +56,8 @@ public final class Engine implements AutoCloseable {
     private long promptTokens;
     /** Prefix-cache query tokens of the warm-up's scratch prompts, left out of the published counters. */
     private long warmupQueryTokens;
+    /** {@link #warmUpWhenIdle}'s run, taken by the engine thread first thing. */
+    private volatile Runnable pendingWarmUp;
     /** When the latest pin ends ({@link System#nanoTime()}); 0 while nothing is pinned. */
     private long pinnedUntil;
 
@@ -92,8 +94,34 @@ public final class Engine implements AutoCloseable {
      */
     public int warmUp(int maxSteps, long maxNanos) {
         if (thread.isAlive()) throw new IllegalStateException("warm-up runs before the engine thread starts");
+        return runWarmUp(maxSteps, maxNanos, () -> false);
+    }
+
+    /**
+     * {@link #warmUp} on the engine thread once it starts, while nothing else is asked of it: the
+     * first request, abort or probe stops it between two steps (its scratch blocks are freed
+     * first) and is handled next. A server listens, and answers {@code /health}, without waiting
+     * for it. Call it before {@link #start}.
+     *
+     * @return completes with the forward steps run
+     */
+    public CompletableFuture<Integer> warmUpWhenIdle(int maxSteps, long maxNanos) {
+        if (thread.isAlive()) throw new IllegalStateException("warm-up runs before the engine thread starts");
+        CompletableFuture<Integer> done = new CompletableFuture<>();
+        pendingWarmUp = () -> {
+            try {
+                done.complete(runWarmUp(maxSteps, maxNanos, () -> stopping || !inbox.isEmpty()));
+            } catch (RuntimeException e) {
+                done.completeExceptionally(e);
+                throw e;
+            }
+        };
+        return done;
+    }
+
+    private int runWarmUp(int maxSteps, long maxNanos, java.util.function.BooleanSupplier stop) {
         long queriesBefore = kvManager.prefixQueryTokens();
-        int ran = new WarmUp(config, kvManager, runner, tokenizer, model.config().vocabSize(), ~extraKey).run(maxSteps, maxNanos);
+        int ran = new WarmUp(config, kvManager, runner, tokenizer, model.config().vocabSize(), ~extraKey).run(maxSteps, maxNanos, stop);
         warmupQueryTokens += kvManager.prefixQueryTokens() - queriesBefore;
         publishStats();
         return ran;
@@ -167,6 +195,16 @@ public final class Engine implements AutoCloseable {
     }
 
     private void loop() {
+        Runnable warmUp = pendingWarmUp;
+        pendingWarmUp = null;
+        if (warmUp != null) {
+            try {
+                warmUp.run();
+            } catch (RuntimeException e) {
+                // A close during a step closes the KV cache under it: nothing to report then.
+                if (!stopping) LOG.error("warm-up failed; serving without it", e);
+            }
+        }
         while (!stopping) {
             try {
                 if (!scheduler.hasWork()) {

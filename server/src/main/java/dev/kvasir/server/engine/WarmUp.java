@@ -48,19 +48,19 @@ final class WarmUp {
 
     /**
      * Runs up to {@code maxSteps} forward steps, an equal share per batch size, stopping early
-     * after {@code maxNanos}.
+     * after {@code maxNanos} or as soon as {@code stop} says so (checked before every step).
      *
      * @return the forward steps run
      * @throws IllegalStateException when blocks or sequences are left behind (a bug)
      */
-    int run(int maxSteps, long maxNanos) {
+    int run(int maxSteps, long maxNanos, java.util.function.BooleanSupplier stop) {
         long deadline = System.nanoTime() + Math.min(maxNanos, Long.MAX_VALUE / 4);
         int sizes = 0;
         while (sizes < BATCHES.length && BATCHES[sizes] <= config.maxNumSeqs() && BATCHES[sizes] <= config.maxNumBatchedTokens()) {
             sizes++;
         }
         int ran = 0;
-        for (int i = 0; i < sizes && ran < maxSteps && System.nanoTime() - deadline < 0; i++) {
+        for (int i = 0; i < sizes && ran < maxSteps && System.nanoTime() - deadline < 0 && !stop.getAsBoolean(); i++) {
             int batch = BATCHES[i];
             // An equal share of the steps still to run for each batch size still to come.
             int share = Math.max(1, (maxSteps - ran) / (sizes - i));
@@ -78,7 +78,7 @@ final class WarmUp {
                 }
                 step(prefill);
                 ran++;
-                for (int d = 0; d < decodes && System.nanoTime() - deadline < 0; d++) {
+                for (int d = 0; d < decodes && System.nanoTime() - deadline < 0 && !stop.getAsBoolean(); d++) {
                     List<ScheduledStep.Chunk> chunks = new ArrayList<>(batch);
                     for (Sequence seq : seqs) {
                         int slot = kvManager.appendToken(seq.id, seq.lastToken());

@@ -111,4 +111,38 @@ class WarmUpTest {
                     .usage().completionTokens());
         }
     }
+
+    /**
+     * Warm-up on the engine thread: a request that arrives stops it between two steps and is
+     * served (far fewer steps run than asked for), and the pool is left as a synchronous warm-up
+     * leaves it; with nothing arriving it runs its steps to the end.
+     */
+    @Test
+    void idleWarmUpYieldsToTheFirstRequest() throws Exception {
+        PreemptionTest.Result cold;
+        try (Engine plain = engine()) {
+            plain.start();
+            cold = generate(plain, "cold");
+        }
+        try (Engine engine = engine()) {
+            java.util.concurrent.CompletableFuture<Integer> steps = engine.warmUpWhenIdle(100_000, TimeUnit.MINUTES.toNanos(5));
+            engine.start();
+            PreemptionTest.Result served = generate(engine, "during-warm-up");
+            assertEquals(cold.text(), served.text(), "warm-up changed what a greedy request generates");
+            int ran = steps.get(10, TimeUnit.SECONDS);
+            org.junit.jupiter.api.Assertions.assertTrue(ran < 100_000, "the request did not stop the warm-up: " + ran + " steps");
+            assertEquals(0, (int) engine.probe(kv -> {
+                kv.checkInvariants();
+                return kv.numSequences();
+            }).get(10, TimeUnit.SECONDS));
+            assertEquals(0, served.usage().cachedTokens(), "no prefix hit on warm-up blocks");
+        }
+        try (Engine engine = engine()) {
+            java.util.concurrent.CompletableFuture<Integer> steps = engine.warmUpWhenIdle(24, TimeUnit.MINUTES.toNanos(1));
+            engine.start();
+            assertEquals(24, steps.get(60, TimeUnit.SECONDS));
+            assertEquals(BLOCKS, (int) engine.probe(kv -> kv.numFreeBlocks()).get(10, TimeUnit.SECONDS));
+            assertEquals(0, engine.stats().steps());
+        }
+    }
 }
