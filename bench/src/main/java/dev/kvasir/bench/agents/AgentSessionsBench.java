@@ -62,7 +62,7 @@ public final class AgentSessionsBench {
 
     record Options(Path model, int users, int turns, int systemTokens, int memoriesPerUser, int replyTokens,
                    int kvBlocks, int background, int backgroundTokens, int thinkMillis, String url, List<String> configs,
-                   int threads, long seed) {}
+                   int threads, long seed, int rounds) {}
 
     /** One agent turn as the client saw it; {@code cached} is -1 when the server does not say. */
     record Turn(int user, int turn, double ttftMs, int prompt, int cached, int completion, String error) {
@@ -104,6 +104,13 @@ public final class AgentSessionsBench {
         long failures() {
             return turns.stream().filter(t -> !t.ok()).count();
         }
+
+        /** Two rounds of one configuration as one: their turns together, over their summed time. */
+        Result plus(Result other) {
+            List<Turn> both = new ArrayList<>(turns);
+            both.addAll(other.turns);
+            return new Result(config, both, seconds + other.seconds, backgroundRequests + other.backgroundRequests, kvBlocks);
+        }
     }
 
     public static void main(String[] args) throws Exception {
@@ -113,12 +120,20 @@ public final class AgentSessionsBench {
                         + " %d-token replies, %d background clients (%d-token prompts), %d ms think time, %d cores%n",
                 o.model().getFileName(), o.users(), o.turns(), o.systemTokens(), o.memoriesPerUser(), o.replyTokens(),
                 o.background(), o.backgroundTokens(), o.thinkMillis(), Runtime.getRuntime().availableProcessors());
-        List<Result> results = new ArrayList<>();
-        for (String config : o.configs()) {
-            Result r = config.equals("url") ? runAgainst(o.url(), o, texts) : runKvasir(config, o, texts);
-            results.add(r);
-            System.out.println(row(r));
+        // Rounds alternate the order (A B C, then C B A, ...), each configuration in a fresh server: the JIT's warmth
+        // and the host's moods then fall on every configuration alike. A configuration's rounds are pooled.
+        java.util.Map<String, Result> pooled = new java.util.LinkedHashMap<>();
+        for (String config : o.configs()) pooled.put(config, null);
+        for (int round = 0; round < o.rounds(); round++) {
+            List<String> order = new ArrayList<>(o.configs());
+            if (round % 2 == 1) java.util.Collections.reverse(order);
+            for (String config : order) {
+                Result r = config.equals("url") ? runAgainst(o.url(), o, texts) : runKvasir(config, o, texts);
+                System.out.println((o.rounds() > 1 ? "round " + (round + 1) + " " : "") + row(r));
+                pooled.merge(config, r, Result::plus);
+            }
         }
+        List<Result> results = new ArrayList<>(pooled.values());
         String table = table(results);
         System.out.println();
         System.out.print(table);
@@ -140,7 +155,7 @@ public final class AgentSessionsBench {
         Path model = null;
         String shape = "smol135";
         int users = 8, turns = 20, system = 1000, memories = 12, reply = 16, kvBlocks = 0, background = 4, bgTokens = 512,
-                think = 2000, threads = 0;
+                think = 2000, threads = 0, rounds = 1;
         long seed = 7;
         String url = null;
         List<String> configs = new ArrayList<>(List.of("stable", "unstable", "lru"));
@@ -160,6 +175,7 @@ public final class AgentSessionsBench {
                 case "--think-ms" -> { think = Integer.parseInt(v); i++; }
                 case "--threads" -> { threads = Integer.parseInt(v); i++; }
                 case "--seed" -> { seed = Long.parseLong(v); i++; }
+                case "--rounds" -> { rounds = Integer.parseInt(v); i++; }
                 case "--url" -> { url = v; i++; }
                 case "--configs" -> { configs = new ArrayList<>(List.of(v.split(","))); i++; }
                 default -> usage("unknown argument " + args[i]);
@@ -171,9 +187,10 @@ public final class AgentSessionsBench {
             if (c.equals("url") && url == null) usage("configuration url needs --url");
         }
         if (users < 1 || users > NAMES.length) usage("--users must be 1.." + NAMES.length);
+        if (rounds < 1) usage("--rounds must be 1 or more");
         if (model == null) model = DecodeBenchSupport.ensureModel(Path.of("bench", "models"), shape, "q8_0", "agent-sessions");
         return new Options(model, users, turns, system, memories, reply, kvBlocks, background, bgTokens, think, url, configs,
-                threads, seed);
+                threads, seed, rounds);
     }
 
     private static void usage(String problem) {
@@ -181,6 +198,7 @@ public final class AgentSessionsBench {
         System.err.println("usage: scripts/bench agent-sessions [--shape smol135|tiny1b | --model FILE] [--users 8] [--turns 20]"
                 + " [--system-tokens 1000] [--memories 12] [--reply-tokens 16] [--kv-blocks N (default: auto, too few for all)]"
                 + " [--background 4] [--background-tokens 512] [--think-ms 2000 (an agent waiting on its tools)] [--threads N] [--configs stable,unstable,lru]"
+                + " [--rounds N (alternating order, pooled)]"
                 + " [--url http://HOST:PORT (adds the url configuration)]");
         System.exit(2);
     }
