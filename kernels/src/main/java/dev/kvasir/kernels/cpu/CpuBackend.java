@@ -37,6 +37,9 @@ public final class CpuBackend implements Backend {
     private final ElementwiseJob elementwiseJob = new ElementwiseJob();
 
     private final KvStorage kvStorage;
+    /** Q8_0 matmuls on int8 activations ({@link Int8Dots}); the activations of the step, quantized once. */
+    private final boolean int8Dots;
+    private final Int8Activations int8 = new Int8Activations();
 
     /** A backend with one worker per available core, K and V in f32. */
     public CpuBackend() {
@@ -47,11 +50,23 @@ public final class CpuBackend implements Backend {
         this(threads, KvStorage.F32);
     }
 
-    /** {@code kvStorage}: how its KV caches store K and V (f32 exact; f16 and bf16 half the bytes). */
+    /**
+     * {@code kvStorage}: how its KV caches store K and V (f32 exact; f16 and bf16 half the bytes).
+     * Q8_0 matmuls take int8 activations unless {@code -Dkvasir.cpu.int8Dots=false}.
+     */
     public CpuBackend(int threads, KvStorage kvStorage) {
+        this(threads, kvStorage, Int8Dots.byDefault());
+    }
+
+    /**
+     * {@code int8Dots}: Q8_0 weights multiply activations quantized to int8 per 32 values, as
+     * llama.cpp does (faster; logits within its rounding), rather than floats.
+     */
+    public CpuBackend(int threads, KvStorage kvStorage, boolean int8Dots) {
         pool = new WorkerPool(threads);
         scratch = new float[threads][0];
         this.kvStorage = java.util.Objects.requireNonNull(kvStorage, "kvStorage");
+        this.int8Dots = int8Dots;
     }
 
     public int threads() {
@@ -60,7 +75,8 @@ public final class CpuBackend implements Backend {
 
     @Override
     public String name() {
-        return "cpu (" + threads() + " threads, " + L + " float lanes, KV " + kvStorage.name().toLowerCase(java.util.Locale.ROOT) + ")";
+        return "cpu (" + threads() + " threads, " + L + " float lanes, KV " + kvStorage.name().toLowerCase(java.util.Locale.ROOT)
+                + (int8Dots ? ", int8 Q8_0 dots" : "") + ")";
     }
 
     private float[] scratch(int worker, int floats) {
@@ -160,7 +176,9 @@ public final class CpuBackend implements Backend {
         job.x = x;
         job.n = n;
         int chunks = 0;
+        boolean quantize = false;
         for (int i = 0; i < job.count; i++) {
+            quantize |= int8Dots && Int8Dots.fit(job.m[i]);
             // Enough chunks per thread to even out a noisy machine, each whole row blocks.
             int rows = job.m[i].rows;
             int perChunk = Math.max(Matmul.ROW_BLOCK, rows / (threads() * 16));
@@ -169,6 +187,8 @@ public final class CpuBackend implements Backend {
             job.firstChunk[i] = chunks;
             chunks += (rows + perChunk - 1) / perChunk;
         }
+        // The matrices of a job read the same x: quantized once, here, for all of them.
+        if (quantize) int8.quantize(x, n, job.m[0].cols);
         pool.run(job, chunks);
         job.x = null;
         for (int i = 0; i < job.count; i++) job.set(i, null, null);
@@ -196,6 +216,11 @@ public final class CpuBackend implements Backend {
             CpuMatrix mi = m[i];
             int r0 = (chunk - firstChunk[i]) * rowsPerChunk[i];
             int r1 = Math.min(mi.rows, r0 + rowsPerChunk[i]);
+            if (int8Dots && Int8Dots.fit(mi)) {
+                if (n == 1) Int8Dots.oneToken(mi, int8, out[i], r0, r1);
+                else Int8Dots.tokens(mi, int8, n, out[i], r0, r1);
+                return;
+            }
             float[] s = scratch(worker, Matmul.ROW_BLOCK * mi.cols);
             if (n == 1) Matmul.oneToken(mi, x, 0, out[i], 0, r0, r1, s);
             else if (n <= Matmul.FEW_TOKENS && Matmul.fewTokensFit(mi)) Matmul.fewTokens(mi, x, n, out[i], r0, r1);
