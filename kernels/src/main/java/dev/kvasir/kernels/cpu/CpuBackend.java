@@ -188,7 +188,7 @@ public final class CpuBackend implements Backend {
             chunks += (rows + perChunk - 1) / perChunk;
         }
         // The matrices of a job read the same x: quantized once, here, for all of them.
-        if (quantize) int8.quantize(x, n, job.m[0].cols);
+        if (quantize) int8.quantize(x, n, job.m[0].cols, n > Matmul.FEW_TOKENS);
         pool.run(job, chunks);
         job.x = null;
         for (int i = 0; i < job.count; i++) job.set(i, null, null);
@@ -218,7 +218,8 @@ public final class CpuBackend implements Backend {
             int r1 = Math.min(mi.rows, r0 + rowsPerChunk[i]);
             if (int8Dots && Int8Dots.fit(mi)) {
                 if (n == 1) Int8Dots.oneToken(mi, int8, out[i], r0, r1);
-                else Int8Dots.tokens(mi, int8, n, out[i], r0, r1);
+                else if (n <= Matmul.FEW_TOKENS) Int8Dots.fewTokens(mi, int8, n, out[i], r0, r1);
+                else Int8Tiles.manyTokens(mi, int8, n, out[i], r0, r1, scratch(worker, Int8Tiles.scratchFloats(mi.cols)));
                 return;
             }
             float[] s = scratch(worker, Matmul.ROW_BLOCK * mi.cols);

@@ -14,8 +14,9 @@ import java.lang.foreign.MemorySegment;
 /**
  * Q8_0 weights times int8 activations ({@link Int8Activations}), llama.cpp's way: per 32-value
  * block an exact integer dot {@code sum(qw * qx)}, then {@code acc += isum * (dw * dx)} in floats.
- * Half the arithmetic of dequantizing the weights to floats, and the activations are a quarter of
- * the bytes (a short each here); the price is the activations' rounding (see the tests for figures).
+ * For one to four tokens (decode) this streams the weights with about half the instructions of
+ * dequantizing them to floats; the price is the activations' rounding (see the tests for figures).
+ * Prefills go to {@link Int8Tiles}, which gets the same sums with float arithmetic.
  * <p>
  * The integer form, measured fastest on AVX2 (a harness of five forms, one row of 576 values:
  * 81 us per 1536 rows against 169 us for the float kernel): the 16 weight bytes of each half block
@@ -29,9 +30,10 @@ import java.lang.foreign.MemorySegment;
  * API has no multiply-add of pairs, so {@code vpmaddwd} itself is out of reach.
  * <p>
  * So int lane j of a block holds the products at positions 2j, 2j+1, 2j+16, 2j+17, exactly. Every
- * (row, token) sum then runs the same float operations in the same order in all three kernels (one
- * 8-lane accumulator through the blocks in row order, {@code fma(float(isum), dw * dx, acc)}, then
- * a lane reduction): a sequence's outputs do not depend on what shares its step.
+ * (row, token) sum then runs the same float operations in the same order in these kernels and in
+ * {@link Int8Tiles} (one 8-lane accumulator through the blocks in row order,
+ * {@code fma(float(isum), dw * dx, acc)}, then a lane reduction): a sequence's outputs do not
+ * depend on what shares its step.
  * <p>
  * As in {@link Matmul}, no method takes or returns a vector, and each kernel reads block scales
  * inline: a call to {@link WeightLoads#scale} left out-of-line in the loop spilled every vector
@@ -72,32 +74,26 @@ final class Int8Dots {
     }
 
     /**
-     * Rows {@code [r0, r1)} for tokens {@code t < n}, into {@code out[t * rows + r]}: rows in
-     * blocks of {@link Matmul#ROW_BLOCK}, which stay in cache while every token passes over them,
-     * four tokens at a time, then two, then one.
+     * Rows {@code [r0, r1)} for 2 to {@link Matmul#FEW_TOKENS} tokens (a small decode batch), into
+     * {@code out[t * rows + r]}: each weight block read once from the file for all of them, rows in
+     * blocks of {@link Matmul#ROW_BLOCK}. More tokens go to {@link Int8Tiles}.
      */
-    static void tokens(CpuMatrix m, Int8Activations a, int n, float[] out, int r0, int r1) {
+    static void fewTokens(CpuMatrix m, Int8Activations a, int n, float[] out, int r0, int r1) {
         for (int rb = r0; rb < r1; rb += Matmul.ROW_BLOCK) {
             int re = Math.min(r1, rb + Matmul.ROW_BLOCK);
-            int pairs = rb + (re - rb) / 2 * 2, quads = rb + (re - rb) / 4 * 4;
-            int t = 0;
-            for (; t + 4 <= n; t += 4) {
-                for (int r = rb; r < pairs; r += 2) rows2x4(m, r, 1, a, t, n, out);
-                if (pairs < re) rows2x4(m, pairs, 0, a, t, n, out);
-            }
-            if (n - t >= 2) {
-                for (int r = rb; r < quads; r += 4) rows4x2(m, r, 1, a, t, n, out);
-                for (int r = quads; r < re; r++) rows4x2(m, r, 0, a, t, n, out);
-                t += 2;
-            }
-            if (t < n) {
-                for (int r = rb; r < quads; r += 4) rows4x1(m, r, 1, a, t, out);
-                for (int r = quads; r < re; r++) rows4x1(m, r, 0, a, t, out);
+            if (n == 2) {
+                int quads = rb + (re - rb) / 4 * 4;
+                for (int r = rb; r < quads; r += 4) rows4x2(m, r, 1, a, 0, n, out);
+                for (int r = quads; r < re; r++) rows4x2(m, r, 0, a, 0, n, out);
+            } else {
+                int pairs = rb + (re - rb) / 2 * 2;
+                for (int r = rb; r < pairs; r += 2) rows2x4(m, r, 1, a, 0, n, out);
+                if (pairs < re) rows2x4(m, pairs, 0, a, 0, n, out);
             }
         }
     }
 
-    /** Rows {@code r + k * stride} (k = 0..3) for token {@code t}: decode, and the last token of a step. */
+    /** Rows {@code r + k * stride} (k = 0..3) for token {@code t}. */
     private static void rows4x1(CpuMatrix m, int r, int stride, Int8Activations a, int t, float[] out) {
         MemorySegment seg = m.data;
         short[] q = a.q;
@@ -111,38 +107,39 @@ final class Int8Dots {
             long off = 34L * blk;
             int xo = 32 * blk;
             IntVector p;
+            ShortVector xlo = ShortVector.fromArray(S16, q, x0 + xo), xhi = ShortVector.fromArray(S16, q, x0 + xo + 16);
             float s0 = Float.float16ToFloat(seg.get(WeightLoads.SHORT_LE, b0 + off));
             ShortVector w0lo = (ShortVector) ByteVector.fromMemorySegment(B16, seg, b0 + off + 2, WeightLoads.LE)
                     .convertShape(VectorOperators.B2S, S16, 0);
             ShortVector w0hi = (ShortVector) ByteVector.fromMemorySegment(B16, seg, b0 + off + 18, WeightLoads.LE)
                     .convertShape(VectorOperators.B2S, S16, 0);
-            p = w0lo.mul(ShortVector.fromArray(S16, q, x0 + xo)).add(w0hi.mul(ShortVector.fromArray(S16, q, x0 + xo + 16))).reinterpretAsInts();
+            p = w0lo.mul(xlo).add(w0hi.mul(xhi)).reinterpretAsInts();
             a00 = ((FloatVector) p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(p.lanewise(VectorOperators.ASHR, 16))
-                    .convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F8, s0 * d[d0 + blk]), a00);
+                    .convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.broadcast(F8, s0 * d[d0 + blk]), a00);
             float s1 = Float.float16ToFloat(seg.get(WeightLoads.SHORT_LE, b1 + off));
             ShortVector w1lo = (ShortVector) ByteVector.fromMemorySegment(B16, seg, b1 + off + 2, WeightLoads.LE)
                     .convertShape(VectorOperators.B2S, S16, 0);
             ShortVector w1hi = (ShortVector) ByteVector.fromMemorySegment(B16, seg, b1 + off + 18, WeightLoads.LE)
                     .convertShape(VectorOperators.B2S, S16, 0);
-            p = w1lo.mul(ShortVector.fromArray(S16, q, x0 + xo)).add(w1hi.mul(ShortVector.fromArray(S16, q, x0 + xo + 16))).reinterpretAsInts();
+            p = w1lo.mul(xlo).add(w1hi.mul(xhi)).reinterpretAsInts();
             a10 = ((FloatVector) p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(p.lanewise(VectorOperators.ASHR, 16))
-                    .convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F8, s1 * d[d0 + blk]), a10);
+                    .convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.broadcast(F8, s1 * d[d0 + blk]), a10);
             float s2 = Float.float16ToFloat(seg.get(WeightLoads.SHORT_LE, b2 + off));
             ShortVector w2lo = (ShortVector) ByteVector.fromMemorySegment(B16, seg, b2 + off + 2, WeightLoads.LE)
                     .convertShape(VectorOperators.B2S, S16, 0);
             ShortVector w2hi = (ShortVector) ByteVector.fromMemorySegment(B16, seg, b2 + off + 18, WeightLoads.LE)
                     .convertShape(VectorOperators.B2S, S16, 0);
-            p = w2lo.mul(ShortVector.fromArray(S16, q, x0 + xo)).add(w2hi.mul(ShortVector.fromArray(S16, q, x0 + xo + 16))).reinterpretAsInts();
+            p = w2lo.mul(xlo).add(w2hi.mul(xhi)).reinterpretAsInts();
             a20 = ((FloatVector) p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(p.lanewise(VectorOperators.ASHR, 16))
-                    .convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F8, s2 * d[d0 + blk]), a20);
+                    .convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.broadcast(F8, s2 * d[d0 + blk]), a20);
             float s3 = Float.float16ToFloat(seg.get(WeightLoads.SHORT_LE, b3 + off));
             ShortVector w3lo = (ShortVector) ByteVector.fromMemorySegment(B16, seg, b3 + off + 2, WeightLoads.LE)
                     .convertShape(VectorOperators.B2S, S16, 0);
             ShortVector w3hi = (ShortVector) ByteVector.fromMemorySegment(B16, seg, b3 + off + 18, WeightLoads.LE)
                     .convertShape(VectorOperators.B2S, S16, 0);
-            p = w3lo.mul(ShortVector.fromArray(S16, q, x0 + xo)).add(w3hi.mul(ShortVector.fromArray(S16, q, x0 + xo + 16))).reinterpretAsInts();
+            p = w3lo.mul(xlo).add(w3hi.mul(xhi)).reinterpretAsInts();
             a30 = ((FloatVector) p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(p.lanewise(VectorOperators.ASHR, 16))
-                    .convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F8, s3 * d[d0 + blk]), a30);
+                    .convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.broadcast(F8, s3 * d[d0 + blk]), a30);
         }
         out[t * rows + r] = a00.reduceLanes(VectorOperators.ADD);
         out[t * rows + r + stride] = a10.reduceLanes(VectorOperators.ADD);
@@ -176,16 +173,16 @@ final class Int8Dots {
                     .convertShape(VectorOperators.B2S, S16, 0);
             p = w0lo.mul(ShortVector.fromArray(S16, q, x0 + xo)).add(w0hi.mul(ShortVector.fromArray(S16, q, x0 + xo + 16))).reinterpretAsInts();
             a00 = ((FloatVector) p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(p.lanewise(VectorOperators.ASHR, 16))
-                    .convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F8, s0 * d[d0 + blk]), a00);
+                    .convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.broadcast(F8, s0 * d[d0 + blk]), a00);
             p = w0lo.mul(ShortVector.fromArray(S16, q, x1 + xo)).add(w0hi.mul(ShortVector.fromArray(S16, q, x1 + xo + 16))).reinterpretAsInts();
             a01 = ((FloatVector) p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(p.lanewise(VectorOperators.ASHR, 16))
-                    .convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F8, s0 * d[d1 + blk]), a01);
+                    .convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.broadcast(F8, s0 * d[d1 + blk]), a01);
             p = w0lo.mul(ShortVector.fromArray(S16, q, x2 + xo)).add(w0hi.mul(ShortVector.fromArray(S16, q, x2 + xo + 16))).reinterpretAsInts();
             a02 = ((FloatVector) p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(p.lanewise(VectorOperators.ASHR, 16))
-                    .convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F8, s0 * d[d2 + blk]), a02);
+                    .convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.broadcast(F8, s0 * d[d2 + blk]), a02);
             p = w0lo.mul(ShortVector.fromArray(S16, q, x3 + xo)).add(w0hi.mul(ShortVector.fromArray(S16, q, x3 + xo + 16))).reinterpretAsInts();
             a03 = ((FloatVector) p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(p.lanewise(VectorOperators.ASHR, 16))
-                    .convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F8, s0 * d[d3 + blk]), a03);
+                    .convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.broadcast(F8, s0 * d[d3 + blk]), a03);
             float s1 = Float.float16ToFloat(seg.get(WeightLoads.SHORT_LE, b1 + off));
             ShortVector w1lo = (ShortVector) ByteVector.fromMemorySegment(B16, seg, b1 + off + 2, WeightLoads.LE)
                     .convertShape(VectorOperators.B2S, S16, 0);
@@ -193,16 +190,16 @@ final class Int8Dots {
                     .convertShape(VectorOperators.B2S, S16, 0);
             p = w1lo.mul(ShortVector.fromArray(S16, q, x0 + xo)).add(w1hi.mul(ShortVector.fromArray(S16, q, x0 + xo + 16))).reinterpretAsInts();
             a10 = ((FloatVector) p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(p.lanewise(VectorOperators.ASHR, 16))
-                    .convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F8, s1 * d[d0 + blk]), a10);
+                    .convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.broadcast(F8, s1 * d[d0 + blk]), a10);
             p = w1lo.mul(ShortVector.fromArray(S16, q, x1 + xo)).add(w1hi.mul(ShortVector.fromArray(S16, q, x1 + xo + 16))).reinterpretAsInts();
             a11 = ((FloatVector) p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(p.lanewise(VectorOperators.ASHR, 16))
-                    .convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F8, s1 * d[d1 + blk]), a11);
+                    .convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.broadcast(F8, s1 * d[d1 + blk]), a11);
             p = w1lo.mul(ShortVector.fromArray(S16, q, x2 + xo)).add(w1hi.mul(ShortVector.fromArray(S16, q, x2 + xo + 16))).reinterpretAsInts();
             a12 = ((FloatVector) p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(p.lanewise(VectorOperators.ASHR, 16))
-                    .convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F8, s1 * d[d2 + blk]), a12);
+                    .convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.broadcast(F8, s1 * d[d2 + blk]), a12);
             p = w1lo.mul(ShortVector.fromArray(S16, q, x3 + xo)).add(w1hi.mul(ShortVector.fromArray(S16, q, x3 + xo + 16))).reinterpretAsInts();
             a13 = ((FloatVector) p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(p.lanewise(VectorOperators.ASHR, 16))
-                    .convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F8, s1 * d[d3 + blk]), a13);
+                    .convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.broadcast(F8, s1 * d[d3 + blk]), a13);
         }
         out[t0 * rows + r] = a00.reduceLanes(VectorOperators.ADD);
         out[t0 * rows + r + stride] = a10.reduceLanes(VectorOperators.ADD);
@@ -243,10 +240,10 @@ final class Int8Dots {
                     .convertShape(VectorOperators.B2S, S16, 0);
             p = w0lo.mul(ShortVector.fromArray(S16, q, x0 + xo)).add(w0hi.mul(ShortVector.fromArray(S16, q, x0 + xo + 16))).reinterpretAsInts();
             a00 = ((FloatVector) p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(p.lanewise(VectorOperators.ASHR, 16))
-                    .convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F8, s0 * d[d0 + blk]), a00);
+                    .convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.broadcast(F8, s0 * d[d0 + blk]), a00);
             p = w0lo.mul(ShortVector.fromArray(S16, q, x1 + xo)).add(w0hi.mul(ShortVector.fromArray(S16, q, x1 + xo + 16))).reinterpretAsInts();
             a01 = ((FloatVector) p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(p.lanewise(VectorOperators.ASHR, 16))
-                    .convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F8, s0 * d[d1 + blk]), a01);
+                    .convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.broadcast(F8, s0 * d[d1 + blk]), a01);
             float s1 = Float.float16ToFloat(seg.get(WeightLoads.SHORT_LE, b1 + off));
             ShortVector w1lo = (ShortVector) ByteVector.fromMemorySegment(B16, seg, b1 + off + 2, WeightLoads.LE)
                     .convertShape(VectorOperators.B2S, S16, 0);
@@ -254,10 +251,10 @@ final class Int8Dots {
                     .convertShape(VectorOperators.B2S, S16, 0);
             p = w1lo.mul(ShortVector.fromArray(S16, q, x0 + xo)).add(w1hi.mul(ShortVector.fromArray(S16, q, x0 + xo + 16))).reinterpretAsInts();
             a10 = ((FloatVector) p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(p.lanewise(VectorOperators.ASHR, 16))
-                    .convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F8, s1 * d[d0 + blk]), a10);
+                    .convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.broadcast(F8, s1 * d[d0 + blk]), a10);
             p = w1lo.mul(ShortVector.fromArray(S16, q, x1 + xo)).add(w1hi.mul(ShortVector.fromArray(S16, q, x1 + xo + 16))).reinterpretAsInts();
             a11 = ((FloatVector) p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(p.lanewise(VectorOperators.ASHR, 16))
-                    .convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F8, s1 * d[d1 + blk]), a11);
+                    .convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.broadcast(F8, s1 * d[d1 + blk]), a11);
             float s2 = Float.float16ToFloat(seg.get(WeightLoads.SHORT_LE, b2 + off));
             ShortVector w2lo = (ShortVector) ByteVector.fromMemorySegment(B16, seg, b2 + off + 2, WeightLoads.LE)
                     .convertShape(VectorOperators.B2S, S16, 0);
@@ -265,10 +262,10 @@ final class Int8Dots {
                     .convertShape(VectorOperators.B2S, S16, 0);
             p = w2lo.mul(ShortVector.fromArray(S16, q, x0 + xo)).add(w2hi.mul(ShortVector.fromArray(S16, q, x0 + xo + 16))).reinterpretAsInts();
             a20 = ((FloatVector) p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(p.lanewise(VectorOperators.ASHR, 16))
-                    .convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F8, s2 * d[d0 + blk]), a20);
+                    .convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.broadcast(F8, s2 * d[d0 + blk]), a20);
             p = w2lo.mul(ShortVector.fromArray(S16, q, x1 + xo)).add(w2hi.mul(ShortVector.fromArray(S16, q, x1 + xo + 16))).reinterpretAsInts();
             a21 = ((FloatVector) p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(p.lanewise(VectorOperators.ASHR, 16))
-                    .convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F8, s2 * d[d1 + blk]), a21);
+                    .convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.broadcast(F8, s2 * d[d1 + blk]), a21);
             float s3 = Float.float16ToFloat(seg.get(WeightLoads.SHORT_LE, b3 + off));
             ShortVector w3lo = (ShortVector) ByteVector.fromMemorySegment(B16, seg, b3 + off + 2, WeightLoads.LE)
                     .convertShape(VectorOperators.B2S, S16, 0);
@@ -276,10 +273,10 @@ final class Int8Dots {
                     .convertShape(VectorOperators.B2S, S16, 0);
             p = w3lo.mul(ShortVector.fromArray(S16, q, x0 + xo)).add(w3hi.mul(ShortVector.fromArray(S16, q, x0 + xo + 16))).reinterpretAsInts();
             a30 = ((FloatVector) p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(p.lanewise(VectorOperators.ASHR, 16))
-                    .convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F8, s3 * d[d0 + blk]), a30);
+                    .convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.broadcast(F8, s3 * d[d0 + blk]), a30);
             p = w3lo.mul(ShortVector.fromArray(S16, q, x1 + xo)).add(w3hi.mul(ShortVector.fromArray(S16, q, x1 + xo + 16))).reinterpretAsInts();
             a31 = ((FloatVector) p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(p.lanewise(VectorOperators.ASHR, 16))
-                    .convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F8, s3 * d[d1 + blk]), a31);
+                    .convertShape(VectorOperators.I2F, F8, 0)).fma(FloatVector.broadcast(F8, s3 * d[d1 + blk]), a31);
         }
         out[t0 * rows + r] = a00.reduceLanes(VectorOperators.ADD);
         out[t0 * rows + r + stride] = a10.reduceLanes(VectorOperators.ADD);

@@ -71,7 +71,12 @@ class Int8DotsTest {
                     CpuMatrix m = new CpuMatrix(new WeightTensor("w", GgmlType.Q8_0, new long[] {cols, rows}, q8(arena, rows, cols, sw, w)));
                     float[] out = new float[n * rows];
                     if (n == 1) Int8Dots.oneToken(m, a, out, 0, rows);
-                    else Int8Dots.tokens(m, a, n, out, 0, rows);
+                    else if (n <= Matmul.FEW_TOKENS) Int8Dots.fewTokens(m, a, n, out, 0, rows);
+                    else {
+                        a.qf = new float[n * cols];
+                        for (int i = 0; i < a.qf.length; i++) a.qf[i] = a.q[i / 32 * 32 + Int8Activations.position(i % 32)];
+                        Int8Tiles.manyTokens(m, a, n, out, 0, rows, new float[Int8Tiles.scratchFloats(cols)]);
+                    }
                     for (int t = 0; t < n; t++) {
                         for (int row = 0; row < rows; row++) {
                             double ref = 0, size = 0;
@@ -170,7 +175,8 @@ class Int8DotsTest {
 
     /**
      * One token alone, in a decode step of two to four, or in a prefill of up to nine: the same
-     * floats for every (row, token), through all three kernels and the row tails (37 rows).
+     * floats for every (row, token), through the integer kernels, the prefill's float tiles and
+     * the row tails (37 rows).
      */
     @Test
     void aTokensOutputsDoNotDependOnItsBatch() {
