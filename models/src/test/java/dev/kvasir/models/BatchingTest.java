@@ -9,6 +9,8 @@ import dev.kvasir.models.sampling.Sampler;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -195,14 +197,15 @@ class BatchingTest {
     }
 
     /**
-     * Q8_0 matrices on int8 activations: a sequence's decode token gives the same logits alone
+     * Q8_0 or Q4_0 matrices on int8 activations: a sequence's decode token gives the same logits alone
      * (the one-token integer kernel), beside another decode token (the few-token one) and beside
      * another sequence's 12-token prefill chunk (the prefill tiles). stories260K with every matrix
-     * whose rows are whole blocks requantized to Q8_0.
+     * whose rows are whole blocks requantized.
      */
-    @Test
-    void int8ActivationPathsGiveTheSameLogits() {
-        try (TinyModels.Weights w = TinyModels.requantized(loaded.weights(), GgmlType.Q8_0);
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0"})
+    void int8ActivationPathsGiveTheSameLogits(GgmlType type) {
+        try (TinyModels.Weights w = TinyModels.requantized(loaded.weights(), type);
              CpuBackend b = new CpuBackend(2, KvStorage.F32, true);
              LlamaModel m = LlamaModel.create(loaded.config(), w, b, BLOCKS, BLOCK, 0)) {
             int[] a = prompt(11, 7), other = prompt(12, 12);

@@ -8,6 +8,8 @@ import dev.kvasir.models.loader.ModelLoader;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
@@ -79,14 +81,15 @@ class DecodeAllocationTest {
         }
     }
 
-    /** The same on Q8_0 matrices, whose matmuls quantize the activations to int8 (into reused buffers). */
-    @Test
-    void q8_0ModelsOnInt8ActivationsAllocateNothingPerToken() {
+    /** The same on Q8_0 and Q4_0 matrices, whose matmuls quantize the activations to int8 (into reused buffers). */
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0"})
+    void int8ActivationModelsAllocateNothingPerToken(GgmlType type) {
         LlamaConfig c = TinyModels.config(256, 2, 4, 2, 512, 1024, LlamaConfig.RopeStyle.NORMAL, null, false);
-        try (TinyModels.Weights w = TinyModels.random(c, GgmlType.Q8_0, 6);
+        try (TinyModels.Weights w = TinyModels.random(c, type, 6);
              LlamaModel m = LlamaModel.create(c, w, backend, SEQS * (c.contextLength() / BLOCK), BLOCK, 0)) {
             long perStep = bytesPerWarmStep(m, c, c.contextLength());
-            assertTrue(perStep <= BOUND_PER_STEP, () -> "a warm Q8_0 decode step of " + SEQS + " sequences allocated "
+            assertTrue(perStep <= BOUND_PER_STEP, () -> "a warm " + type + " decode step of " + SEQS + " sequences allocated "
                     + perStep + " bytes on average (bound " + BOUND_PER_STEP + ")");
         }
     }

@@ -133,17 +133,18 @@ class ReferenceForwardTest {
     }
 
     /**
-     * Q8_0 on int8 activations: against the stored weights the logits now carry the activations'
+     * Q8_0 and Q4_0 on int8 activations: against the stored weights the logits now carry the activations'
      * rounding (measured worst {@value #INT8_MEASURED}, the bound twice that: these random models
      * amplify a relative error 7-11x, and a block's rounding is about 0.5% of a dot product), and
      * against the unquantized weights they must still pass the same bound as every other type.
      */
-    @Test
-    void int8ActivationsStayWithinTheirRounding() {
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0"})
+    void int8ActivationsStayWithinTheirRounding(GgmlType type) {
         LlamaConfig c = TinyModels.config(64, 2, 4, 2, 96, 96, LlamaConfig.RopeStyle.NORMAL, null, false);
         try (CpuBackend int8 = new CpuBackend(2, KvStorage.F32, true)) {
-            double worst = check(int8, c, GgmlType.Q8_0, 11, 2 * INT8_MEASURED);
-            System.out.printf("Q8_0 int8 activations: worst relative logits error vs float64 on stored weights %.3g%n", worst);
+            double worst = check(int8, c, type, 11, 2 * INT8_MEASURED);
+            System.out.printf("%s int8 activations: worst relative logits error vs float64 on stored weights %.3g%n", type, worst);
         }
     }
 

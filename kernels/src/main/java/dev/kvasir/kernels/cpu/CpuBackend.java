@@ -37,7 +37,7 @@ public final class CpuBackend implements Backend {
     private final ElementwiseJob elementwiseJob = new ElementwiseJob();
 
     private final KvStorage kvStorage;
-    /** Q8_0 matmuls on int8 activations ({@link Int8Dots}); the activations of the step, quantized once. */
+    /** Q8_0 and Q4_0 matmuls on int8 activations ({@link Int8Dots}); the step's activations, quantized once. */
     private final boolean int8Dots;
     private final Int8Activations int8 = new Int8Activations();
 
@@ -52,14 +52,14 @@ public final class CpuBackend implements Backend {
 
     /**
      * {@code kvStorage}: how its KV caches store K and V (f32 exact; f16 and bf16 half the bytes).
-     * Q8_0 matmuls take int8 activations unless {@code -Dkvasir.cpu.int8Dots=false}.
+     * Q8_0 and Q4_0 matmuls take int8 activations unless {@code -Dkvasir.cpu.int8Dots=false}.
      */
     public CpuBackend(int threads, KvStorage kvStorage) {
         this(threads, kvStorage, Int8Dots.byDefault());
     }
 
     /**
-     * {@code int8Dots}: Q8_0 weights multiply activations quantized to int8 per 32 values, as
+     * {@code int8Dots}: Q8_0 and Q4_0 weights multiply activations quantized to int8 per 32 values, as
      * llama.cpp does (faster; logits within its rounding), rather than floats.
      */
     public CpuBackend(int threads, KvStorage kvStorage, boolean int8Dots) {
@@ -76,7 +76,7 @@ public final class CpuBackend implements Backend {
     @Override
     public String name() {
         return "cpu (" + threads() + " threads, " + L + " float lanes, KV " + kvStorage.name().toLowerCase(java.util.Locale.ROOT)
-                + (int8Dots ? ", int8 Q8_0 dots" : "") + ")";
+                + (int8Dots ? ", int8 Q8_0/Q4_0 dots" : "") + ")";
     }
 
     private float[] scratch(int worker, int floats) {

@@ -57,9 +57,9 @@ final class Int8Dots {
         return VectorShape.preferredShape().vectorBitSize() >= 256;
     }
 
-    /** Whether these kernels take matrix {@code m}: Q8_0 (whole 32-value blocks by construction). */
+    /** Whether these kernels take matrix {@code m}: Q8_0 or Q4_0 (whole 32-value blocks by construction). */
     static boolean fit(CpuMatrix m) {
-        return m.type == GgmlType.Q8_0;
+        return m.type == GgmlType.Q8_0 || m.type == GgmlType.Q4_0;
     }
 
     /**
@@ -93,8 +93,25 @@ final class Int8Dots {
         }
     }
 
-    /** Rows {@code r + k * stride} (k = 0..3) for token {@code t}. */
+    // One kernel per weight type and tile, each with only its own loads (see Int8DotsQ4).
+
     private static void rows4x1(CpuMatrix m, int r, int stride, Int8Activations a, int t, float[] out) {
+        if (m.type == GgmlType.Q4_0) Int8DotsQ4.rows4x1(m, r, stride, a, t, out);
+        else q8Rows4x1(m, r, stride, a, t, out);
+    }
+
+    private static void rows2x4(CpuMatrix m, int r, int stride, Int8Activations a, int t, int n, float[] out) {
+        if (m.type == GgmlType.Q4_0) Int8DotsQ4.rows2x4(m, r, stride, a, t, n, out);
+        else q8Rows2x4(m, r, stride, a, t, n, out);
+    }
+
+    private static void rows4x2(CpuMatrix m, int r, int stride, Int8Activations a, int t, int n, float[] out) {
+        if (m.type == GgmlType.Q4_0) Int8DotsQ4.rows4x2(m, r, stride, a, t, n, out);
+        else q8Rows4x2(m, r, stride, a, t, n, out);
+    }
+
+    /** Rows {@code r + k * stride} (k = 0..3) for token {@code t}. */
+    private static void q8Rows4x1(CpuMatrix m, int r, int stride, Int8Activations a, int t, float[] out) {
         MemorySegment seg = m.data;
         short[] q = a.q;
         float[] d = a.d;
@@ -151,7 +168,7 @@ final class Int8Dots {
      * Rows {@code r}, {@code r + stride} for tokens {@code t .. t + 3}: eight accumulators, which with
      * the four weight vectors stay in AVX2's sixteen registers (a 4x4 tile spilled and ran 100x slower).
      */
-    private static void rows2x4(CpuMatrix m, int r, int stride, Int8Activations a, int t, int n, float[] out) {
+    private static void q8Rows2x4(CpuMatrix m, int r, int stride, Int8Activations a, int t, int n, float[] out) {
         MemorySegment seg = m.data;
         short[] q = a.q;
         float[] d = a.d;
@@ -218,7 +235,7 @@ final class Int8Dots {
     }
 
     /** Rows {@code r + k * stride} (k = 0..3) for tokens {@code t}, {@code t + 1}. */
-    private static void rows4x2(CpuMatrix m, int r, int stride, Int8Activations a, int t, int n, float[] out) {
+    private static void q8Rows4x2(CpuMatrix m, int r, int stride, Int8Activations a, int t, int n, float[] out) {
         MemorySegment seg = m.data;
         short[] q = a.q;
         float[] d = a.d;

@@ -1,5 +1,6 @@
 package dev.kvasir.kernels.cpu;
 
+import dev.kvasir.kernels.GgmlType;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorShuffle;
@@ -9,7 +10,7 @@ import jdk.incubator.vector.VectorSpecies;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Q8_0 weights times int8 activations for a prefill's many tokens, with {@link Int8Dots}'s results
+ * Q8_0 and Q4_0 weights times int8 activations for a prefill's many tokens, with {@link Int8Dots}'s results
  * bit for bit but float arithmetic: the integers of both sides as floats, block-permuted the way
  * {@link Int8Activations#position} says, so that four contiguous 8-float loads put in lane j the four
  * positions whose products {@link Int8Dots}'s int lane j sums. Their products and sums are integers
@@ -56,6 +57,11 @@ final class Int8Tiles {
 
     /** Row {@code r}'s integers as floats, permuted, into row {@code k} of scratch; its scales after all the rows. */
     private static void expand(CpuMatrix m, int r, float[] scratch, int k) {
+        if (m.type == GgmlType.Q4_0) expandQ4(m, r, scratch, k);
+        else expandQ8(m, r, scratch, k);
+    }
+
+    private static void expandQ8(CpuMatrix m, int r, float[] scratch, int k) {
         MemorySegment seg = m.data;
         long base = r * m.rowBytes;
         int cols = m.cols, blocks = cols / 32, w = k * cols, s = ROWS * cols + k * blocks;
@@ -66,6 +72,24 @@ final class Int8Tiles {
             // Each 16-byte half: evens then odds (one in-lane byte shuffle), widened to floats.
             ByteVector lo = ByteVector.fromMemorySegment(B16, seg, block + 2, WeightLoads.LE).rearrange(EVENS_ODDS);
             ByteVector hi = ByteVector.fromMemorySegment(B16, seg, block + 18, WeightLoads.LE).rearrange(EVENS_ODDS);
+            ((FloatVector) lo.convertShape(VectorOperators.B2F, F8, 0)).intoArray(scratch, o);
+            ((FloatVector) lo.convertShape(VectorOperators.B2F, F8, 1)).intoArray(scratch, o + 8);
+            ((FloatVector) hi.convertShape(VectorOperators.B2F, F8, 0)).intoArray(scratch, o + 16);
+            ((FloatVector) hi.convertShape(VectorOperators.B2F, F8, 1)).intoArray(scratch, o + 24);
+        }
+    }
+
+    /** Q4_0: the 16 bytes shuffled once; low nibbles are positions 0-15, high nibbles 16-31. */
+    private static void expandQ4(CpuMatrix m, int r, float[] scratch, int k) {
+        MemorySegment seg = m.data;
+        long base = r * m.rowBytes;
+        int cols = m.cols, blocks = cols / 32, w = k * cols, s = ROWS * cols + k * blocks;
+        for (int b = 0; b < blocks; b++) {
+            long block = base + 18L * b;
+            int o = w + 32 * b;
+            scratch[s + b] = Float.float16ToFloat(seg.get(WeightLoads.SHORT_LE, block));
+            ByteVector q = ByteVector.fromMemorySegment(B16, seg, block + 2, WeightLoads.LE).rearrange(EVENS_ODDS);
+            ByteVector lo = q.and((byte) 0x0F).sub((byte) 8), hi = q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8);
             ((FloatVector) lo.convertShape(VectorOperators.B2F, F8, 0)).intoArray(scratch, o);
             ((FloatVector) lo.convertShape(VectorOperators.B2F, F8, 1)).intoArray(scratch, o + 8);
             ((FloatVector) hi.convertShape(VectorOperators.B2F, F8, 0)).intoArray(scratch, o + 16);

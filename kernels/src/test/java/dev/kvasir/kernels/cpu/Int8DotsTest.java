@@ -8,6 +8,8 @@ import dev.kvasir.kernels.quant.Quant;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -18,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Q8_0 weights times int8 activations: the integer block sums exact, the scaled sums within float
+ * Q8_0 and Q4_0 weights times int8 activations: the integer block sums exact, the scaled sums within float
  * rounding, the whole against float64 within what llama.cpp's int8 path allows, and every token's
  * outputs the same whatever else is in its step.
  */
@@ -39,22 +41,30 @@ class Int8DotsTest {
         floats.close();
     }
 
-    /** A Q8_0 matrix of {@code rows x cols} with the given block scales and bytes. */
-    private static MemorySegment q8(Arena arena, int rows, int cols, float[] scales, byte[] bytes) {
-        MemorySegment data = arena.allocate(GgmlType.Q8_0.bytesFor((long) rows * cols), 64);
+    /**
+     * A {@code type} matrix of {@code rows x cols} with the given block scales and integers (Q8_0:
+     * -128..127; Q4_0: -8..7, stored as nibble + 8, positions 0-15 low nibbles, 16-31 high).
+     */
+    private static MemorySegment blocks(GgmlType type, Arena arena, int rows, int cols, float[] scales, byte[] values) {
+        MemorySegment data = arena.allocate(type.bytesFor((long) rows * cols), 64);
+        long size = type.bytesFor(32);
         for (int b = 0; b < rows * cols / 32; b++) {
-            data.set(WeightLoads.SHORT_LE, 34L * b, Float.floatToFloat16(scales[b]));
-            for (int i = 0; i < 32; i++) data.set(ValueLayout.JAVA_BYTE, 34L * b + 2 + i, bytes[32 * b + i]);
+            data.set(WeightLoads.SHORT_LE, size * b, Float.floatToFloat16(scales[b]));
+            for (int i = 0; i < (type == GgmlType.Q8_0 ? 32 : 16); i++) {
+                byte v = type == GgmlType.Q8_0 ? values[32 * b + i] : (byte) ((values[32 * b + i] + 8) | (values[32 * b + i + 16] + 8) << 4);
+                data.set(ValueLayout.JAVA_BYTE, size * b + 2 + i, v);
+            }
         }
         return data;
     }
 
-    @Test
-    void integerBlockSumsAreExactAndScaledSumsWithinFloatRounding() {
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0"})
+    void integerBlockSumsAreExactAndScaledSumsWithinFloatRounding(GgmlType type) {
         int rows = 37, cols = 256, blocks = cols / 32;
         Random r = new Random(1);
         byte[] w = new byte[rows * cols];
-        for (int i = 0; i < w.length; i++) w[i] = (byte) (r.nextInt(256) - 128); // -128 too: the widest product
+        for (int i = 0; i < w.length; i++) w[i] = type == GgmlType.Q8_0 ? (byte) (r.nextInt(256) - 128) : (byte) (r.nextInt(16) - 8); // -128: the widest product
         float[] ones = new float[rows * blocks], scales = new float[rows * blocks];
         java.util.Arrays.fill(ones, 1f);
         for (int i = 0; i < scales.length; i++) scales[i] = Float.float16ToFloat(Float.floatToFloat16(1e-3f + r.nextFloat() * 1e-2f));
@@ -68,7 +78,7 @@ class Int8DotsTest {
                 for (boolean unitScales : new boolean[] {true, false}) {
                     float[] sw = unitScales ? ones : scales;
                     for (int i = 0; i < a.d.length; i++) a.d[i] = unitScales ? 1f : r.nextFloat() * 0.05f;
-                    CpuMatrix m = new CpuMatrix(new WeightTensor("w", GgmlType.Q8_0, new long[] {cols, rows}, q8(arena, rows, cols, sw, w)));
+                    CpuMatrix m = new CpuMatrix(new WeightTensor("w", type, new long[] {cols, rows}, blocks(type, arena, rows, cols, sw, w)));
                     float[] out = new float[n * rows];
                     if (n == 1) Int8Dots.oneToken(m, a, out, 0, rows);
                     else if (n <= Matmul.FEW_TOKENS) Int8Dots.fewTokens(m, a, n, out, 0, rows);
@@ -90,7 +100,7 @@ class Int8DotsTest {
                                 size += Math.abs(term);
                             }
                             float got = out[t * rows + row];
-                            String where = "n=" + n + " token " + t + " row " + row;
+                            String where = type + " n=" + n + " token " + t + " row " + row;
                             // Unit scales: every partial sum is an integer below 2^24, so the floats are exact.
                             if (unitScales) assertEquals((float) exact, got, where);
                             // Otherwise one rounding of dw * dx and one per fused multiply-add and reduction step.
@@ -103,14 +113,15 @@ class Int8DotsTest {
     }
 
     /**
-     * llama.cpp's own check of its Q8_0 dot product (test-quantize-fns): 4096 values
+     * llama.cpp's own check of its quantized dot products (test-quantize-fns): 4096 values
      * {@code 0.1 + 2 cos(i + offset)}, weights offset 0 and activations offset 1, both quantized;
      * the error against the float dot of the unquantized values, divided by 4096, must stay under
      * 0.02. Ours measured {@value #LLAMA_METRIC_MEASURED} (float activations: 2.1e-4; the weights'
      * rounding dominates both).
      */
-    @Test
-    void llamaCppDotProductErrorMetric() {
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0"})
+    void llamaCppDotProductErrorMetric(GgmlType type) {
         int cols = 4096;
         float[] w = new float[cols], x = new float[cols];
         for (int i = 0; i < cols; i++) {
@@ -119,12 +130,13 @@ class Int8DotsTest {
         }
         double ref = 0;
         for (int i = 0; i < cols; i++) ref += (double) w[i] * x[i];
-        float got = matmul(int8, GgmlType.Q8_0, w, 1, cols, x, 1)[0];
-        float viaFloats = matmul(floats, GgmlType.Q8_0, w, 1, cols, x, 1)[0];
+        float got = matmul(int8, type, w, 1, cols, x, 1)[0];
+        float viaFloats = matmul(floats, type, w, 1, cols, x, 1)[0];
         double err = Math.abs(got - ref) / cols, floatErr = Math.abs(viaFloats - ref) / cols;
-        System.out.printf("llama.cpp dot metric |dot - f32 dot| / 4096: int8 %.3g, float activations %.3g (llama.cpp's bound 0.02)%n", err, floatErr);
+        System.out.printf("%s llama.cpp dot metric |dot - f32 dot| / 4096: int8 %.3g, float activations %.3g (llama.cpp's bound 0.02)%n",
+                type, err, floatErr);
         assertTrue(err < 0.02, () -> "error " + err);
-        assertTrue(err < 2 * LLAMA_METRIC_MEASURED, () -> "error " + err + " grew past twice the measured " + LLAMA_METRIC_MEASURED);
+        if (type == GgmlType.Q8_0) assertTrue(err < 2 * LLAMA_METRIC_MEASURED, () -> "error " + err + " grew past twice the measured " + LLAMA_METRIC_MEASURED);
     }
 
     static final double LLAMA_METRIC_MEASURED = 3.5e-5;
@@ -135,14 +147,15 @@ class Int8DotsTest {
      * to the RMS output). Measured: int8 {@value #RMS_MEASURED} RMS (worst 0.018), float activations 1.7e-7 (worst
      * 5.7e-7). The int8 figure is the activations' rounding: a step of max|x| / 127 per block.
      */
-    @Test
-    void matmulAgainstFloat64Reference() {
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0"})
+    void matmulAgainstFloat64Reference(GgmlType type) {
         int rows = 256, cols = 576, n = 5;
         Random r = new Random(7);
         float[] w = new float[rows * cols], x = new float[n * cols];
         for (int i = 0; i < w.length; i++) w[i] = (float) r.nextGaussian();
         for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
-        float[] stored = storedQ8(w, rows, cols);
+        float[] stored = stored(type, w, rows, cols);
         double[] ref = new double[n * rows];
         for (int t = 0; t < n; t++) {
             for (int row = 0; row < rows; row++) {
@@ -155,7 +168,7 @@ class Int8DotsTest {
         for (double v : ref) refSq += v * v;
         double refRms = Math.sqrt(refSq / ref.length);
         for (int k = 0; k < 2; k++) {
-            float[] got = matmul(backends[k], GgmlType.Q8_0, w, rows, cols, x, n);
+            float[] got = matmul(backends[k], type, w, rows, cols, x, n);
             double sq = 0;
             for (int i = 0; i < ref.length; i++) {
                 double e = got[i] - ref[i];
@@ -164,8 +177,8 @@ class Int8DotsTest {
             }
             rms[k] = Math.sqrt(sq / refSq);
         }
-        System.out.printf("Q8_0 %dx%d, %d tokens, vs float64: int8 activations RMS %.3g worst %.3g; float activations RMS %.3g worst %.3g%n",
-                rows, cols, n, rms[0], worst[0], rms[1], worst[1]);
+        System.out.printf("%s %dx%d, %d tokens, vs float64: int8 activations RMS %.3g worst %.3g; float activations RMS %.3g worst %.3g%n",
+                type, rows, cols, n, rms[0], worst[0], rms[1], worst[1]);
         assertTrue(rms[0] < 2 * RMS_MEASURED, () -> "int8 RMS error " + rms[0]);
         assertTrue(worst[0] < 8 * RMS_MEASURED, () -> "int8 worst error " + worst[0]);
         assertTrue(rms[1] < 1e-6, () -> "float activations RMS error " + rms[1]);
@@ -178,17 +191,18 @@ class Int8DotsTest {
      * floats for every (row, token), through the integer kernels, the prefill's float tiles and
      * the row tails (37 rows).
      */
-    @Test
-    void aTokensOutputsDoNotDependOnItsBatch() {
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0"})
+    void aTokensOutputsDoNotDependOnItsBatch(GgmlType type) {
         int rows = 37, cols = 96;
         Random r = new Random(3);
         float[] w = new float[rows * cols], x = new float[9 * cols];
         for (int i = 0; i < w.length; i++) w[i] = (float) r.nextGaussian();
         for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
         try (Arena arena = Arena.ofShared()) {
-            MemorySegment data = arena.allocate(GgmlType.Q8_0.bytesFor(w.length), 64);
-            for (int row = 0; row < rows; row++) Quant.quantize(GgmlType.Q8_0, w, row * cols, cols, data, GgmlType.Q8_0.bytesFor(cols) * row);
-            DeviceMatrix m = int8.matrix(new WeightTensor("w", GgmlType.Q8_0, new long[] {cols, rows}, data));
+            MemorySegment data = arena.allocate(type.bytesFor(w.length), 64);
+            for (int row = 0; row < rows; row++) Quant.quantize(type, w, row * cols, cols, data, type.bytesFor(cols) * row);
+            DeviceMatrix m = int8.matrix(new WeightTensor("w", type, new long[] {cols, rows}, data));
             DeviceTensor xt = int8.allocate(9L * cols), out = int8.allocate(9L * rows);
             // Warm up first: until C2 compiles them, the Vector API's Java fallbacks may reduce lanes
             // in another order than the compiled code.
@@ -207,18 +221,18 @@ class Int8DotsTest {
                 int8.download(out, 0, got, 0, got.length);
                 for (int t = 0; t < n; t++) {
                     for (int row = 0; row < rows; row++) {
-                        assertEquals(alone[t][row], got[t * rows + row], "n=" + n + " token " + t + " row " + row);
+                        assertEquals(alone[t][row], got[t * rows + row], type + " n=" + n + " token " + t + " row " + row);
                     }
                 }
             }
         }
     }
 
-    private static float[] storedQ8(float[] w, int rows, int cols) {
+    private static float[] stored(GgmlType type, float[] w, int rows, int cols) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment data = arena.allocate(GgmlType.Q8_0.bytesFor(w.length), 64);
-            for (int row = 0; row < rows; row++) Quant.quantize(GgmlType.Q8_0, w, row * cols, cols, data, GgmlType.Q8_0.bytesFor(cols) * row);
-            return Quant.dequantize(new WeightTensor("w", GgmlType.Q8_0, new long[] {cols, rows}, data));
+            MemorySegment data = arena.allocate(type.bytesFor(w.length), 64);
+            for (int row = 0; row < rows; row++) Quant.quantize(type, w, row * cols, cols, data, type.bytesFor(cols) * row);
+            return Quant.dequantize(new WeightTensor("w", type, new long[] {cols, rows}, data));
         }
     }
 
