@@ -10,6 +10,10 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.Locale;
+import java.util.Set;
 
 /**
  * Q8_0 weights times int8 activations ({@link Int8Activations}), llama.cpp's way: per 32-value
@@ -47,19 +51,27 @@ final class Int8Dots {
 
     private Int8Dots() {}
 
-    /**
-     * The default of {@code kvasir.cpu.int8Dots}: on where the CPU has 256-bit integer vectors (the
-     * kernels are written for them; narrower hardware would run them emulated).
-     */
-    static boolean byDefault() {
-        String set = System.getProperty("kvasir.cpu.int8Dots");
-        if (set != null) return Boolean.parseBoolean(set);
-        return VectorShape.preferredShape().vectorBitSize() >= 256;
-    }
+    /** The weight types these kernels take (whole 32-value blocks by construction). */
+    static final Set<GgmlType> TYPES = Collections.unmodifiableSet(EnumSet.of(GgmlType.Q8_0, GgmlType.Q4_0));
 
-    /** Whether these kernels take matrix {@code m}: Q8_0 or Q4_0 (whole 32-value blocks by construction). */
-    static boolean fit(CpuMatrix m) {
-        return m.type == GgmlType.Q8_0 || m.type == GgmlType.Q4_0;
+    /**
+     * The types whose matmuls take int8 activations by default: {@code -Dkvasir.cpu.int8Dots=} true
+     * (all of {@link #TYPES}), false, or a list such as {@code q8_0,q4_0}. Unset: Q8_0 where the CPU
+     * has 256-bit vectors (the kernels are written for them). Not Q4_0: on smol135 its decode gained
+     * 1.0-1.2x and its prefill lost 0.6x, where Q8_0's decode gains 1.5-1.8x.
+     */
+    static Set<GgmlType> typesByDefault() {
+        String set = System.getProperty("kvasir.cpu.int8Dots");
+        if (set == null) return VectorShape.preferredShape().vectorBitSize() >= 256 ? EnumSet.of(GgmlType.Q8_0) : EnumSet.noneOf(GgmlType.class);
+        if (set.equalsIgnoreCase("true")) return EnumSet.copyOf(TYPES);
+        EnumSet<GgmlType> types = EnumSet.noneOf(GgmlType.class);
+        if (set.equalsIgnoreCase("false") || set.isBlank()) return types;
+        for (String name : set.split(",")) {
+            GgmlType t = GgmlType.valueOf(name.trim().toUpperCase(Locale.ROOT));
+            if (!TYPES.contains(t)) throw new IllegalArgumentException("kvasir.cpu.int8Dots: no int8 kernels for " + t + " (only " + TYPES + ")");
+            types.add(t);
+        }
+        return types;
     }
 
     /**

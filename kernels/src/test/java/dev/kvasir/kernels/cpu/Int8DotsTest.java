@@ -250,4 +250,24 @@ class Int8DotsTest {
             return got;
         }
     }
+
+    @Test
+    void theFlagNamesTheTypes() {
+        String before = System.getProperty("kvasir.cpu.int8Dots");
+        try {
+            System.clearProperty("kvasir.cpu.int8Dots");
+            assertEquals(java.util.Set.of(GgmlType.Q8_0), Int8Dots.typesByDefault(), "default on this AVX2 machine");
+            System.setProperty("kvasir.cpu.int8Dots", "true");
+            assertEquals(Int8Dots.TYPES, Int8Dots.typesByDefault());
+            System.setProperty("kvasir.cpu.int8Dots", "false");
+            assertEquals(java.util.Set.of(), Int8Dots.typesByDefault());
+            System.setProperty("kvasir.cpu.int8Dots", "q4_0");
+            assertEquals(java.util.Set.of(GgmlType.Q4_0), Int8Dots.typesByDefault());
+            System.setProperty("kvasir.cpu.int8Dots", "q6_k");
+            org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, Int8Dots::typesByDefault);
+        } finally {
+            if (before == null) System.clearProperty("kvasir.cpu.int8Dots");
+            else System.setProperty("kvasir.cpu.int8Dots", before);
+        }
+    }
 }
