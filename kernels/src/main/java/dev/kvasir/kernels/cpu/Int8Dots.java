@@ -31,7 +31,9 @@ import java.util.Set;
  * would do in one. Widening shorts to ints with {@code convertShape(S2I, part 1)} instead crosses
  * the 128-bit halves ({@code vextracti128}) and was 1.6x slower; a 32-byte weight load split with
  * {@code convertShape(B2S, part 1)} compiles to a shuffle-and-blend sequence, 2x slower. The Vector
- * API has no multiply-add of pairs, so {@code vpmaddwd} itself is out of reach.
+ * API has no multiply-add of pairs, so {@code vpmaddwd} itself is out of reach. The compiled
+ * {@code q8Rows4x1} (-XX:+PrintAssembly with hsdis) is that sequence, plus {@code vcvtph2ps} for
+ * the f16 block scales and {@code vcvtdq2ps}, {@code vbroadcastss}, {@code vfmadd231ps} per block.
  * <p>
  * So int lane j of a block holds the products at positions 2j, 2j+1, 2j+16, 2j+17, exactly. Every
  * (row, token) sum then runs the same float operations in the same order in these kernels and in

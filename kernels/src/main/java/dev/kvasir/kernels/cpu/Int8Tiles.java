@@ -21,6 +21,9 @@ import java.lang.foreign.MemorySegment;
  * (row, token) (two short multiplies, an add, the pair sum by shifts, a conversion), where four
  * fused multiply-adds do it here once the rows are expanded, which a prefill amortizes over its
  * tokens (smol135 Q8_0, 64-token prompt: the integer tiles ran at 122 tok/s, float activations 164).
+ * These still take 1.4-1.6x the float tiles' time: five FMA-unit operations per (row, token) and 32
+ * values against four, plus the scale's multiply and broadcast, and the 2x4 tile's accumulators
+ * spill a little (seen in -XX:+PrintAssembly); prompt speed with int8 on was 0.56-0.85x.
  * <p>
  * Rows go in blocks of {@link #ROWS}: expanded into scratch (integers, then the block scales), then
  * every group of four tokens passes over them two rows at a time.
