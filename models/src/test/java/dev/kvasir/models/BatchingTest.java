@@ -1,12 +1,16 @@
 package dev.kvasir.models;
 
+import dev.kvasir.kernels.GgmlType;
 import dev.kvasir.kernels.cpu.CpuBackend;
+import dev.kvasir.kernels.cpu.KvStorage;
 import dev.kvasir.models.loader.LoadedModel;
 import dev.kvasir.models.loader.ModelLoader;
 import dev.kvasir.models.sampling.Sampler;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -189,6 +193,34 @@ class BatchingTest {
             assertEquals(Sampler.argmax(uninterrupted.get(s)), Sampler.argmax(logits), "token " + s);
             logits = Steps.run(model, new int[] {Sampler.argmax(logits)}, pos, back, BLOCK);
             assertTrue(Steps.relativeError(logits, uninterrupted.get(s + 1)) < 1e-6, "logits " + s);
+        }
+    }
+
+    /**
+     * Q8_0 or Q4_0 matrices on int8 activations: a sequence's decode token gives the same logits alone
+     * (the one-token integer kernel), beside another decode token (the few-token one) and beside
+     * another sequence's 12-token prefill chunk (the prefill tiles). stories260K with every matrix
+     * whose rows are whole blocks requantized.
+     */
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0"})
+    void int8ActivationPathsGiveTheSameLogits(GgmlType type) {
+        try (TinyModels.Weights w = TinyModels.requantized(loaded.weights(), type);
+             CpuBackend b = new CpuBackend(2, KvStorage.F32, true);
+             LlamaModel m = LlamaModel.create(loaded.config(), w, b, BLOCKS, BLOCK, 0)) {
+            int[] a = prompt(11, 7), other = prompt(12, 12);
+            int next = Sampler.argmax(Steps.run(m, a, 0, table(0, 4), BLOCK));
+            SequenceChunk decode = new SequenceChunk(1, new int[] {next}, a.length, Steps.slots(table(0, 4), BLOCK, a.length, 1), table(0, 4), true);
+            SequenceChunk otherDecode = new SequenceChunk(2, new int[] {5}, 0, Steps.slots(table(10, 4), BLOCK, 0, 1), table(10, 4), true);
+            SequenceChunk prefill = new SequenceChunk(3, other, 0, Steps.slots(table(20, 4), BLOCK, 0, other.length), table(20, 4), true);
+            ForwardBatch[] steps = {new ForwardBatch(List.of(decode)), new ForwardBatch(List.of(decode, otherDecode)),
+                    new ForwardBatch(List.of(decode, prefill))};
+            // Bit for bit, once the kernels are compiled (the Vector API's interpreted fallbacks
+            // may reduce lanes in another order): the steps rewrite the same K/V slots each time.
+            for (int i = 0; i < 300; i++) m.forward(steps[i % 3]);
+            float[] alone = m.forward(steps[0])[0].clone();
+            assertArrayEquals(alone, m.forward(steps[1])[0], "beside a decode token");
+            assertArrayEquals(alone, m.forward(steps[2])[0], "beside a prefill chunk");
         }
     }
 }

@@ -1,11 +1,15 @@
 package dev.kvasir.models;
 
+import dev.kvasir.kernels.GgmlType;
 import dev.kvasir.kernels.cpu.CpuBackend;
+import dev.kvasir.kernels.cpu.KvStorage;
 import dev.kvasir.models.loader.LoadedModel;
 import dev.kvasir.models.loader.ModelLoader;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
@@ -41,7 +45,7 @@ class DecodeAllocationTest {
     @BeforeAll
     static void load() {
         loaded = ModelLoader.load(ModelLocator.testModel("stories260K.gguf"));
-        backend = new CpuBackend(2);
+        backend = new CpuBackend(2, KvStorage.F32, true); // int8 activations on: the Q8_0 test's path
         int blocksPerSeq = (PROMPT + WARM_STEPS + MEASURED_STEPS + BLOCK - 1) / BLOCK;
         model = LlamaModel.create(loaded.config(), loaded.weights(), backend, SEQS * blocksPerSeq, BLOCK, 0);
     }
@@ -73,6 +77,19 @@ class DecodeAllocationTest {
              LlamaModel m = LlamaModel.create(c, w, backend, SEQS * (c.contextLength() / BLOCK), BLOCK, 0)) {
             long perStep = bytesPerWarmStep(m, c, c.contextLength());
             assertTrue(perStep <= BOUND_PER_STEP, () -> "a warm Q4_K_M decode step of " + SEQS + " sequences allocated "
+                    + perStep + " bytes on average (bound " + BOUND_PER_STEP + ")");
+        }
+    }
+
+    /** The same on Q8_0 and Q4_0 matrices, whose matmuls quantize the activations to int8 (into reused buffers). */
+    @ParameterizedTest
+    @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0"})
+    void int8ActivationModelsAllocateNothingPerToken(GgmlType type) {
+        LlamaConfig c = TinyModels.config(256, 2, 4, 2, 512, 1024, LlamaConfig.RopeStyle.NORMAL, null, false);
+        try (TinyModels.Weights w = TinyModels.random(c, type, 6);
+             LlamaModel m = LlamaModel.create(c, w, backend, SEQS * (c.contextLength() / BLOCK), BLOCK, 0)) {
+            long perStep = bytesPerWarmStep(m, c, c.contextLength());
+            assertTrue(perStep <= BOUND_PER_STEP, () -> "a warm " + type + " decode step of " + SEQS + " sequences allocated "
                     + perStep + " bytes on average (bound " + BOUND_PER_STEP + ")");
         }
     }

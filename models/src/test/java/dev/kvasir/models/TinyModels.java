@@ -63,6 +63,21 @@ final class TinyModels {
         return w;
     }
 
+    /**
+     * {@code source}'s tensors with every matrix whose rows are whole blocks of {@code type} stored
+     * as {@code type}; the rest (norms, rows of other lengths) as F32.
+     */
+    static Weights requantized(ModelWeights source, GgmlType type) {
+        Weights w = new Weights();
+        for (String name : source.names()) {
+            WeightTensor t = source.tensor(name);
+            boolean matrix = t.shape().length == 2;
+            GgmlType as = matrix && t.cols() % type.blockSize == 0 ? type : GgmlType.F32;
+            w.put(name, as, matrix ? t.rows() : 1, t.cols(), Quant.dequantize(t));
+        }
+        return w;
+    }
+
     private static float scale(int fanIn) {
         return (float) (1.5 / Math.sqrt(fanIn));
     }

@@ -4,6 +4,7 @@ import dev.kvasir.kernels.AttentionBatch;
 import dev.kvasir.kernels.Backend;
 import dev.kvasir.kernels.DeviceMatrix;
 import dev.kvasir.kernels.DeviceTensor;
+import dev.kvasir.kernels.GgmlType;
 import dev.kvasir.kernels.KvCache;
 import dev.kvasir.kernels.KvLayout;
 import dev.kvasir.kernels.WeightTensor;
@@ -13,6 +14,8 @@ import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.Set;
 
 import static dev.kvasir.kernels.cpu.WeightLoads.F;
 import static dev.kvasir.kernels.cpu.WeightLoads.L;
@@ -37,6 +40,9 @@ public final class CpuBackend implements Backend {
     private final ElementwiseJob elementwiseJob = new ElementwiseJob();
 
     private final KvStorage kvStorage;
+    /** Weight types whose matmuls take int8 activations ({@link Int8Dots}); the step's activations, quantized once. */
+    private final Set<GgmlType> int8Types;
+    private final Int8Activations int8 = new Int8Activations();
 
     /** A backend with one worker per available core, K and V in f32. */
     public CpuBackend() {
@@ -47,11 +53,28 @@ public final class CpuBackend implements Backend {
         this(threads, KvStorage.F32);
     }
 
-    /** {@code kvStorage}: how its KV caches store K and V (f32 exact; f16 and bf16 half the bytes). */
+    /**
+     * {@code kvStorage}: how its KV caches store K and V (f32 exact; f16 and bf16 half the bytes).
+     * Q8_0 matmuls take int8 activations unless {@code -Dkvasir.cpu.int8Dots=false} (or a list of
+     * types: {@code q8_0,q4_0}).
+     */
     public CpuBackend(int threads, KvStorage kvStorage) {
+        this(threads, kvStorage, Int8Dots.typesByDefault());
+    }
+
+    /**
+     * {@code int8Dots}: Q8_0 and Q4_0 weights multiply activations quantized to int8 per 32 values,
+     * as llama.cpp does (faster decode; logits within its rounding), rather than floats.
+     */
+    public CpuBackend(int threads, KvStorage kvStorage, boolean int8Dots) {
+        this(threads, kvStorage, int8Dots ? Int8Dots.TYPES : Set.of());
+    }
+
+    private CpuBackend(int threads, KvStorage kvStorage, Set<GgmlType> int8Types) {
         pool = new WorkerPool(threads);
         scratch = new float[threads][0];
         this.kvStorage = java.util.Objects.requireNonNull(kvStorage, "kvStorage");
+        this.int8Types = int8Types.isEmpty() ? EnumSet.noneOf(GgmlType.class) : EnumSet.copyOf(int8Types);
     }
 
     public int threads() {
@@ -60,7 +83,8 @@ public final class CpuBackend implements Backend {
 
     @Override
     public String name() {
-        return "cpu (" + threads() + " threads, " + L + " float lanes, KV " + kvStorage.name().toLowerCase(java.util.Locale.ROOT) + ")";
+        return "cpu (" + threads() + " threads, " + L + " float lanes, KV " + kvStorage.name().toLowerCase(java.util.Locale.ROOT)
+                + (int8Types.isEmpty() ? "" : ", int8 dots " + int8Types) + ")";
     }
 
     private float[] scratch(int worker, int floats) {
@@ -160,7 +184,9 @@ public final class CpuBackend implements Backend {
         job.x = x;
         job.n = n;
         int chunks = 0;
+        boolean quantize = false;
         for (int i = 0; i < job.count; i++) {
+            quantize |= int8Types.contains(job.m[i].type);
             // Enough chunks per thread to even out a noisy machine, each whole row blocks.
             int rows = job.m[i].rows;
             int perChunk = Math.max(Matmul.ROW_BLOCK, rows / (threads() * 16));
@@ -169,6 +195,8 @@ public final class CpuBackend implements Backend {
             job.firstChunk[i] = chunks;
             chunks += (rows + perChunk - 1) / perChunk;
         }
+        // The matrices of a job read the same x: quantized once, here, for all of them.
+        if (quantize) int8.quantize(x, n, job.m[0].cols, n > Matmul.FEW_TOKENS);
         pool.run(job, chunks);
         job.x = null;
         for (int i = 0; i < job.count; i++) job.set(i, null, null);
@@ -196,6 +224,12 @@ public final class CpuBackend implements Backend {
             CpuMatrix mi = m[i];
             int r0 = (chunk - firstChunk[i]) * rowsPerChunk[i];
             int r1 = Math.min(mi.rows, r0 + rowsPerChunk[i]);
+            if (int8Types.contains(mi.type)) {
+                if (n == 1) Int8Dots.oneToken(mi, int8, out[i], r0, r1);
+                else if (n <= Matmul.FEW_TOKENS) Int8Dots.fewTokens(mi, int8, n, out[i], r0, r1);
+                else Int8Tiles.manyTokens(mi, int8, n, out[i], r0, r1, scratch(worker, Int8Tiles.scratchFloats(mi.cols)));
+                return;
+            }
             float[] s = scratch(worker, Matmul.ROW_BLOCK * mi.cols);
             if (n == 1) Matmul.oneToken(mi, x, 0, out[i], 0, r0, r1, s);
             else if (n <= Matmul.FEW_TOKENS && Matmul.fewTokensFit(mi)) Matmul.fewTokens(mi, x, n, out[i], r0, r1);

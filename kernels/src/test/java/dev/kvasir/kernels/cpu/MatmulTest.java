@@ -17,14 +17,17 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Every matmul path (one token in registers, many tokens through scratch) against a float64 dot of the stored values. */
+/**
+ * Every matmul path on float activations (one token in registers, many tokens through scratch)
+ * against a float64 dot of the stored values; Q8_0 on int8 activations is {@link Int8DotsTest}'s.
+ */
 class MatmulTest {
 
     private static CpuBackend backend;
 
     @BeforeAll
     static void start() {
-        backend = new CpuBackend(2);
+        backend = new CpuBackend(2, KvStorage.F32, false);
     }
 
     @AfterAll
