@@ -328,10 +328,10 @@ public final class CpuBackend implements Backend {
             if (op == SILU_MUL) {
                 for (; i < bound; i += L) {
                     FloatVector g = FloatVector.fromArray(F, a, i);
-                    FloatVector silu = g.div(g.neg().lanewise(VectorOperators.EXP).add(1f));
+                    FloatVector silu = g.div(VectorExp.exp(g.neg()).add(1f)); // VectorExp: the same bits cold or compiled, lanes or tail
                     silu.mul(FloatVector.fromArray(F, b, i)).intoArray(a, i);
                 }
-                for (; i < to; i++) a[i] = (float) (a[i] / (1.0 + Math.exp(-a[i]))) * b[i];
+                for (; i < to; i++) a[i] = a[i] / (VectorExp.exp(-a[i]) + 1f) * b[i];
             } else {
                 for (; i < bound; i += L) {
                     FloatVector.fromArray(F, a, i).add(FloatVector.fromArray(F, b, i)).intoArray(a, i);

@@ -1,5 +1,6 @@
 package dev.kvasir.models.sampling;
 
+import dev.kvasir.kernels.cpu.VectorExp;
 import dev.kvasir.models.sampling.constraint.ConstraintState;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -198,7 +199,8 @@ public final class Sampler {
     /**
      * {@code x[i] = exp((x[i] - max) * invT)}, the unnormalized probabilities, and their sum. On the
      * whole vocabulary every step, so in vectors: the max, the exponentials and the sum (float lanes
-     * over short spans, then into a double total).
+     * over short spans, then into a double total). {@link VectorExp} gives the same bits whether the
+     * JIT has compiled this yet or not, so a seeded sample does not depend on the server's age.
      */
     static double softmaxWeights(float[] x, float invT) {
         int n = x.length, bound = F.loopBound(n);
@@ -212,14 +214,14 @@ public final class Sampler {
             int end = Math.min(bound, span + SUM_SPAN);
             FloatVector acc = FloatVector.zero(F);
             for (int i = span; i < end; i += F.length()) {
-                FloatVector e = FloatVector.fromArray(F, x, i).sub(vmax).mul(invT).lanewise(VectorOperators.EXP);
+                FloatVector e = VectorExp.exp(FloatVector.fromArray(F, x, i).sub(vmax).mul(invT));
                 e.intoArray(x, i);
                 acc = acc.add(e);
             }
-            total += acc.reduceLanes(VectorOperators.ADD);
+            for (int l = 0; l < F.length(); l++) total += acc.lane(l); // in lane order: reduceLanes' order differs cold and compiled
         }
         for (int i = bound; i < n; i++) {
-            float e = (float) Math.exp((x[i] - max) * invT);
+            float e = VectorExp.exp((x[i] - max) * invT);
             x[i] = e;
             total += e;
         }
