@@ -167,6 +167,7 @@ public final class MemoryService implements AutoCloseable {
 
     /** One keyed memory through {@link ConflictResolver}, under the owner's write lock in the store. */
     private Memory writeFact(Owner owner, Memory incoming, float[] vector, Instant now, String by) {
+        flushAccesses(); // the reads noted so far count in the holders' access counts, which a new value takes over
         List<Memory> seen = new ArrayList<>();
         FactResolution.Outcome outcome = guarded(() -> store.writeFact(owner, incoming.factKey(), now, by, holders -> {
             seen.clear(); // a retried transaction resolves again
