@@ -7,8 +7,7 @@ import java.util.function.LongConsumer;
 
 /**
  * Tuning of a {@link MemoryService}. {@code similarityFloor}: the cosine above which a returned
- * memory counts as a hit for the hit-rate metric and as a use for the policies (a read below it
- * does not reinforce); {@code maxCachedUsers}: per-user search indexes
+ * memory counts as a hit for the hit-rate metric; {@code maxCachedUsers}: per-user search indexes
  * kept in this process; {@code searchLatencyNanos}: called with every search's duration (the
  * server's histogram); {@code features}: extractor, summarizer, policy and budgets, vectors.
  */

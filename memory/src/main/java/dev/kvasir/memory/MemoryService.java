@@ -452,18 +452,14 @@ public final class MemoryService implements AutoCloseable {
         }
         List<SearchHit> hits = new ArrayList<>(chosen.size());
         Set<String> injected = new HashSet<>();
-        // A read reinforces a memory (its use count and time, which the policies weigh) only when the
-        // memory matched the query: one returned because k had room left is filler, and counting it
-        // let a session summary injected into every prompt outweigh the facts asked for.
-        List<String> used = new ArrayList<>(chosen.size());
+        boolean hit = false;
         for (Scored s : chosen) {
             Candidate c = s.c();
             hits.add(new SearchHit(c.memory(), s.score(), c.similarity(), c.lexicalScore(), MemoryPromptRenderer.line(c.memory())));
             injected.add(c.memory().id());
-            if (queryVector[0] == null || c.similarity() >= config.similarityFloor()) used.add(c.memory().id());
+            hit |= c.similarity() >= config.similarityFloor();
         }
-        boolean hit = queryVector[0] != null && !used.isEmpty();
-        if (!used.isEmpty()) accessLog.note(owner, used, now);
+        if (!hits.isEmpty()) accessLog.note(owner, hits.stream().map(h -> h.memory().id()).toList(), now);
         stats.searches.increment();
         if (hit) stats.searchHits.increment();
         config.searchLatencyNanos().accept(System.nanoTime() - t0);

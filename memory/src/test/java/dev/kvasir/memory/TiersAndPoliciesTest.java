@@ -126,32 +126,6 @@ class TiersAndPoliciesTest {
     }
 
     @Test
-    void aReadReinforcesOnlyTheMemoriesThatMatchedIt() throws Exception {
-        // A summary of small talk fills a prompt's free retrieval slots on every turn: those reads are
-        // not uses. Counted as uses, they lifted it above a fact the user asked for later, which was evicted.
-        open(PolicyKind.HYBRID, 64, 32);
-        List<Memory> smallTalk = new java.util.ArrayList<>();
-        for (int i = 0; i < 6; i++) { // 60 words: the fact's 5 more pass the budget of 64
-            smallTalk.add(memory.add("t", "ada", NewMemory.of("Small talk " + i + " about the weather being mild this week").withImportance(0.6)));
-        }
-        for (int i = 0; i < 6; i++) {
-            clock.advance(Duration.ofMinutes(1));
-            SearchResult r = memory.search("t", "ada", SearchRequest.of("What is my locker code?", 8), null);
-            assertEquals(6, r.hits().size(), "k had room for every memory");
-        }
-        clock.advance(Duration.ofMinutes(1));
-        Memory code = memory.add("t", "ada", NewMemory.of("Ada's locker code is 5530").withImportance(0.7));
-        awaitUpkeep();
-        assertEquals(Tier.RECENT, memory.get("t", "ada", code.id()).tier(), "the fact outweighs small talk no read matched");
-        assertEquals(0, memory.get("t", "ada", smallTalk.get(1).id()).accessCount(), "a read that did not match is not a use");
-        assertWithinBudget("ada", 64);
-        SearchResult asked = memory.search("t", "ada", SearchRequest.of("What is my locker code?", 1), null);
-        assertEquals(List.of(code.id()), asked.ids());
-        awaitUpkeep();
-        assertEquals(1, memory.get("t", "ada", code.id()).accessCount(), "a read that matched is a use");
-    }
-
-    @Test
     void aCorrectedFactTakesOverTheReadsOfTheValueItReplaces() throws Exception {
         // Otherwise every correction restarts the key's reinforcement at zero, and under hybrid a fact
         // the user asks for all the time loses its place to whatever was read more since.
