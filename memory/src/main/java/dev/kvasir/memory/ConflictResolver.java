@@ -16,7 +16,9 @@ import java.util.List;
  * retired, not deleted: {@code invalid_at} when the winner started to hold (or its own start, if it
  * is the newer one), {@code expired_at} now, {@code invalidated_by} the winner; so it leaves every
  * search but stays in the history and answers {@code as_of} queries. The turns a loser was read
- * from are retired with it, so its stale value is not found through them either.
+ * from are retired with it, so its stale value is not found through them either. A new value that
+ * wins takes over the reads (access count) of the values it retires: the policies weigh how often
+ * a key is read, and a correction would otherwise start the user's most asked-for fact at zero.
  */
 final class ConflictResolver {
     static final Duration HALF_LIFE = Duration.ofDays(30);
@@ -39,7 +41,13 @@ final class ConflictResolver {
         List<FactResolution.Retirement> retire = new ArrayList<>();
         for (Memory h : holders) if (h != winner) retireWithTurns(h, winner, now, retire);
         Memory stored = incoming;
-        if (winner != incoming) {
+        if (winner == incoming) {
+            // The key's reads carry over to its new value: how often the user's locker code was asked
+            // for says how much the current code is worth keeping, not how much the old string was.
+            long reads = incoming.accessCount();
+            for (Memory h : holders) reads += h.accessCount();
+            stored = incoming.withAccessCount(reads);
+        } else {
             stored = incoming.retired(endOf(incoming, winner), now, winner.id());
             for (String turn : sourceTurns(incoming)) retire.add(new FactResolution.Retirement(turn, stored.invalidAt(), now, winner.id()));
         }

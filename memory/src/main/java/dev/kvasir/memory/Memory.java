@@ -87,6 +87,12 @@ public record Memory(
                 createdAt, lastAccessedAt, accessCount, metadata, validAt, invalidAt, expiredAt, invalidatedBy, summaryDepth, replaces);
     }
 
+    /** The same memory with {@code count} reads to its name (a new value of a fact key takes over its key's reads). */
+    public Memory withAccessCount(long count) {
+        return new Memory(id, tenant, user, scope, sessionId, factKey, content, importance, confidence, correction, tier, source,
+                createdAt, lastAccessedAt, count, metadata, validAt, invalidAt, expiredAt, invalidatedBy, summaryDepth, replaces);
+    }
+
     /** This memory as a summary of depth {@code depth} standing for {@code replaced}. */
     public Memory asSummary(int depth, List<String> replaced) {
         return new Memory(id, tenant, user, scope, sessionId, factKey, content, importance, confidence, correction, tier, source,

@@ -167,6 +167,7 @@ public final class MemoryService implements AutoCloseable {
 
     /** One keyed memory through {@link ConflictResolver}, under the owner's write lock in the store. */
     private Memory writeFact(Owner owner, Memory incoming, float[] vector, Instant now, String by) {
+        flushAccesses(); // the reads noted so far count in the holders' access counts, which a new value takes over
         List<Memory> seen = new ArrayList<>();
         FactResolution.Outcome outcome = guarded(() -> store.writeFact(owner, incoming.factKey(), now, by, holders -> {
             seen.clear(); // a retried transaction resolves again
@@ -289,7 +290,7 @@ public final class MemoryService implements AutoCloseable {
             if (counter == null) throw new IllegalArgumentException("a token budget needs a token counter");
         }
         if (request.sessionId() != null) InputRules.checkSessionId(request.sessionId());
-        return search(owner, request, counter, null);
+        return search(owner, guarded(() -> indexes.reader(owner)), request, counter, null, Set.of()).result();
     }
 
     /**
@@ -313,8 +314,9 @@ public final class MemoryService implements AutoCloseable {
         InputRules.checkK(topK);
         InputRules.checkMaxTokens(maxTokens);
         Instant now = now();
+        SearchIndexes.Reader index = guarded(() -> indexes.reader(owner));
         // maxTokens covers both blocks: the core (up to its own budget) first, retrieval gets the rest.
-        List<Memory> core = features.policy().tiered() ? coreMemories(owner, now, counter, Math.min(features.coreBudgetTokens(), maxTokens))
+        List<Memory> core = features.policy().tiered() ? coreMemories(index, now, counter, Math.min(features.coreBudgetTokens(), maxTokens))
                 : List.of();
         String coreBlock = core.isEmpty() ? null : MemoryPromptRenderer.renderCore(core);
         int coreTokens = coreBlock == null ? 0 : counter.count(coreBlock);
@@ -325,22 +327,22 @@ public final class MemoryService implements AutoCloseable {
             Set<Tier> tiers = features.policy().tiered() ? EnumSet.of(Tier.RECENT) : EnumSet.of(Tier.CORE, Tier.RECENT);
             Set<String> coreKeys = new HashSet<>();
             for (Memory m : core) if (m.factKey() != null) coreKeys.add(m.factKey());
-            found = search(owner, new SearchRequest(q, topK, retrievalBudget, sessionId, null, tiers, false, mode), counter, sessionId,
+            found = search(owner, index, new SearchRequest(q, topK, retrievalBudget, sessionId, null, tiers, false, mode), counter, sessionId,
                     coreKeys);
         }
         if (!core.isEmpty()) accessLog.note(owner, core.stream().map(Memory::id).toList(), now);
-        return new MemoryContext(core, coreBlock, coreTokens, found.result(), conflicts(owner, core, found));
+        return new MemoryContext(core, coreBlock, coreTokens, found.result(), conflicts(index, core, found));
     }
 
     /** The write-time resolutions behind the injected facts, then the read-time guard's drops. */
-    private List<ConflictNote> conflicts(Owner owner, List<Memory> core, Searched found) {
+    private List<ConflictNote> conflicts(SearchIndexes.Reader index, List<Memory> core, Searched found) {
         Map<String, Memory> injected = new LinkedHashMap<>();
         for (Memory m : core) if (m.factKey() != null) injected.put(m.id(), m);
         for (SearchHit h : found.result().hits()) if (h.memory().factKey() != null) injected.put(h.memory().id(), h.memory());
         List<ConflictNote> notes = new ArrayList<>();
         if (!injected.isEmpty()) {
             Map<String, List<String>> superseded = new LinkedHashMap<>();
-            for (Memory m : guarded(() -> indexes.select(owner, m -> m.factKey() != null && m.invalidatedBy() != null
+            for (Memory m : guarded(() -> index.select(m -> m.factKey() != null && m.invalidatedBy() != null
                     && injected.containsKey(m.invalidatedBy())))) {
                 superseded.computeIfAbsent(m.invalidatedBy(), k -> new ArrayList<>()).add(m.id());
             }
@@ -351,8 +353,8 @@ public final class MemoryService implements AutoCloseable {
     }
 
     /** The user's core memories valid now, in canonical order (oldest first), one per fact key, as many as fit {@code budget}. */
-    private List<Memory> coreMemories(Owner owner, Instant now, TokenCounter counter, int budget) {
-        List<Memory> sorted = new ArrayList<>(guarded(() -> indexes.select(owner, m -> m.tier() == Tier.CORE && m.validAt(now))));
+    private List<Memory> coreMemories(SearchIndexes.Reader index, Instant now, TokenCounter counter, int budget) {
+        List<Memory> sorted = new ArrayList<>(guarded(() -> index.select(m -> m.tier() == Tier.CORE && m.validAt(now))));
         sorted.sort(Comparator.comparing(Memory::createdAt).thenComparing(Memory::id));
         Map<String, Memory> newestOfKey = new HashMap<>();
         for (Memory m : sorted) if (m.factKey() != null && newestOfKey.put(m.factKey(), m) != null) stats.guardDrops.increment();
@@ -372,11 +374,8 @@ public final class MemoryService implements AutoCloseable {
     /** A search's result and the second values of keys the read-time guard kept out of it. */
     private record Searched(SearchResult result, List<ConflictNote> dropped) {}
 
-    private SearchResult search(Owner owner, SearchRequest request, TokenCounter counter, String excludeTurnsOf) {
-        return search(owner, request, counter, excludeTurnsOf, Set.of()).result();
-    }
-
-    private Searched search(Owner owner, SearchRequest request, TokenCounter counter, String excludeTurnsOf, Set<String> heldKeys) {
+    private Searched search(Owner owner, SearchIndexes.Reader index, SearchRequest request, TokenCounter counter, String excludeTurnsOf,
+            Set<String> heldKeys) {
         long t0 = System.nanoTime();
         Instant now = now();
         Instant at = request.asOf() != null ? request.asOf() : now;
@@ -386,7 +385,7 @@ public final class MemoryService implements AutoCloseable {
         Embedder e = mode == RetrievalMode.DENSE ? embedder() : embedder.getNow(null);
         float[][] queryVector = new float[1][];
         Supplier<float[]> embedQuery = () -> mode != RetrievalMode.LEXICAL && e != null ? (queryVector[0] = e.embed(request.query())) : null;
-        SearchIndexes.CandidateSet set = guarded(() -> indexes.candidates(owner, request.query(), embedQuery, filter,
+        SearchIndexes.CandidateSet set = guarded(() -> index.candidates(request.query(), embedQuery, filter,
                 CANDIDATES, mode != RetrievalMode.DENSE));
         record Scored(Candidate c, double score) {}
         List<Candidate> candidates = set.candidates();
@@ -422,7 +421,7 @@ public final class MemoryService implements AutoCloseable {
             Memory m = s.c().memory();
             if (m.summaryDepth() > 0 && !m.replaces().isEmpty() && !request.includeInvalid()) {
                 // A summary of turns retired since (a fact in them was corrected) would bring the old value back.
-                if (validReplaced == null) validReplaced = validReplacedTurns(owner, ranked.stream().map(r -> r.c().memory()).toList(), at);
+                if (validReplaced == null) validReplaced = validReplacedTurns(index, ranked.stream().map(r -> r.c().memory()).toList(), at);
                 if (!validReplaced.containsAll(m.replaces())) {
                     stats.guardDrops.increment();
                     continue;
@@ -472,11 +471,11 @@ public final class MemoryService implements AutoCloseable {
     }
 
     /** Of the turns the candidate summaries replace, those still valid at {@code at}. */
-    private Set<String> validReplacedTurns(Owner owner, List<Memory> candidates, Instant at) {
+    private Set<String> validReplacedTurns(SearchIndexes.Reader index, List<Memory> candidates, Instant at) {
         Set<String> replaced = new HashSet<>();
         for (Memory m : candidates) if (m.summaryDepth() > 0) replaced.addAll(m.replaces());
         Set<String> valid = new HashSet<>();
-        for (Memory m : guarded(() -> indexes.select(owner, x -> replaced.contains(x.id()) && x.validAt(at)))) valid.add(m.id());
+        for (Memory m : guarded(() -> index.select(x -> replaced.contains(x.id()) && x.validAt(at)))) valid.add(m.id());
         return valid;
     }
 
@@ -647,7 +646,11 @@ public final class MemoryService implements AutoCloseable {
         return null;
     }
 
-    /** After a write, on the background thread: the session's summary (tiered policies), then the policy. */
+    /**
+     * After a write, on the background thread: the session's summary (tiered policies), the policy,
+     * then the owner's search index caught up with all of it, so the user's next search does not
+     * apply this turn's rows, tier moves and Lucene refresh on its own time.
+     */
     private void afterWrite(Owner owner, String sessionId) {
         try {
             Instant now = now();
@@ -658,6 +661,14 @@ public final class MemoryService implements AutoCloseable {
             stats.evictions.add(guarded(() -> policy.enforce(owner, sessionId, now)));
         } catch (RuntimeException e) {
             LOG.warn("memory upkeep after a write failed: {}", e.toString());
+        }
+        try {
+            guarded(() -> {
+                indexes.catchUp(owner);
+                return null;
+            });
+        } catch (RuntimeException e) {
+            LOG.warn("catching up the search index after a write failed (the next search will): {}", e.toString());
         }
     }
 

@@ -125,6 +125,26 @@ class TiersAndPoliciesTest {
         assertTrue(memory.list("t", "yan", 100, null).data().stream().anyMatch(m -> m.tier() == Tier.ARCHIVE));
     }
 
+    @Test
+    void aCorrectedFactTakesOverTheReadsOfTheValueItReplaces() throws Exception {
+        // Otherwise every correction restarts the key's reinforcement at zero, and under hybrid a fact
+        // the user asks for all the time loses its place to whatever was read more since.
+        open(PolicyKind.HYBRID, 4096, 200);
+        memory.recordTurn("t", "bo", "s1", "My dog is called Rex", "Noted.").get(30, TimeUnit.SECONDS);
+        for (int i = 0; i < 3; i++) {
+            clock.advance(Duration.ofMinutes(1));
+            MemoryContext ctx = memory.contextFor("t", "bo", "s2", "What is my dog called?", 8, 500, WORDS);
+            assertTrue(ctx.retrieved().block().contains("The user's dog is called Rex"), ctx.retrieved().block());
+        }
+        clock.advance(Duration.ofMinutes(1));
+        memory.recordTurn("t", "bo", "s2", "Correction: my dog is called Pepper", "Noted.").get(30, TimeUnit.SECONDS);
+        List<Memory> dogs = memory.list("t", "bo", 100, null).data().stream()
+                .filter(m -> "user.dog_name".equals(m.factKey()) && m.validAt(clock.instant())).toList();
+        assertEquals(1, dogs.size(), dogs.toString());
+        assertEquals("The user's dog is called Pepper", dogs.get(0).content());
+        assertEquals(3, dogs.get(0).accessCount(), "the key's three reads carry over to its new value");
+    }
+
     private void awaitUpkeep() throws Exception {
         // Upkeep runs on the memory's background thread after each add: a recorded turn queues behind it.
         memory.recordTurn("t", "sync-" + System.nanoTime(), "s", "ok", null).get(30, TimeUnit.SECONDS);

@@ -61,11 +61,28 @@ public final class SearchIndexes implements AutoCloseable {
         synchronized (indexes) {
             index = indexes.computeIfAbsent(owner, o -> new UserIndex(analyzer, codebook));
         }
+        return caughtUp(owner, index);
+    }
+
+    private UserIndex caughtUp(Owner owner, UserIndex index) {
         long[] head = store.head(owner);
         if (head[0] != index.generation() || head[1] != index.head()) {
             index.apply(store.changesSince(owner, index.generation(), index.head()));
         }
         return index;
+    }
+
+    /**
+     * Catches the owner's index up with the store now, if this process holds one (a write does not
+     * build an index for a user nobody searched). A writer calls it after its writes, off the
+     * request path, so the next search finds its index current and only reads the head.
+     */
+    public void catchUp(Owner owner) {
+        UserIndex index;
+        synchronized (indexes) {
+            index = indexes.get(owner);
+        }
+        if (index != null) caughtUp(owner, index);
     }
 
     /**
@@ -75,8 +92,35 @@ public final class SearchIndexes implements AutoCloseable {
     public record CandidateSet(List<Candidate> candidates, boolean approximate) {}
 
     public CandidateSet candidates(Owner owner, String query, Supplier<float[]> embed, SearchFilter filter, int n, boolean lexical) {
-        UserIndex index = current(owner);
-        return new CandidateSet(index.candidates(query, embed, filter, n, lexical, helper), index.approximate());
+        return reader(owner).candidates(query, embed, filter, n, lexical);
+    }
+
+    /**
+     * The owner's index caught up once, for the several reads of one request (a chat turn's core
+     * block, search and conflicts): one head read in all instead of one per read. Writes committed
+     * before this call are seen; later ones by the next reader.
+     */
+    public Reader reader(Owner owner) {
+        return new Reader(current(owner));
+    }
+
+    /** Reads of one owner's index without a catch-up each: see {@link #reader}. */
+    public final class Reader {
+        private final UserIndex index;
+
+        private Reader(UserIndex index) {
+            this.index = index;
+        }
+
+        /** See {@link SearchIndexes#candidates}. */
+        public CandidateSet candidates(String query, Supplier<float[]> embed, SearchFilter filter, int n, boolean lexical) {
+            return new CandidateSet(index.candidates(query, embed, filter, n, lexical, helper), index.approximate());
+        }
+
+        /** The memories that pass {@code test}, in write order. */
+        public List<dev.kvasir.memory.Memory> select(java.util.function.Predicate<dev.kvasir.memory.Memory> test) {
+            return index.select(test);
+        }
     }
 
     /** The stored exact vectors of some of the owner's memories (for the re-rank in pq mode). */
