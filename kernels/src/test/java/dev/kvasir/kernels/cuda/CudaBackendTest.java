@@ -11,6 +11,7 @@ import dev.kvasir.kernels.MemoryPlan;
 import dev.kvasir.kernels.RopeFrequencies;
 import dev.kvasir.kernels.WeightTensor;
 import dev.kvasir.kernels.cpu.CpuBackend;
+import dev.kvasir.kernels.cpu.KvStorage;
 import dev.kvasir.kernels.quant.Quant;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -43,7 +44,7 @@ class CudaBackendTest {
         CudaTestSupport.requireCuda();
         if (gpu == null) {
             gpu = new CudaBackend();
-            cpu = new CpuBackend(2);
+            cpu = new CpuBackend(2, KvStorage.F32, false); // float activations: the reference the GPU kernels follow
             arena = Arena.ofShared();
         }
     }

@@ -3,6 +3,7 @@ package dev.kvasir.models.cuda;
 import dev.kvasir.kernels.Backend;
 import dev.kvasir.kernels.GgmlType;
 import dev.kvasir.kernels.cpu.CpuBackend;
+import dev.kvasir.kernels.cpu.KvStorage;
 import dev.kvasir.kernels.cuda.CudaBackend;
 import dev.kvasir.kernels.cuda.CudaTestSupport;
 import dev.kvasir.models.ForwardBatch;
@@ -50,7 +51,7 @@ class CudaRandomModelLogitsTest {
         Path file = dir.resolve(shape + "-f16.gguf");
         RandomModelMaker.make(RandomModelMaker.SHAPES.get(shape), GgmlType.F16, 42, file);
         try (LoadedModel loaded = ModelLoader.load(file);
-             CpuBackend cpuBackend = new CpuBackend(Math.max(2, Runtime.getRuntime().availableProcessors()));
+             CpuBackend cpuBackend = new CpuBackend(Math.max(2, Runtime.getRuntime().availableProcessors()), KvStorage.F32, false);
              CudaBackend gpuBackend = new CudaBackend();
              LlamaModel cpu = model(loaded, cpuBackend);
              LlamaModel gpu = model(loaded, gpuBackend)) {

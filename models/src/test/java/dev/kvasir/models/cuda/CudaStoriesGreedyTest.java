@@ -3,6 +3,7 @@ package dev.kvasir.models.cuda;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.kvasir.kernels.cpu.CpuBackend;
+import dev.kvasir.kernels.cpu.KvStorage;
 import dev.kvasir.kernels.cuda.CudaBackend;
 import dev.kvasir.kernels.cuda.CudaTestSupport;
 import dev.kvasir.models.GenerationResult;
@@ -60,7 +61,7 @@ class CudaStoriesGreedyTest {
             model = ModelLoader.load(ModelLocator.testModel("stories260K.gguf"));
             tokenizer = Tokenizers.load(model);
             gpu = new CudaBackend();
-            cpu = new CpuBackend(2);
+            cpu = new CpuBackend(2, KvStorage.F32, false); // float activations, as the GPU kernels
         }
         check(c);
     }

@@ -91,7 +91,16 @@ class CudaTensorParallelTest {
             LlamaConfig c = loaded.config();
             // 40 prompt tokens: above 32 the Q8_0 matmuls take the dequantise + cuBLAS path, decode the GEMV.
             int[] prompt = new SplittableRandom(3).ints(40, 3, c.vocabSize()).toArray();
-            Run cpu = greedy(loaded, "cpu", 1, prompt, 2);
+            // The GPU kernels multiply float activations: the reference is the CPU's float path, not its int8 one.
+            String int8 = System.getProperty("kvasir.cpu.int8Dots");
+            System.setProperty("kvasir.cpu.int8Dots", "false");
+            Run cpu;
+            try {
+                cpu = greedy(loaded, "cpu", 1, prompt, 2);
+            } finally {
+                if (int8 == null) System.clearProperty("kvasir.cpu.int8Dots");
+                else System.setProperty("kvasir.cpu.int8Dots", int8);
+            }
             for (int n : sizes) {
                 Run gpu = greedy(loaded, "cuda", n, prompt, 2);
                 double error = Steps.relativeError(gpu.logits(), cpu.logits());
