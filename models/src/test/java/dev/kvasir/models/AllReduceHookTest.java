@@ -11,7 +11,6 @@ import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -19,7 +18,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The tensor-parallel hook of {@link LlamaModel} on the CPU backend: called on the attention output
  * projection's and the MLP down projection's result of every layer (twice per layer and step) with
  * {@code tokens * dim} values, before the residual add reads it; with a hook that leaves the values
- * alone the logits are those of {@link AllReduce#NONE}, bit for bit.
+ * alone the logits are those of {@link AllReduce#NONE}, to within 1e-5: not bit for bit, because
+ * the CPU kernels' lane sums ({@code reduceLanes(ADD)}) round differently before and after C2
+ * compiles them, and in a fresh JVM the two runs straddle that (seen in CI, 9e-8 apart). A hook
+ * that lost or doubled a sum moves them by orders of magnitude more (the last check below).
  */
 class AllReduceHookTest {
 
@@ -56,8 +58,8 @@ class AllReduceHookTest {
             }
             // Always the projection output buffer (the one the residual add reads).
             for (DeviceTensor t : tensors) assertSame(tensors.get(0), t);
-            assertArrayEquals(plainPrefill, hookedPrefill);
-            assertArrayEquals(plainDecode, hookedDecode);
+            assertArrayEquals(plainPrefill, hookedPrefill, 1e-5f);
+            assertArrayEquals(plainDecode, hookedDecode, 1e-5f);
 
             // The result is what the residual add uses: a hook acting as a second identical rank changes the logits.
             AllReduce twoIdenticalRanks = (tensor, count) -> {
@@ -68,7 +70,9 @@ class AllReduceHookTest {
             };
             try (LlamaModel m = LlamaModel.create(c, w, backend, 8, BLOCK, 0, twoIdenticalRanks)) {
                 float[] doubled = Steps.run(m, prompt, 0, table, BLOCK);
-                assertFalse(java.util.Arrays.equals(plainPrefill, doubled), "the hook's sum must reach the residual");
+                double moved = 0;
+                for (int i = 0; i < doubled.length; i++) moved = Math.max(moved, Math.abs(doubled[i] - plainPrefill[i]));
+                assertTrue(moved > 1e-3, "the hook's sum must reach the residual (logits moved " + moved + ")");
             }
         }
     }
