@@ -61,13 +61,17 @@ class WarmUpTest {
         return PreemptionTest.submit(engine, id, prompt, 40, 1).get(60, TimeUnit.SECONDS);
     }
 
-    @Test
-    void warmUpRunsItsStepsThenLeavesThePoolAndTheCountersAsTheyWere() throws Exception {
-        PreemptionTest.Result cold;
+    /** What a request generates on an engine that never warmed up. */
+    private static PreemptionTest.Result generateCold() throws Exception {
         try (Engine plain = engine()) {
             plain.start();
-            cold = generate(plain, "cold");
+            return generate(plain, "cold");
         }
+    }
+
+    @Test
+    void warmUpRunsItsStepsThenLeavesThePoolAndTheCountersAsTheyWere() throws Exception {
+        PreemptionTest.Result cold = generateCold();
         try (Engine warmed = engine()) {
             // Batch sizes 1, 2, 4, 8 and 16 get 8 steps each: a prefill and 7 decodes.
             assertEquals(40, warmed.warmUp(40, TimeUnit.MINUTES.toNanos(1)));
@@ -119,11 +123,7 @@ class WarmUpTest {
      */
     @Test
     void idleWarmUpYieldsToTheFirstRequest() throws Exception {
-        PreemptionTest.Result cold;
-        try (Engine plain = engine()) {
-            plain.start();
-            cold = generate(plain, "cold");
-        }
+        PreemptionTest.Result cold = generateCold();
         try (Engine engine = engine()) {
             java.util.concurrent.CompletableFuture<Integer> steps = engine.warmUpWhenIdle(100_000, TimeUnit.MINUTES.toNanos(5));
             engine.start();
