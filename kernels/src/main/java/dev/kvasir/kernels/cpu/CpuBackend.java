@@ -442,7 +442,7 @@ public final class CpuBackend implements Backend {
             long slotBytes = (long) lay.slotFloats() * bytes, vOff = (long) kvHead * headDim * bytes;
             if (cache.storage == KvStorage.F32) {
                 PagedAttention.attendGroup(q, qOff, group, cache.k[layer], cache.v[layer], table, lay.blockSize(), blockBytes, kOff,
-                        slotBytes, vOff, headDim, context, scratch(worker, group * context), out, qOff);
+                        slotBytes, vOff, headDim, context, scratch(worker, group * (context + 1)), out, qOff);
             } else {
                 PagedAttention.attendGroup16(q, qOff, group, cache.k[layer], cache.v[layer], cache.storage == KvStorage.BF16,
                         table, lay.blockSize(), blockBytes, kOff, slotBytes, vOff, headDim, context,

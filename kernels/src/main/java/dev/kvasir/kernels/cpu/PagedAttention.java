@@ -40,102 +40,196 @@ final class PagedAttention {
      * @param slotBytes bytes of one position's values (all KV heads)
      * @param vOff      byte offset of this KV head inside a position's values
      * @param context   positions attended: {@code 0 .. context - 1}
-     * @param scores    scratch of at least {@code heads * context} floats
+     * @param scores    scratch of at least {@code heads * (context + 1)} floats
      * @param out       results, laid out like {@code q}
      */
     static void attendGroup(float[] q, int qOff, int heads, MemorySegment keys, MemorySegment values, int[] blockTable,
                             int blockSize, long blockBytes, long kOff, long slotBytes, long vOff, int headDim, int context,
                             float[] scores, float[] out, int outOff) {
-        keyScores(q, qOff, heads, keys, KEYS_F32, blockTable, blockSize, blockBytes, kOff, headDim, context, scores);
-        softmax(scores, heads, context);
-        // weighted sum of the values
+        // per head: scores and their maximum, then the exponentials; the weights stay unnormalized
+        // and each head's output is scaled by 1 / (sum of its weights) instead: one pass over the
+        // scores fewer than a softmax in place
+        int inv = heads * context;
+        for (int g = 0; g < heads; g++) {
+            float max = keyScoresF32(q, qOff + g * headDim, keys, blockTable, blockSize, blockBytes, kOff, headDim, context,
+                    scores, g * context);
+            scores[inv + g] = 1f / exponentiate(scores, g * context, context, max);
+        }
+        if (headDim == L) {
+            for (int g = 0; g < heads; g += 2) {
+                int h = Math.min(g + 1, heads - 1); // an odd group's last head goes as its own pair
+                valuesPair(values, blockTable, blockSize, slotBytes, vOff, context, scores, g * context, h * context,
+                        scores[inv + g], scores[inv + h], out, outOff + g * headDim, outOff + h * headDim);
+            }
+            return;
+        }
         for (int g = 0; g < heads; g++) {
             int og = outOff + g * headDim, sg = g * context;
-            if (headDim == 4 * L) values4(values, blockTable, blockSize, slotBytes, vOff, context, scores, sg, out, og);
-            else values(values, blockTable, blockSize, slotBytes, vOff, headDim, context, scores, sg, out, og);
+            float scale = scores[inv + g];
+            if (headDim == 4 * L) values4(values, blockTable, blockSize, slotBytes, vOff, context, scores, sg, scale, out, og);
+            else values(values, blockTable, blockSize, slotBytes, vOff, headDim, context, scores, sg, scale, out, og);
         }
+    }
+
+    /**
+     * Heads of one vector (stories260K's 8 floats on AVX2), two heads of the group at a time: each
+     * position's value row is loaded once for both, and each head sums in four chains by
+     * {@code p % 4}, added as {@code (c0 + c1) + (c2 + c3)}. One head with one chain per parity
+     * waited on the FMA latency every position: the largest part of a 500-token prefill's attention.
+     * Which chain a position joins depends only on the position, not on the block size.
+     */
+    private static void valuesPair(MemorySegment values, int[] blockTable, int blockSize, long slotBytes, long kvOff, int context,
+                                   float[] weights, int wOffA, int wOffB, float scaleA, float scaleB, float[] out, int outA,
+                                   int outB) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        for (int blk = 0, p = 0; p < context; blk++) {
+            long at = (long) blockTable[blk] * blockSize * slotBytes + kvOff;
+            int end = Math.min(context, p + blockSize);
+            // four positions at a time from a multiple of 4 (every block where the block size is one)
+            int fours = (p & 3) == 0 ? (end - p) & ~3 : 0;
+            for (int stop = p + fours; p < stop; p += 4, at += 4 * slotBytes) {
+                FloatVector v0 = FloatVector.fromMemorySegment(F, values, at, ByteOrder.nativeOrder());
+                FloatVector v1 = FloatVector.fromMemorySegment(F, values, at + slotBytes, ByteOrder.nativeOrder());
+                FloatVector v2 = FloatVector.fromMemorySegment(F, values, at + 2 * slotBytes, ByteOrder.nativeOrder());
+                FloatVector v3 = FloatVector.fromMemorySegment(F, values, at + 3 * slotBytes, ByteOrder.nativeOrder());
+                a0 = v0.fma(FloatVector.broadcast(F, weights[wOffA + p]), a0);
+                b0 = v0.fma(FloatVector.broadcast(F, weights[wOffB + p]), b0);
+                a1 = v1.fma(FloatVector.broadcast(F, weights[wOffA + p + 1]), a1);
+                b1 = v1.fma(FloatVector.broadcast(F, weights[wOffB + p + 1]), b1);
+                a2 = v2.fma(FloatVector.broadcast(F, weights[wOffA + p + 2]), a2);
+                b2 = v2.fma(FloatVector.broadcast(F, weights[wOffB + p + 2]), b2);
+                a3 = v3.fma(FloatVector.broadcast(F, weights[wOffA + p + 3]), a3);
+                b3 = v3.fma(FloatVector.broadcast(F, weights[wOffB + p + 3]), b3);
+            }
+            for (; p < end; p++, at += slotBytes) {
+                FloatVector v = FloatVector.fromMemorySegment(F, values, at, ByteOrder.nativeOrder());
+                FloatVector wa = FloatVector.broadcast(F, weights[wOffA + p]), wb = FloatVector.broadcast(F, weights[wOffB + p]);
+                switch (p & 3) {
+                    case 0 -> { a0 = v.fma(wa, a0); b0 = v.fma(wb, b0); }
+                    case 1 -> { a1 = v.fma(wa, a1); b1 = v.fma(wb, b1); }
+                    case 2 -> { a2 = v.fma(wa, a2); b2 = v.fma(wb, b2); }
+                    default -> { a3 = v.fma(wa, a3); b3 = v.fma(wb, b3); }
+                }
+            }
+        }
+        a0.add(a1).add(a2.add(a3)).mul(scaleA).intoArray(out, outA);
+        b0.add(b1).add(b2.add(b3)).mul(scaleB).intoArray(out, outB);
     }
 
     private static final int KEYS_F32 = 0, KEYS_F16 = 1, KEYS_BF16 = 2;
 
-    /** {@code scores[g * context + p] = q_g · k_p / sqrt(headDim)} for every head of the group and position. */
-    private static void keyScores(float[] q, int qOff, int heads, MemorySegment keys, int kind, int[] blockTable, int blockSize,
-                                  long blockBytes, long kOff, int headDim, int context, float[] scores) {
+    /** {@code scores[g * context + p] = q_g · k_p / sqrt(headDim)} for every head of the group and position, 16-bit keys. */
+    private static void keyScores16(float[] q, int qOff, int heads, MemorySegment keys, boolean bf16, int[] blockTable,
+                                    int blockSize, long blockBytes, long kOff, int headDim, int context, float[] scores) {
         float scale = (float) (1.0 / Math.sqrt(headDim));
-        int bytes = kind == KEYS_F32 ? 4 : 2;
-        long rowBytes = (long) bytes * blockSize;
+        long rowBytes = 2L * blockSize;
         for (int blk = 0, p0 = 0; p0 < context; blk++, p0 += blockSize) {
             long base = blockTable[blk] * blockBytes + kOff;
             int n = Math.min(blockSize, context - p0);
             for (int g = 0; g < heads; g++) {
                 int qg = qOff + g * headDim, sg = g * context + p0;
                 int c = 0;
-                // whole vectors of positions (the last one masked where the context ends inside it), two at a time
-                // where they fit: each broadcast of q[d] then feeds two fused multiply-adds
-                if (kind == KEYS_F32) {
-                    for (; n - c > L && c + 2 * L <= blockSize; c += 2 * L) {
-                        scoreLanes2(q, qg, keys, base + 4L * c, rowBytes, headDim, scale, scores, sg + c, Math.min(L, n - c - L));
-                    }
-                }
                 for (; c < n && c + L <= blockSize; c += L) {
-                    int valid = Math.min(L, n - c);
-                    if (kind == KEYS_F32) scoreLanes(q, qg, keys, base + 4L * c, rowBytes, headDim, scale, scores, sg + c, valid);
-                    else scoreLanes16(q, qg, keys, kind == KEYS_BF16, base + 2L * c, rowBytes, headDim, scale, scores, sg + c, valid);
+                    scoreLanes16(q, qg, keys, bf16, base + 2L * c, rowBytes, headDim, scale, scores, sg + c, Math.min(L, n - c));
                 }
-                for (; c < n; c++) scores[sg + c] = scoreOne(q, qg, keys, kind, base + (long) bytes * c, rowBytes, headDim) * scale;
+                for (; c < n; c++) {
+                    scores[sg + c] = scoreOne(q, qg, keys, bf16 ? KEYS_BF16 : KEYS_F16, base + 2L * c, rowBytes, headDim) * scale;
+                }
             }
         }
     }
 
-    /** Scores of {@code L} consecutive positions of a block, {@code valid} of them stored. */
-    private static void scoreLanes(float[] q, int qOff, MemorySegment keys, long at, long rowBytes, int headDim, float scale,
-                                   float[] scores, int sOff, int valid) {
-        FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
-        int d = 0;
-        for (; d + 4 <= headDim; d += 4, at += 4 * rowBytes) {
-            c0 = FloatVector.fromMemorySegment(F, keys, at, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qOff + d]), c0);
-            c1 = FloatVector.fromMemorySegment(F, keys, at + rowBytes, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qOff + d + 1]), c1);
-            c2 = FloatVector.fromMemorySegment(F, keys, at + 2 * rowBytes, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qOff + d + 2]), c2);
-            c3 = FloatVector.fromMemorySegment(F, keys, at + 3 * rowBytes, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qOff + d + 3]), c3);
+    /**
+     * {@code scores[sOff + p] = q · k_p / sqrt(headDim)} for one head and every position, f32 keys;
+     * returns their maximum. One method on purpose: the loads go through a slice of each block,
+     * whose bounds C2 checks once for the loads inside it, where each load at a table-derived
+     * offset of the whole pool kept its own bounds check; and a slice handed to a method that is
+     * not inlined (over 325 bytecodes) escapes and is allocated per block. So the kernels are
+     * written out here: a vector of positions two at a time where they fit (each broadcast of
+     * {@code q[d]} feeds two fused multiply-adds), then one (masked where the context ends inside
+     * it), then a scalar tail. The maximum is taken as the scores are stored, not in a pass of its own.
+     */
+    private static float keyScoresF32(float[] q, int qg, MemorySegment keys, int[] blockTable, int blockSize, long blockBytes,
+                                      long kOff, int headDim, int context, float[] scores, int sOff) {
+        float scale = (float) (1.0 / Math.sqrt(headDim));
+        long rowBytes = 4L * blockSize, half = 4L * L;
+        FloatVector max = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        float tailMax = Float.NEGATIVE_INFINITY;
+        for (int blk = 0, p0 = 0; p0 < context; blk++, p0 += blockSize) {
+            long base = blockTable[blk] * blockBytes + kOff;
+            MemorySegment block = keys.asSlice(base, rowBytes * headDim);
+            int n = Math.min(blockSize, context - p0), sg = sOff + p0;
+            int c = 0;
+            for (; n - c > L && c + 2 * L <= blockSize; c += 2 * L) {
+                FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0, e0 = c0, e1 = c0, e2 = c0, e3 = c0;
+                long at = 4L * c;
+                int d = 0;
+                for (; d + 4 <= headDim; d += 4, at += 4 * rowBytes) {
+                    FloatVector q0 = FloatVector.broadcast(F, q[qg + d]), q1 = FloatVector.broadcast(F, q[qg + d + 1]);
+                    FloatVector q2 = FloatVector.broadcast(F, q[qg + d + 2]), q3 = FloatVector.broadcast(F, q[qg + d + 3]);
+                    c0 = FloatVector.fromMemorySegment(F, block, at, ByteOrder.nativeOrder()).fma(q0, c0);
+                    e0 = FloatVector.fromMemorySegment(F, block, at + half, ByteOrder.nativeOrder()).fma(q0, e0);
+                    c1 = FloatVector.fromMemorySegment(F, block, at + rowBytes, ByteOrder.nativeOrder()).fma(q1, c1);
+                    e1 = FloatVector.fromMemorySegment(F, block, at + rowBytes + half, ByteOrder.nativeOrder()).fma(q1, e1);
+                    c2 = FloatVector.fromMemorySegment(F, block, at + 2 * rowBytes, ByteOrder.nativeOrder()).fma(q2, c2);
+                    e2 = FloatVector.fromMemorySegment(F, block, at + 2 * rowBytes + half, ByteOrder.nativeOrder()).fma(q2, e2);
+                    c3 = FloatVector.fromMemorySegment(F, block, at + 3 * rowBytes, ByteOrder.nativeOrder()).fma(q3, c3);
+                    e3 = FloatVector.fromMemorySegment(F, block, at + 3 * rowBytes + half, ByteOrder.nativeOrder()).fma(q3, e3);
+                }
+                for (; d < headDim; d++, at += rowBytes) {
+                    FloatVector qd = FloatVector.broadcast(F, q[qg + d]);
+                    c0 = FloatVector.fromMemorySegment(F, block, at, ByteOrder.nativeOrder()).fma(qd, c0);
+                    e0 = FloatVector.fromMemorySegment(F, block, at + half, ByteOrder.nativeOrder()).fma(qd, e0);
+                }
+                FloatVector first = c0.add(c1).add(c2.add(c3)).mul(scale);
+                first.intoArray(scores, sg + c);
+                max = max.max(first);
+                int valid = Math.min(L, n - c - L);
+                FloatVector s = e0.add(e1).add(e2.add(e3)).mul(scale);
+                if (valid == L) {
+                    s.intoArray(scores, sg + c + L);
+                    max = max.max(s);
+                } else {
+                    var in = F.indexInRange(0, valid);
+                    s.intoArray(scores, sg + c + L, in);
+                    max = max.lanewise(VectorOperators.MAX, s, in);
+                }
+            }
+            for (; c < n && c + L <= blockSize; c += L) {
+                FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
+                long at = 4L * c;
+                int d = 0;
+                for (; d + 4 <= headDim; d += 4, at += 4 * rowBytes) {
+                    c0 = FloatVector.fromMemorySegment(F, block, at, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qg + d]), c0);
+                    c1 = FloatVector.fromMemorySegment(F, block, at + rowBytes, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qg + d + 1]), c1);
+                    c2 = FloatVector.fromMemorySegment(F, block, at + 2 * rowBytes, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qg + d + 2]), c2);
+                    c3 = FloatVector.fromMemorySegment(F, block, at + 3 * rowBytes, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qg + d + 3]), c3);
+                }
+                for (; d < headDim; d++, at += rowBytes) {
+                    c0 = FloatVector.fromMemorySegment(F, block, at, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qg + d]), c0);
+                }
+                int valid = Math.min(L, n - c);
+                FloatVector s = c0.add(c1).add(c2.add(c3)).mul(scale);
+                if (valid == L) {
+                    s.intoArray(scores, sg + c);
+                    max = max.max(s);
+                } else {
+                    var in = F.indexInRange(0, valid);
+                    s.intoArray(scores, sg + c, in);
+                    max = max.lanewise(VectorOperators.MAX, s, in);
+                }
+            }
+            // the tail reads the pool itself: the slice must not reach a call
+            for (; c < n; c++) {
+                float v = scoreOne(q, qg, keys, KEYS_F32, base + 4L * c, rowBytes, headDim) * scale;
+                scores[sg + c] = v;
+                tailMax = Math.max(tailMax, v);
+            }
         }
-        for (; d < headDim; d++, at += rowBytes) {
-            c0 = FloatVector.fromMemorySegment(F, keys, at, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qOff + d]), c0);
-        }
-        FloatVector s = c0.add(c1).add(c2.add(c3)).mul(scale);
-        if (valid == L) s.intoArray(scores, sOff);
-        else s.intoArray(scores, sOff, F.indexInRange(0, valid));
+        return Math.max(max.reduceLanes(VectorOperators.MAX), tailMax);
     }
 
-    /** {@link #scoreLanes} for {@code 2 L} positions: all of the first {@code L} and {@code valid} of the next stored. */
-    private static void scoreLanes2(float[] q, int qOff, MemorySegment keys, long at, long rowBytes, int headDim, float scale,
-                                    float[] scores, int sOff, int valid) {
-        FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0, e0 = c0, e1 = c0, e2 = c0, e3 = c0;
-        long half = 4L * L;
-        int d = 0;
-        for (; d + 4 <= headDim; d += 4, at += 4 * rowBytes) {
-            FloatVector q0 = FloatVector.broadcast(F, q[qOff + d]), q1 = FloatVector.broadcast(F, q[qOff + d + 1]);
-            FloatVector q2 = FloatVector.broadcast(F, q[qOff + d + 2]), q3 = FloatVector.broadcast(F, q[qOff + d + 3]);
-            c0 = FloatVector.fromMemorySegment(F, keys, at, ByteOrder.nativeOrder()).fma(q0, c0);
-            e0 = FloatVector.fromMemorySegment(F, keys, at + half, ByteOrder.nativeOrder()).fma(q0, e0);
-            c1 = FloatVector.fromMemorySegment(F, keys, at + rowBytes, ByteOrder.nativeOrder()).fma(q1, c1);
-            e1 = FloatVector.fromMemorySegment(F, keys, at + rowBytes + half, ByteOrder.nativeOrder()).fma(q1, e1);
-            c2 = FloatVector.fromMemorySegment(F, keys, at + 2 * rowBytes, ByteOrder.nativeOrder()).fma(q2, c2);
-            e2 = FloatVector.fromMemorySegment(F, keys, at + 2 * rowBytes + half, ByteOrder.nativeOrder()).fma(q2, e2);
-            c3 = FloatVector.fromMemorySegment(F, keys, at + 3 * rowBytes, ByteOrder.nativeOrder()).fma(q3, c3);
-            e3 = FloatVector.fromMemorySegment(F, keys, at + 3 * rowBytes + half, ByteOrder.nativeOrder()).fma(q3, e3);
-        }
-        for (; d < headDim; d++, at += rowBytes) {
-            FloatVector qd = FloatVector.broadcast(F, q[qOff + d]);
-            c0 = FloatVector.fromMemorySegment(F, keys, at, ByteOrder.nativeOrder()).fma(qd, c0);
-            e0 = FloatVector.fromMemorySegment(F, keys, at + half, ByteOrder.nativeOrder()).fma(qd, e0);
-        }
-        c0.add(c1).add(c2.add(c3)).mul(scale).intoArray(scores, sOff);
-        FloatVector s = e0.add(e1).add(e2.add(e3)).mul(scale);
-        if (valid == L) s.intoArray(scores, sOff + L);
-        else s.intoArray(scores, sOff + L, F.indexInRange(0, valid));
-    }
-
-    /** {@link #scoreLanes} over f16 or bf16 keys, each row widened to floats as {@link #toFloats} does. */
+    /** Scores of {@code L} consecutive positions of a block over f16 or bf16 keys, each row widened to floats as {@link #toFloats} does. */
     private static void scoreLanes16(float[] q, int qOff, MemorySegment keys, boolean bf16, long at, long rowBytes, int headDim,
                                      float scale, float[] scores, int sOff, int valid) {
         FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
@@ -158,7 +252,7 @@ final class PagedAttention {
         else s.intoArray(scores, sOff, F.indexInRange(0, valid));
     }
 
-    /** One position's unscaled score, in the lanes' order (four chains by {@code d % 4}, the rest on chain 0). */
+    /** One position's unscaled score, in the order of {@link #keyScoresF32}'s lanes (four chains by {@code d % 4}, the rest on chain 0). */
     private static float scoreOne(float[] q, int qOff, MemorySegment keys, int kind, long at, long rowBytes, int headDim) {
         float c0 = 0, c1 = 0, c2 = 0, c3 = 0;
         int whole = headDim - headDim % 4;
@@ -196,26 +290,32 @@ final class PagedAttention {
                 max = m.reduceLanes(VectorOperators.MAX);
             }
             for (int p = bound; p < context; p++) max = Math.max(max, scores[s + p]);
-            float total = 0;
-            if (bound > 0) {
-                FloatVector vmax = FloatVector.broadcast(F, max), sum = FloatVector.zero(F);
-                for (int p = 0; p < bound; p += L) {
-                    FloatVector e = VectorExp.exp(FloatVector.fromArray(F, scores, s + p).sub(vmax));
-                    e.intoArray(scores, s + p);
-                    sum = sum.add(e);
-                }
-                for (int l = 0; l < L; l++) total += sum.lane(l); // in lane order: reduceLanes' order differs cold and compiled
-            }
-            for (int p = bound; p < context; p++) {
-                float e = VectorExp.exp(scores[s + p] - max);
-                scores[s + p] = e;
-                total += e;
-            }
-            float inv = 1f / total;
+            float inv = 1f / exponentiate(scores, s, context, max);
             int p = 0;
             for (; p < bound; p += L) FloatVector.fromArray(F, scores, s + p).mul(inv).intoArray(scores, s + p);
             for (; p < context; p++) scores[s + p] *= inv;
         }
+    }
+
+    /** {@code scores[s + p] = e^(scores[s + p] - max)} for {@code p < context}; returns their sum (lanes added in lane order). */
+    private static float exponentiate(float[] scores, int s, int context, float max) {
+        int bound = context - context % L;
+        float total = 0;
+        if (bound > 0) {
+            FloatVector vmax = FloatVector.broadcast(F, max), sum = FloatVector.zero(F);
+            for (int p = 0; p < bound; p += L) {
+                FloatVector e = VectorExp.exp(FloatVector.fromArray(F, scores, s + p).sub(vmax));
+                e.intoArray(scores, s + p);
+                sum = sum.add(e);
+            }
+            for (int l = 0; l < L; l++) total += sum.lane(l); // in lane order: reduceLanes' order differs cold and compiled
+        }
+        for (int p = bound; p < context; p++) {
+            float e = VectorExp.exp(scores[s + p] - max);
+            scores[s + p] = e;
+            total += e;
+        }
+        return total;
     }
 
     /**
@@ -230,7 +330,7 @@ final class PagedAttention {
                               int[] blockTable, int blockSize, long blockBytes, long kOff, long slotBytes, long vOff, int headDim,
                               int context, float[] scratch, float[] out, int outOff) {
         int row = heads * context;
-        keyScores(q, qOff, heads, keys, bf16 ? KEYS_BF16 : KEYS_F16, blockTable, blockSize, blockBytes, kOff, headDim, context, scratch);
+        keyScores16(q, qOff, heads, keys, bf16, blockTable, blockSize, blockBytes, kOff, headDim, context, scratch);
         softmax(scratch, heads, context);
         for (int g = 0; g < heads; g++) java.util.Arrays.fill(out, outOff + g * headDim, outOff + (g + 1) * headDim, 0f);
         int bound = headDim - headDim % L;
@@ -281,11 +381,11 @@ final class PagedAttention {
      * stories260K's 8-float heads, and the path every 64-float head takes on AVX2.
      */
     private static void values(MemorySegment values, int[] blockTable, int blockSize, long slotBytes, long kvOff,
-                               int headDim, int context, float[] weights, int wOff, float[] out, int outOff) {
+                               int headDim, int context, float[] weights, int wOff, float scale, float[] out, int outOff) {
         int bound = headDim - headDim % L;
         int d0 = 0;
         for (; d0 + 4 * L <= bound; d0 += 4 * L) {
-            values4(values, blockTable, blockSize, slotBytes, kvOff + 4L * d0, context, weights, wOff, out, outOff + d0);
+            values4(values, blockTable, blockSize, slotBytes, kvOff + 4L * d0, context, weights, wOff, scale, out, outOff + d0);
         }
         for (; d0 < bound; d0 += L) {
             FloatVector even = FloatVector.zero(F), odd = even;
@@ -308,7 +408,7 @@ final class PagedAttention {
                     }
                 }
             }
-            even.add(odd).intoArray(out, outOff + d0);
+            even.add(odd).mul(scale).intoArray(out, outOff + d0);
         }
         for (int d = bound; d < headDim; d++) {
             float sum = 0;
@@ -318,7 +418,7 @@ final class PagedAttention {
                     sum += weights[wOff + p] * values.get(CpuKvCache.FLOAT, slot * slotBytes + kvOff + 4L * d);
                 }
             }
-            out[outOff + d] = sum;
+            out[outOff + d] = sum * scale;
         }
     }
 
@@ -328,7 +428,7 @@ final class PagedAttention {
      * added at the end; {@link #values} splits its one-vector chunks the same way.
      */
     private static void values4(MemorySegment values, int[] blockTable, int blockSize, long slotBytes, long kvOff,
-                                int context, float[] weights, int wOff, float[] out, int outOff) {
+                                int context, float[] weights, int wOff, float scale, float[] out, int outOff) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
         long step = 4L * L;
         for (int blk = 0, p = 0; p < context; blk++) {
@@ -371,9 +471,9 @@ final class PagedAttention {
                 }
             }
         }
-        a0.add(b0).intoArray(out, outOff);
-        a1.add(b1).intoArray(out, outOff + L);
-        a2.add(b2).intoArray(out, outOff + 2 * L);
-        a3.add(b3).intoArray(out, outOff + 3 * L);
+        a0.add(b0).mul(scale).intoArray(out, outOff);
+        a1.add(b1).mul(scale).intoArray(out, outOff + L);
+        a2.add(b2).mul(scale).intoArray(out, outOff + 2 * L);
+        a3.add(b3).mul(scale).intoArray(out, outOff + 3 * L);
     }
 }

@@ -41,7 +41,7 @@ class PagedAttentionTest {
             float[] out = new float[heads * headDim + 2];
             java.util.Arrays.fill(out, Float.NaN); // every output element must be written, not accumulated into
             PagedAttention.attendGroup(q, qOff, heads, keys, values, blockTable, blockSize, blockBytes, kOff, slotBytes, vOff,
-                    headDim, context, new float[heads * context], out, 2);
+                    headDim, context, new float[heads * (context + 1)], out, 2);
             for (int g = 0; g < heads; g++) {
                 double[] w = new double[context];
                 double max = Double.NEGATIVE_INFINITY;
@@ -115,7 +115,7 @@ class PagedAttentionTest {
             }
             float[] out = new float[heads * headDim];
             PagedAttention.attendGroup(q, 0, heads, keys, values, table, blockSize, blockBytes, 0, 4L * headDim, 0, headDim, context,
-                    new float[heads * context], out, 0);
+                    new float[heads * (context + 1)], out, 0);
             return out;
         }
     }
