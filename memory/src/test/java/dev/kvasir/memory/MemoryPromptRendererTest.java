@@ -23,7 +23,7 @@ class MemoryPromptRendererTest {
         assertEquals("- [session \"s-1\", 2024-05-08] \"Prefers window seats\"", MemoryPromptRenderer.line(m));
         Memory turn = memory("mem_" + "2".repeat(32), "I'm vegetarian", "s-2", Map.of("kind", "turn", "role", "user"));
         assertEquals("- [session \"s-2\", 2024-05-08, user said] \"I'm vegetarian\"", MemoryPromptRenderer.line(turn));
-        assertEquals("- [no session, 2024-05-08] \"x\"", MemoryPromptRenderer.line(memory("mem_" + "3".repeat(32), "x", null, Map.of())));
+        assertEquals("- [2024-05-08] \"x\"", MemoryPromptRenderer.line(memory("mem_" + "3".repeat(32), "x", null, Map.of())));
     }
 
     @Test
