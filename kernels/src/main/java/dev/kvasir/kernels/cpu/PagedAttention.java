@@ -141,13 +141,13 @@ final class PagedAttention {
 
     /**
      * {@code scores[sOff + p] = q · k_p / sqrt(headDim)} for one head and every position, f32 keys;
-     * returns their maximum. One method on purpose: the loads go through a slice of each block,
-     * whose bounds C2 checks once for the loads inside it, where each load at a table-derived
-     * offset of the whole pool kept its own bounds check; and a slice handed to a method that is
-     * not inlined (over 325 bytecodes) escapes and is allocated per block. So the kernels are
-     * written out here: a vector of positions two at a time where they fit (each broadcast of
-     * {@code q[d]} feeds two fused multiply-adds), then one (masked where the context ends inside
-     * it), then a scalar tail. The maximum is taken as the scores are stored, not in a pass of its own.
+     * returns their maximum, taken as the scores are stored rather than in a pass of its own. A
+     * vector of positions two at a time where they fit (each broadcast of {@code q[d]} feeds two
+     * fused multiply-adds), then one (masked where the context ends inside it), then a scalar tail.
+     * The kernels are written out in this one method: they are past C2's inlining size, and a call
+     * per block cost more than the loads. (Reading through a slice of each block instead of the
+     * pool gained nothing measurable in a harness, and in the server, whose pool is a mapped
+     * segment, the slices were allocated.)
      */
     private static float keyScoresF32(float[] q, int qg, MemorySegment keys, int[] blockTable, int blockSize, long blockBytes,
                                       long kOff, int headDim, int context, float[] scores, int sOff) {
@@ -157,29 +157,28 @@ final class PagedAttention {
         float tailMax = Float.NEGATIVE_INFINITY;
         for (int blk = 0, p0 = 0; p0 < context; blk++, p0 += blockSize) {
             long base = blockTable[blk] * blockBytes + kOff;
-            MemorySegment block = keys.asSlice(base, rowBytes * headDim);
             int n = Math.min(blockSize, context - p0), sg = sOff + p0;
             int c = 0;
             for (; n - c > L && c + 2 * L <= blockSize; c += 2 * L) {
                 FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0, e0 = c0, e1 = c0, e2 = c0, e3 = c0;
-                long at = 4L * c;
+                long at = base + 4L * c;
                 int d = 0;
                 for (; d + 4 <= headDim; d += 4, at += 4 * rowBytes) {
                     FloatVector q0 = FloatVector.broadcast(F, q[qg + d]), q1 = FloatVector.broadcast(F, q[qg + d + 1]);
                     FloatVector q2 = FloatVector.broadcast(F, q[qg + d + 2]), q3 = FloatVector.broadcast(F, q[qg + d + 3]);
-                    c0 = FloatVector.fromMemorySegment(F, block, at, ByteOrder.nativeOrder()).fma(q0, c0);
-                    e0 = FloatVector.fromMemorySegment(F, block, at + half, ByteOrder.nativeOrder()).fma(q0, e0);
-                    c1 = FloatVector.fromMemorySegment(F, block, at + rowBytes, ByteOrder.nativeOrder()).fma(q1, c1);
-                    e1 = FloatVector.fromMemorySegment(F, block, at + rowBytes + half, ByteOrder.nativeOrder()).fma(q1, e1);
-                    c2 = FloatVector.fromMemorySegment(F, block, at + 2 * rowBytes, ByteOrder.nativeOrder()).fma(q2, c2);
-                    e2 = FloatVector.fromMemorySegment(F, block, at + 2 * rowBytes + half, ByteOrder.nativeOrder()).fma(q2, e2);
-                    c3 = FloatVector.fromMemorySegment(F, block, at + 3 * rowBytes, ByteOrder.nativeOrder()).fma(q3, c3);
-                    e3 = FloatVector.fromMemorySegment(F, block, at + 3 * rowBytes + half, ByteOrder.nativeOrder()).fma(q3, e3);
+                    c0 = FloatVector.fromMemorySegment(F, keys, at, ByteOrder.nativeOrder()).fma(q0, c0);
+                    e0 = FloatVector.fromMemorySegment(F, keys, at + half, ByteOrder.nativeOrder()).fma(q0, e0);
+                    c1 = FloatVector.fromMemorySegment(F, keys, at + rowBytes, ByteOrder.nativeOrder()).fma(q1, c1);
+                    e1 = FloatVector.fromMemorySegment(F, keys, at + rowBytes + half, ByteOrder.nativeOrder()).fma(q1, e1);
+                    c2 = FloatVector.fromMemorySegment(F, keys, at + 2 * rowBytes, ByteOrder.nativeOrder()).fma(q2, c2);
+                    e2 = FloatVector.fromMemorySegment(F, keys, at + 2 * rowBytes + half, ByteOrder.nativeOrder()).fma(q2, e2);
+                    c3 = FloatVector.fromMemorySegment(F, keys, at + 3 * rowBytes, ByteOrder.nativeOrder()).fma(q3, c3);
+                    e3 = FloatVector.fromMemorySegment(F, keys, at + 3 * rowBytes + half, ByteOrder.nativeOrder()).fma(q3, e3);
                 }
                 for (; d < headDim; d++, at += rowBytes) {
                     FloatVector qd = FloatVector.broadcast(F, q[qg + d]);
-                    c0 = FloatVector.fromMemorySegment(F, block, at, ByteOrder.nativeOrder()).fma(qd, c0);
-                    e0 = FloatVector.fromMemorySegment(F, block, at + half, ByteOrder.nativeOrder()).fma(qd, e0);
+                    c0 = FloatVector.fromMemorySegment(F, keys, at, ByteOrder.nativeOrder()).fma(qd, c0);
+                    e0 = FloatVector.fromMemorySegment(F, keys, at + half, ByteOrder.nativeOrder()).fma(qd, e0);
                 }
                 FloatVector first = c0.add(c1).add(c2.add(c3)).mul(scale);
                 first.intoArray(scores, sg + c);
@@ -197,16 +196,16 @@ final class PagedAttention {
             }
             for (; c < n && c + L <= blockSize; c += L) {
                 FloatVector c0 = FloatVector.zero(F), c1 = c0, c2 = c0, c3 = c0;
-                long at = 4L * c;
+                long at = base + 4L * c;
                 int d = 0;
                 for (; d + 4 <= headDim; d += 4, at += 4 * rowBytes) {
-                    c0 = FloatVector.fromMemorySegment(F, block, at, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qg + d]), c0);
-                    c1 = FloatVector.fromMemorySegment(F, block, at + rowBytes, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qg + d + 1]), c1);
-                    c2 = FloatVector.fromMemorySegment(F, block, at + 2 * rowBytes, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qg + d + 2]), c2);
-                    c3 = FloatVector.fromMemorySegment(F, block, at + 3 * rowBytes, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qg + d + 3]), c3);
+                    c0 = FloatVector.fromMemorySegment(F, keys, at, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qg + d]), c0);
+                    c1 = FloatVector.fromMemorySegment(F, keys, at + rowBytes, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qg + d + 1]), c1);
+                    c2 = FloatVector.fromMemorySegment(F, keys, at + 2 * rowBytes, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qg + d + 2]), c2);
+                    c3 = FloatVector.fromMemorySegment(F, keys, at + 3 * rowBytes, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qg + d + 3]), c3);
                 }
                 for (; d < headDim; d++, at += rowBytes) {
-                    c0 = FloatVector.fromMemorySegment(F, block, at, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qg + d]), c0);
+                    c0 = FloatVector.fromMemorySegment(F, keys, at, ByteOrder.nativeOrder()).fma(FloatVector.broadcast(F, q[qg + d]), c0);
                 }
                 int valid = Math.min(L, n - c);
                 FloatVector s = c0.add(c1).add(c2.add(c3)).mul(scale);
@@ -219,7 +218,6 @@ final class PagedAttention {
                     max = max.lanewise(VectorOperators.MAX, s, in);
                 }
             }
-            // the tail reads the pool itself: the slice must not reach a call
             for (; c < n; c++) {
                 float v = scoreOne(q, qg, keys, KEYS_F32, base + 4L * c, rowBytes, headDim) * scale;
                 scores[sg + c] = v;
