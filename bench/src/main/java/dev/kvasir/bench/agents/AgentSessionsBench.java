@@ -5,6 +5,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.kvasir.bench.decode.DecodeBenchSupport;
+import dev.kvasir.models.loader.LoadedModel;
+import dev.kvasir.models.loader.ModelLoader;
+import dev.kvasir.models.tokenizer.Tokenizer;
+import dev.kvasir.models.tokenizer.Tokenizers;
 import dev.kvasir.server.KvasirServer;
 import dev.kvasir.server.ServerConfig;
 import dev.kvasir.server.api.MemoryPlacement;
@@ -45,9 +49,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * <li>{@code url}: the other server.</li>
  * </ol>
  * Agents think between turns (their tools run), so a few sessions run at a time while the others
- * wait; meanwhile background clients send one-off completions with long unique prompts, so the KV
- * pool (about half of what every session's prefix needs) is under pressure: which cached blocks of
- * the idle sessions survive is what retention decides. Prints, per configuration, time to first token p50/p95,
+ * wait; meanwhile background clients send one-off completions with unique prompts, so the KV pool
+ * ({@link #defaultKvBlocks}: the running agents fit, every session's prefix does not) is under
+ * pressure: which cached blocks of the idle sessions survive is what retention decides. The server's
+ * preemptions and prefix-cache evictions over each run are printed beside the figures.
+ * Prints, per configuration, time to first token p50/p95,
  * prompt tokens computed per turn (prompt minus cached), total tok/s and prefix hit rate; writes the
  * table and a PNG chart to {@code bench/results/}.
  */
@@ -71,7 +77,12 @@ public final class AgentSessionsBench {
         }
     }
 
-    record Result(String config, List<Turn> turns, double seconds, long backgroundRequests, int kvBlocks) {
+    /**
+     * {@code preemptions} and {@code evictions} are the server's {@code vllm:num_preemptions} and
+     * {@code kvasir:prefix_cache_evictions} over the run (-1 for another server).
+     */
+    record Result(String config, List<Turn> turns, double seconds, long backgroundRequests, int kvBlocks, long preemptions,
+                  long evictions) {
         List<Turn> ok() {
             return turns.stream().filter(Turn::ok).toList();
         }
@@ -109,43 +120,63 @@ public final class AgentSessionsBench {
         Result plus(Result other) {
             List<Turn> both = new ArrayList<>(turns);
             both.addAll(other.turns);
-            return new Result(config, both, seconds + other.seconds, backgroundRequests + other.backgroundRequests, kvBlocks);
+            return new Result(config, both, seconds + other.seconds, backgroundRequests + other.backgroundRequests, kvBlocks,
+                    preemptions + other.preemptions, evictions + other.evictions);
         }
     }
 
     public static void main(String[] args) throws Exception {
         Options o = parse(args);
-        Texts texts = new Texts(o);
+        Texts texts;
+        try (LoadedModel m = ModelLoader.load(o.model())) {
+            texts = new Texts(o, Tokenizers.load(m));
+        }
         System.out.printf(Locale.ROOT, "agent-sessions: %s, %d users x %d turns, ~%d-token system prompt, %d memories per user,"
                         + " %d-token replies, %d background clients (%d-token prompts), %d ms think time, %d cores%n",
                 o.model().getFileName(), o.users(), o.turns(), o.systemTokens(), o.memoriesPerUser(), o.replyTokens(),
                 o.background(), o.backgroundTokens(), o.thinkMillis(), Runtime.getRuntime().availableProcessors());
+        int system = blocks(texts.systemTokens), bg = backgroundBlocks(texts);
+        String sizing = String.format(Locale.ROOT, "sizes in %d-token blocks: system prompt %d (%d tokens), a session's history"
+                        + " %d after its first turn and at most %d after its last, a background prompt %d (%d tokens)%n", BLOCK, system,
+                texts.systemTokens, blocks(texts.firstTurnTokens), blocks(texts.sessionTokens), bg, texts.backgroundTokens)
+                + String.format(Locale.ROOT, "KV pool: %d blocks%s%n", o.kvBlocks() > 0 ? o.kvBlocks() : defaultKvBlocks(o, texts),
+                o.kvBlocks() > 0 ? " (--kv-blocks)" : String.format(Locale.ROOT, " = (system %d + %d sessions x mean history %d"
+                        + " (or half the sessions at their longest, if more) + %d background prompts x %d) / 0.99 watermark + 1:"
+                        + " the running agents fit; every session's prefix does not from mid-run on, nor the idle sessions'"
+                        + " beside the background's one-off prompts", system, o.users(), meanSessionBlocks(texts), o.background(), bg));
+        System.out.print(sizing);
         // Rounds alternate the order (A B C, then C B A, ...), each configuration in a fresh server: the JIT's warmth
         // and the host's moods then fall on every configuration alike. A configuration's rounds are pooled.
+        // The file is rewritten after every run, so a run stopped early keeps what it measured.
+        String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+        Path dir = Path.of("bench", "results");
+        Files.createDirectories(dir);
+        Path txt = dir.resolve("agent-sessions-" + stamp + ".txt");
+        String header = String.format(Locale.ROOT, "%s, %d users x %d turns, system %d tokens, background %d x %d tokens,"
+                        + " think %d ms, %d cores%n", o.model().getFileName(), o.users(), o.turns(), o.systemTokens(), o.background(),
+                o.backgroundTokens(), o.thinkMillis(), Runtime.getRuntime().availableProcessors()) + sizing;
+        StringBuilder rounds = new StringBuilder();
         java.util.Map<String, Result> pooled = new java.util.LinkedHashMap<>();
-        for (String config : o.configs()) pooled.put(config, null);
         for (int round = 0; round < o.rounds(); round++) {
             List<String> order = new ArrayList<>(o.configs());
             if (round % 2 == 1) java.util.Collections.reverse(order);
             for (String config : order) {
                 Result r = config.equals("url") ? runAgainst(o.url(), o, texts) : runKvasir(config, o, texts);
-                System.out.println((o.rounds() > 1 ? "round " + (round + 1) + " " : "") + row(r));
+                String line = (o.rounds() > 1 ? "round " + (round + 1) + " " : "") + row(r);
+                System.out.println(line);
+                rounds.append(line).append('\n');
                 pooled.merge(config, r, Result::plus);
+                List<Result> sofar = o.configs().stream().filter(pooled::containsKey).map(pooled::get).toList();
+                Files.writeString(txt, header + (o.rounds() > 1 ? "runs in order:\n" + rounds + "pooled:\n" : "") + table(sofar)
+                        + verdict(sofar));
             }
         }
-        List<Result> results = new ArrayList<>(pooled.values());
+        List<Result> results = o.configs().stream().map(pooled::get).toList();
         String table = table(results);
         System.out.println();
         System.out.print(table);
         String verdict = verdict(results);
         System.out.print(verdict);
-        String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
-        Path dir = Path.of("bench", "results");
-        Files.createDirectories(dir);
-        Path txt = dir.resolve("agent-sessions-" + stamp + ".txt");
-        Files.writeString(txt, String.format(Locale.ROOT, "%s, %d users x %d turns, system %d tokens, background %d x %d tokens,"
-                        + " think %d ms, %d cores%n", o.model().getFileName(), o.users(), o.turns(), o.systemTokens(), o.background(),
-                o.backgroundTokens(), o.thinkMillis(), Runtime.getRuntime().availableProcessors()) + table + verdict);
         Path png = dir.resolve("agent-sessions-" + stamp + ".png");
         AgentSessionsChart.write(results, png, o.model().getFileName().toString());
         System.out.println("written to " + txt + " and " + png);
@@ -196,48 +227,88 @@ public final class AgentSessionsBench {
     private static void usage(String problem) {
         System.err.println("agent-sessions: " + problem);
         System.err.println("usage: scripts/bench agent-sessions [--shape smol135|tiny1b | --model FILE] [--users 8] [--turns 20]"
-                + " [--system-tokens 1000] [--memories 12] [--reply-tokens 16] [--kv-blocks N (default: auto, too few for all)]"
-                + " [--background 4] [--background-tokens 512] [--think-ms 2000 (an agent waiting on its tools)] [--threads N] [--configs stable,unstable,lru]"
+                + " [--system-tokens 1000] [--memories 12] [--reply-tokens 16]"
+                + " [--kv-blocks N (default: the running agents fit, every session does not)]"
+                + " [--background 4] [--background-tokens 512] [--think-ms 2000 (an agent waiting on its tools; each pause 0.5-1.5x)]"
+                + " [--threads N] [--configs stable,unstable,lru]"
                 + " [--rounds N (alternating order, pooled)]"
                 + " [--url http://HOST:PORT (adds the url configuration)]");
         System.exit(2);
     }
 
-    /** The texts every configuration sends: the same system prompt, memories, questions and background prompts. */
+    /**
+     * The texts every configuration sends: the same system prompt, memories, questions and background prompts,
+     * sized in the model's own tokens (word counts are far off: a random-weight vocabulary splits words finely).
+     */
     static final class Texts {
         final String system;
+        final int systemTokens;
         final List<List<String>> memories = new ArrayList<>();
         final List<List<String>> questions = new ArrayList<>();
+        /** The most tokens one session's history can reach (an upper bound, measured against the server's prompts). */
+        final int sessionTokens;
+        /** Its first turn's. */
+        final int firstTurnTokens;
+        /** Tokens of one background prompt (their words are random, their length about this). */
+        final int backgroundTokens;
+        final int backgroundWords;
+        private final Tokenizer tokenizer;
 
-        Texts(Options o) {
-            // About 1.3 tokens per word in Llama tokenizers for this kind of prose: the system prompt is sized in words.
+        Texts(Options o, Tokenizer tokenizer) {
+            this.tokenizer = tokenizer;
             StringBuilder s = new StringBuilder("You are the household assistant of a busy family. Follow these rules.\n");
-            int words = (int) (o.systemTokens() / 1.3);
-            for (int rule = 1; s.toString().split("\\s+").length < words; rule++) {
+            for (int rule = 1; count(s.toString()) < o.systemTokens(); rule++) {
                 s.append("Rule ").append(rule).append(": when a request mentions the ").append(TOPICS[rule % TOPICS.length])
                         .append(", check the calendar, confirm the budget, and answer in at most two sentences.\n");
             }
             system = s.toString();
+            systemTokens = count(system);
             SplittableRandom random = new SplittableRandom(o.seed());
+            int longest = 0, first = 0;
             for (int u = 0; u < o.users(); u++) {
                 List<String> mine = new ArrayList<>(), asks = new ArrayList<>();
+                int memoryLine = 0;
                 for (int m = 0; m < o.memoriesPerUser(); m++) {
                     String topic = TOPICS[(u * 7 + m) % TOPICS.length];
                     mine.add(cap(NAMES[u]) + "'s " + topic + " note: booked for day " + (1 + random.nextInt(28))
                             + ", reference " + Integer.toHexString(random.nextInt(1 << 20)) + ".");
+                    memoryLine = Math.max(memoryLine, count(mine.getLast()));
                 }
+                // A turn adds its question, the reply, the template's tokens and the memories new to the session: up
+                // to three (top_k), seeded ones or the records of earlier turns (a question and its reply).
+                int tokens = 0;
                 for (int t = 0; t < o.turns(); t++) {
                     String topic = TOPICS[(u * 7 + random.nextInt(o.memoriesPerUser())) % TOPICS.length];
                     asks.add("Turn " + (t + 1) + ": what do I need to know about my " + topic + " this week?");
+                    int question = count(asks.getLast());
+                    int turn = question + o.replyTokens() + TURN_TEMPLATE_TOKENS
+                            + 3 * (Math.max(memoryLine, question + 2 * o.replyTokens()) + MEMORY_LINE_TOKENS);
+                    tokens += turn;
+                    if (t == 0) first = Math.max(first, turn);
                 }
                 memories.add(mine);
                 questions.add(asks);
+                longest = Math.max(longest, tokens);
             }
+            sessionTokens = longest;
+            firstTurnTokens = first;
+            // Background words are a topic and a number: size the word count on a sample, then measure a prompt.
+            int words = Math.max(1, o.backgroundTokens() / 3);
+            for (int i = 0; i < 3; i++) {
+                int n = count(backgroundPrompt(words, new SplittableRandom(o.seed() + i)));
+                words = Math.max(1, (int) Math.round((double) words * o.backgroundTokens() / n));
+            }
+            backgroundWords = words;
+            backgroundTokens = count(backgroundPrompt(words, new SplittableRandom(o.seed())));
         }
 
-        static String backgroundPrompt(int tokens, SplittableRandom random) {
+        int count(String text) {
+            return tokenizer.encode(text, true, false).length;
+        }
+
+        static String backgroundPrompt(int words, SplittableRandom random) {
             StringBuilder b = new StringBuilder("Summarize this log:");
-            for (int w = 0; w < tokens / 3; w++) b.append(' ').append(TOPICS[random.nextInt(TOPICS.length)]).append(random.nextInt(100));
+            for (int w = 0; w < words; w++) b.append(' ').append(TOPICS[random.nextInt(TOPICS.length)]).append(random.nextInt(100));
             return b.toString();
         }
 
@@ -246,17 +317,51 @@ public final class AgentSessionsBench {
         }
     }
 
+    /** Tokens the memory block adds around one memory (its source and date, the quotes): an upper bound. */
+    private static final int MEMORY_LINE_TOKENS = 36;
+    /** Tokens the chat template and the memory block's header add per turn: an upper bound. */
+    private static final int TURN_TEMPLATE_TOKENS = 40;
+    private static final int BLOCK = 16;
+
+    /**
+     * The default KV pool, the issue's "memory pressure" (a pool too small for every session's prefix) for
+     * agents that think between turns: the shared system prompt, every session's history at its mean size
+     * over the run (halfway between its first turn's and its last's), the background's prompts in flight and
+     * the admission watermark. The agents running at a time always fit (nothing needs preempting); every
+     * session's prefix does not, from mid-run on, nor while agents think do the idle sessions' prefixes and
+     * the one-off prompts the background sends meanwhile: which cached blocks survive is what retention
+     * decides.
+     */
+    static int defaultKvBlocks(Options o, Texts texts) {
+        // At least half the agents running at once at their longest (with agents thinking, fewer run at a time).
+        int sessions = Math.max(o.users() * meanSessionBlocks(texts), (o.users() + 1) / 2 * (blocks(texts.sessionTokens) + 1));
+        // The server's own floor: one sequence of max-model-len beside the watermark.
+        int needed = Math.max(blocks(texts.systemTokens) + sessions + o.background() * backgroundBlocks(texts),
+                maxModelLen(texts) / BLOCK);
+        return (int) Math.ceil(needed / (1 - 0.01)) + 1; // the 1% admission watermark, rounded up
+    }
+
+    /** The longest session's last prompt and reply, with room to spare, in whole blocks. */
+    private static int maxModelLen(Texts texts) {
+        return blocks(texts.systemTokens + texts.sessionTokens + 64) * BLOCK;
+    }
+
+    private static int meanSessionBlocks(Texts texts) {
+        return (blocks(texts.firstTurnTokens) + blocks(texts.sessionTokens)) / 2 + 1; // + a partial last block
+    }
+
+    private static int backgroundBlocks(Texts texts) {
+        return blocks(texts.backgroundTokens + 4) + 1;
+    }
+
+    private static int blocks(int tokens) {
+        return (tokens + BLOCK - 1) / BLOCK;
+    }
+
     private static Result runKvasir(String config, Options o, Texts texts) throws Exception {
         Path dir = Files.createTempDirectory("kvasir-agent-sessions");
-        // Too small for every session's prefix plus the background's prompts: about the agents' final prompts,
-        // counting the shared system prompt once. Retention decides which cached blocks survive.
-        // A turn adds its question, reply, memory note (3 memories) and the template's tokens around them.
-        int perTurn = 20 + o.replyTokens() + 3 * 25 + 24;
-        int maxModelLen = (o.systemTokens() + o.turns() * perTurn + 256 + 255) / 256 * 256;
-        // Room for about half of the sessions' final prefixes (the system prompt shared): enough for the few
-        // sessions running at once, too little to keep every idle session's prefix beside the background's.
-        int kvBlocks = o.kvBlocks() > 0 ? o.kvBlocks()
-                : Math.max(maxModelLen / 16 * 5 / 4, (o.systemTokens() + o.users() * o.turns() * perTurn) / 16 / 2);
+        int maxModelLen = maxModelLen(texts);
+        int kvBlocks = o.kvBlocks() > 0 ? o.kvBlocks() : defaultKvBlocks(o, texts);
         ServerConfig.Builder b = ServerConfig.builder(o.model()).servedModelName("agents").maxModelLen(maxModelLen)
                 .numKvBlocks(kvBlocks).maxNumSeqs(o.users() + o.background()).memoryStore("sqlite:" + dir.resolve("memory.db"))
                 .memoryPlacement(config.equals("unstable") ? MemoryPlacement.BLOCK : MemoryPlacement.TURN)
@@ -274,7 +379,11 @@ public final class AgentSessionsBench {
             }
             // Warm the JIT and the system prompt's blocks once, as a server that has been up a while would have.
             streamChat(http, server.baseUrl(), request(o, texts, 0, -1, null, "warm"), o.replyTokens());
-            return run(config, server.baseUrl(), o, texts, kvBlocks);
+            double[] before = counters(http, server.baseUrl());
+            Result r = run(config, server.baseUrl(), o, texts, kvBlocks);
+            double[] after = counters(http, server.baseUrl());
+            return new Result(r.config(), r.turns(), r.seconds(), r.backgroundRequests(), kvBlocks,
+                    Math.round(after[0] - before[0]), Math.round(after[1] - before[1]));
         } finally {
             try (var files = Files.walk(dir)) {
                 files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
@@ -298,7 +407,7 @@ public final class AgentSessionsBench {
             background.add(pool.submit(() -> {
                 while (!agentsDone.get()) {
                     ObjectNode body = JSON.createObjectNode().put("model", "agents")
-                            .put("prompt", Texts.backgroundPrompt(o.backgroundTokens(), random)).put("max_tokens", 4)
+                            .put("prompt", Texts.backgroundPrompt(texts.backgroundWords, random)).put("max_tokens", 4)
                             .put("temperature", 0);
                     try {
                         post(http, base + "/v1/completions", body);
@@ -317,12 +426,16 @@ public final class AgentSessionsBench {
             agents.add(pool.submit(() -> {
                 List<Turn> turns = new ArrayList<>();
                 List<String[]> history = new ArrayList<>(); // client-side history, for the url configuration
+                // Agents are not in step: each starts within one think time and thinks 0.5-1.5x it (seeded, the same
+                // schedule for every configuration).
+                SplittableRandom jitter = new SplittableRandom(o.seed() * 131 + user);
+                Thread.sleep((long) (o.thinkMillis() * jitter.nextDouble()));
                 for (int t = 0; t < o.turns(); t++) {
                     ObjectNode body = request(o, texts, user, t, external ? history : null, "s" + user);
                     Turn turn = streamChat(http, base, body, o.replyTokens(), user, t);
                     turns.add(turn);
                     if (external) history.add(new String[] {texts.questions.get(user).get(t), turn.error() == null ? lastReply.get() : ""});
-                    Thread.sleep(o.thinkMillis());
+                    Thread.sleep((long) (o.thinkMillis() * (0.5 + jitter.nextDouble())));
                 }
                 return turns;
             }));
@@ -333,7 +446,19 @@ public final class AgentSessionsBench {
         agentsDone.set(true);
         for (Future<?> f : background) f.get(10, TimeUnit.MINUTES);
         pool.shutdown();
-        return new Result(config, all, seconds, backgroundRequests.get(), kvBlocks);
+        return new Result(config, all, seconds, backgroundRequests.get(), kvBlocks, -1, -1);
+    }
+
+    /** The server's preemptions and prefix-cache evictions so far, from {@code /metrics}. */
+    private static double[] counters(HttpClient http, String base) throws IOException, InterruptedException {
+        String text = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).GET().build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+        double[] out = new double[2];
+        for (String line : text.split("\n")) {
+            int at = line.startsWith("vllm:num_preemptions") ? 0 : line.startsWith("kvasir:prefix_cache_evictions") ? 1 : -1;
+            if (at >= 0) out[at] = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+        }
+        return out;
     }
 
     /** The reply text of this thread's last streamed chat (the url configuration's client-side history). */
@@ -437,16 +562,17 @@ public final class AgentSessionsBench {
     }
 
     private static String row(Result r) {
-        return String.format(Locale.ROOT, "%-9s %6d %9.0f %9.0f %12.1f %9.1f %8.1f%% %9d %7d %9d", r.config(), r.ok().size(),
-                r.ttft(0.5), r.ttft(0.95), r.computedPerTurn(), r.tokensPerSecond(), 100 * r.hitRate(), r.backgroundRequests(),
-                r.failures(), r.kvBlocks());
+        return String.format(Locale.ROOT, "%-9s %6d %9.0f %9.0f %12.1f %9.1f %8.1f%% %9d %7d %9d %9d %9d", r.config(),
+                r.ok().size(), r.ttft(0.5), r.ttft(0.95), r.computedPerTurn(), r.tokensPerSecond(), 100 * r.hitRate(),
+                r.backgroundRequests(), r.failures(), r.kvBlocks(), r.preemptions(), r.evictions());
     }
 
     private static String table(List<Result> results) {
-        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%-9s %6s %9s %9s %12s %9s %9s %9s %7s %9s%n", "config",
-                "turns", "TTFT p50", "TTFT p95", "computed/turn", "tok/s", "hit rate", "bg reqs", "failed", "kv blocks"));
-        sb.append(String.format(Locale.ROOT, "%-9s %6s %9s %9s %12s %9s %9s %9s %7s %9s%n", "", "", "(ms)", "(ms)", "(tokens)",
-                "", "", "", "", ""));
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%-9s %6s %9s %9s %12s %9s %9s %9s %7s %9s %9s %9s%n",
+                "config", "turns", "TTFT p50", "TTFT p95", "computed/turn", "tok/s", "hit rate", "bg reqs", "failed", "kv blocks",
+                "preempted", "evicted"));
+        sb.append(String.format(Locale.ROOT, "%-9s %6s %9s %9s %12s %9s %9s %9s %7s %9s %9s %9s%n", "", "", "(ms)", "(ms)",
+                "(tokens)", "", "", "", "", "", "", "(blocks)"));
         for (Result r : results) sb.append(row(r)).append('\n');
         return sb.toString();
     }
