@@ -56,14 +56,14 @@ public final class CpuBackend implements Backend {
     /**
      * {@code kvStorage}: how its KV caches store K and V (f32 exact; f16 and bf16 half the bytes).
      * Q8_0 matmuls take int8 activations unless {@code -Dkvasir.cpu.int8Dots=false} (or a list of
-     * types: {@code q8_0,q4_0,q4_k}).
+     * types: {@code q8_0,q4_0}).
      */
     public CpuBackend(int threads, KvStorage kvStorage) {
         this(threads, kvStorage, Int8Dots.typesByDefault());
     }
 
     /**
-     * {@code int8Dots}: Q8_0, Q4_0 and Q4_K weights multiply activations quantized to int8 per 32 values,
+     * {@code int8Dots}: Q8_0 and Q4_0 weights multiply activations quantized to int8 per 32 values,
      * as llama.cpp does (faster decode; logits within its rounding), rather than floats.
      */
     public CpuBackend(int threads, KvStorage kvStorage, boolean int8Dots) {
@@ -225,8 +225,8 @@ public final class CpuBackend implements Backend {
             int r0 = (chunk - firstChunk[i]) * rowsPerChunk[i];
             int r1 = Math.min(mi.rows, r0 + rowsPerChunk[i]);
             if (int8Types.contains(mi.type)) {
-                if (n == 1) Int8Dots.oneToken(mi, int8, out[i], r0, r1, scratch(worker, Int8Dots.scratchFloats(mi)));
-                else if (n <= Matmul.FEW_TOKENS) Int8Dots.fewTokens(mi, int8, n, out[i], r0, r1, scratch(worker, Int8Dots.scratchFloats(mi)));
+                if (n == 1) Int8Dots.oneToken(mi, int8, out[i], r0, r1);
+                else if (n <= Matmul.FEW_TOKENS) Int8Dots.fewTokens(mi, int8, n, out[i], r0, r1);
                 else Int8Tiles.manyTokens(mi, int8, n, out[i], r0, r1, scratch(worker, Int8Tiles.scratchFloats(mi.cols)));
                 return;
             }

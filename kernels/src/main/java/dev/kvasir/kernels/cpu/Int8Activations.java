@@ -26,12 +26,6 @@ final class Int8Activations {
     float[] d = new float[0];
     /** The same integers as floats, each block permuted ({@link #position}), for {@link Int8Tiles}. */
     float[] qf = new float[0];
-    /**
-     * {@code xs[t * (cols / 32) + b]}: the block's value as its integers stand, {@code d * sum(q)}:
-     * what a block of weights {@code w = c * q_w - m} loses to its min, over {@code m}, for the
-     * {@link Int8DotsQ4K} kernels (llama.cpp's {@code bsums}, scaled).
-     */
-    float[] xs = new float[0];
     int cols;
 
     /**
@@ -42,17 +36,10 @@ final class Int8Activations {
         if (q.length < n * cols) {
             q = new short[n * cols];
             d = new float[n * cols / 32];
-            xs = new float[n * cols / 32];
         }
         if (floats && qf.length < n * cols) qf = new float[n * cols];
         this.cols = cols;
-        for (int b = 0; b < n * cols / 32; b++) {
-            block(x, 32 * b, b, floats);
-            // In scalar code: one more lane reduction in block() was one too many for C2 now and then.
-            int sum = 0;
-            for (int i = 32 * b; i < 32 * b + 32; i++) sum += q[i];
-            xs[b] = d[b] * sum;
-        }
+        for (int b = 0; b < n * cols / 32; b++) block(x, 32 * b, b, floats);
     }
 
     /**

@@ -16,8 +16,7 @@ import java.util.Locale;
 import java.util.Set;
 
 /**
- * Q8_0 weights times int8 activations ({@link Int8Activations}), llama.cpp's way (Q4_0 in
- * {@link Int8DotsQ4}, Q4_K in {@link Int8DotsQ4K}): per 32-value
+ * Q8_0 weights times int8 activations ({@link Int8Activations}), llama.cpp's way: per 32-value
  * block an exact integer dot {@code sum(qw * qx)}, then {@code acc += isum * (dw * dx)} in floats.
  * For one to four tokens (decode) this streams the weights with about half the instructions of
  * dequantizing them to floats; the price is the activations' rounding (see the tests for figures).
@@ -55,14 +54,13 @@ final class Int8Dots {
     private Int8Dots() {}
 
     /** The weight types these kernels take (whole 32-value blocks by construction). */
-    static final Set<GgmlType> TYPES = Collections.unmodifiableSet(EnumSet.of(GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K));
+    static final Set<GgmlType> TYPES = Collections.unmodifiableSet(EnumSet.of(GgmlType.Q8_0, GgmlType.Q4_0));
 
     /**
      * The types whose matmuls take int8 activations by default: {@code -Dkvasir.cpu.int8Dots=} true
-     * (all of {@link #TYPES}), false, or a list such as {@code q8_0,q4_k}. Unset: Q8_0 where the CPU
+     * (all of {@link #TYPES}), false, or a list such as {@code q8_0,q4_0}. Unset: Q8_0 where the CPU
      * has 256-bit vectors (the kernels are written for them). Not Q4_0: on smol135 its decode gained
-     * 1.0-1.2x and its prefill lost 0.6x, where Q8_0's decode gains 1.5-1.8x. Not Q4_K yet: on
-     * tiny1b Q4_K_M its decode gains 1.8x but its prefill loses 0.65x (bench/results, 2026-12-02).
+     * 1.0-1.2x and its prefill lost 0.6x, where Q8_0's decode gains 1.5-1.8x.
      */
     static Set<GgmlType> typesByDefault() {
         String set = System.getProperty("kvasir.cpu.int8Dots");
@@ -78,22 +76,12 @@ final class Int8Dots {
         return types;
     }
 
-    /** Scratch floats the kernels need for rows of {@code cols} values (Q4_K's row scales). */
-    static int scratchFloats(CpuMatrix m) {
-        return m.type == GgmlType.Q4_K ? Int8DotsQ4K.scratchFloats(m.cols) : 0;
-    }
-
     /**
      * Rows {@code [r0, r1)} for token 0 of {@code a}, into {@code out[r]}: four rows a quarter of
      * the range apart at a time, as {@link Matmul}'s Q8_0 decode (four long sequential streams).
      */
-    static void oneToken(CpuMatrix m, Int8Activations a, float[] out, int r0, int r1, float[] scratch) {
+    static void oneToken(CpuMatrix m, Int8Activations a, float[] out, int r0, int r1) {
         int quarter = (r1 - r0) / 4;
-        if (m.type == GgmlType.Q4_K) {
-            for (int i = 0; i < quarter; i++) Int8DotsQ4K.rows4(m, r0 + i, quarter, a, 0, 1, out, scratch);
-            for (int r = r0 + 4 * quarter; r < r1; r++) Int8DotsQ4K.rows4(m, r, 0, a, 0, 1, out, scratch);
-            return;
-        }
         for (int i = 0; i < quarter; i++) rows4x1(m, r0 + i, quarter, a, 0, out);
         // The last rows: each one four times over (stride 0), the copies landing in the same place.
         for (int r = r0 + 4 * quarter; r < r1; r++) rows4x1(m, r, 0, a, 0, out);
@@ -102,16 +90,9 @@ final class Int8Dots {
     /**
      * Rows {@code [r0, r1)} for 2 to {@link Matmul#FEW_TOKENS} tokens (a small decode batch), into
      * {@code out[t * rows + r]}: each weight block read once from the file for all of them, rows in
-     * blocks of {@link Matmul#ROW_BLOCK}. More tokens go to {@link Int8Tiles}. Q4_K: four rows at a
-     * time, once per token (their bytes read from memory once, then from L1).
+     * blocks of {@link Matmul#ROW_BLOCK}. More tokens go to {@link Int8Tiles}.
      */
-    static void fewTokens(CpuMatrix m, Int8Activations a, int n, float[] out, int r0, int r1, float[] scratch) {
-        if (m.type == GgmlType.Q4_K) {
-            int quarter = (r1 - r0) / 4;
-            for (int i = 0; i < quarter; i++) Int8DotsQ4K.rows4(m, r0 + i, quarter, a, 0, n, out, scratch);
-            for (int r = r0 + 4 * quarter; r < r1; r++) Int8DotsQ4K.rows4(m, r, 0, a, 0, n, out, scratch);
-            return;
-        }
+    static void fewTokens(CpuMatrix m, Int8Activations a, int n, float[] out, int r0, int r1) {
         for (int rb = r0; rb < r1; rb += Matmul.ROW_BLOCK) {
             int re = Math.min(r1, rb + Matmul.ROW_BLOCK);
             if (n == 2) {

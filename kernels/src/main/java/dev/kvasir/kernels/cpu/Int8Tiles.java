@@ -10,7 +10,7 @@ import jdk.incubator.vector.VectorSpecies;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Q8_0, Q4_0 and Q4_K weights times int8 activations for a prefill's many tokens, with {@link Int8Dots}'s results
+ * Q8_0 and Q4_0 weights times int8 activations for a prefill's many tokens, with {@link Int8Dots}'s results
  * bit for bit but float arithmetic: the integers of both sides as floats, block-permuted the way
  * {@link Int8Activations#position} says, so that four contiguous 8-float loads put in lane j the four
  * positions whose products {@link Int8Dots}'s int lane j sums. Their products and sums are integers
@@ -38,12 +38,9 @@ final class Int8Tiles {
 
     private Int8Tiles() {}
 
-    /**
-     * Scratch floats {@link #manyTokens} needs for rows of {@code cols} values: the expanded rows,
-     * their block scales and their block mins (Q4_K).
-     */
+    /** Scratch floats {@link #manyTokens} needs for rows of {@code cols} values. */
     static int scratchFloats(int cols) {
-        return ROWS * cols + 2 * ROWS * (cols / 32);
+        return ROWS * cols + ROWS * (cols / 32);
     }
 
     /**
@@ -58,51 +55,13 @@ final class Int8Tiles {
             for (int t = 0; t < n; t += 4) {
                 for (int k = 0; k < count; k += 2) tile2x4(scratch, k, Math.min(k + 1, count - 1), cols, a, t, n, out, rows, rb + k, r1);
             }
-            if (m.type == GgmlType.Q4_K) {
-                int blocks = cols / 32, mins = ROWS * cols + ROWS * blocks;
-                for (int t = 0; t < n; t++) {
-                    for (int k = 0; k < count; k++) out[t * rows + rb + k] -= Int8DotsQ4K.mins(scratch, mins + k * blocks, a.xs, t * blocks, blocks);
-                }
-            }
         }
     }
 
     /** Row {@code r}'s integers as floats, permuted, into row {@code k} of scratch; its scales after all the rows. */
     private static void expand(CpuMatrix m, int r, float[] scratch, int k) {
-        switch (m.type) {
-            case Q4_0 -> expandQ4(m, r, scratch, k);
-            case Q4_K -> expandQ4K(m, r, scratch, k);
-            default -> expandQ8(m, r, scratch, k);
-        }
-    }
-
-    /**
-     * Q4_K: per 64-value group, the two 16-byte halves shuffled once; their low nibbles are
-     * sub-block 2j (positions 0-15, then 16-31), their high nibbles 2j + 1. The sub-block scales
-     * {@code d * sc} go where the other types' block scales go, the mins {@code dmin * m} after all
-     * of those ({@link Int8DotsQ4K#mins} takes them off once the tiles are done).
-     */
-    private static void expandQ4K(CpuMatrix m, int r, float[] scratch, int k) {
-        MemorySegment seg = m.data;
-        long base = r * m.rowBytes;
-        int cols = m.cols, blocks = cols / 32, w = k * cols;
-        Int8DotsQ4K.scales(seg, base, blocks, scratch, ROWS * cols + k * blocks, ROWS * cols + ROWS * blocks + k * blocks);
-        for (int b = 0; b < blocks; b += 2) {
-            long g = base + WeightLoads.Q4K_BYTES * (b >> 3) + 16 + 16L * (b & 7);
-            int o = w + 32 * b;
-            ByteVector lo = ByteVector.fromMemorySegment(B16, seg, g, WeightLoads.LE).rearrange(EVENS_ODDS);
-            ByteVector hi = ByteVector.fromMemorySegment(B16, seg, g + 16, WeightLoads.LE).rearrange(EVENS_ODDS);
-            ByteVector l0 = lo.and((byte) 0x0F), h0 = hi.and((byte) 0x0F);
-            ByteVector l1 = lo.lanewise(VectorOperators.LSHR, 4), h1 = hi.lanewise(VectorOperators.LSHR, 4);
-            ((FloatVector) l0.convertShape(VectorOperators.B2F, F8, 0)).intoArray(scratch, o);
-            ((FloatVector) l0.convertShape(VectorOperators.B2F, F8, 1)).intoArray(scratch, o + 8);
-            ((FloatVector) h0.convertShape(VectorOperators.B2F, F8, 0)).intoArray(scratch, o + 16);
-            ((FloatVector) h0.convertShape(VectorOperators.B2F, F8, 1)).intoArray(scratch, o + 24);
-            ((FloatVector) l1.convertShape(VectorOperators.B2F, F8, 0)).intoArray(scratch, o + 32);
-            ((FloatVector) l1.convertShape(VectorOperators.B2F, F8, 1)).intoArray(scratch, o + 40);
-            ((FloatVector) h1.convertShape(VectorOperators.B2F, F8, 0)).intoArray(scratch, o + 48);
-            ((FloatVector) h1.convertShape(VectorOperators.B2F, F8, 1)).intoArray(scratch, o + 56);
-        }
+        if (m.type == GgmlType.Q4_0) expandQ4(m, r, scratch, k);
+        else expandQ8(m, r, scratch, k);
     }
 
     private static void expandQ8(CpuMatrix m, int r, float[] scratch, int k) {

@@ -80,8 +80,8 @@ class Int8DotsTest {
                     for (int i = 0; i < a.d.length; i++) a.d[i] = unitScales ? 1f : r.nextFloat() * 0.05f;
                     CpuMatrix m = new CpuMatrix(new WeightTensor("w", type, new long[] {cols, rows}, blocks(type, arena, rows, cols, sw, w)));
                     float[] out = new float[n * rows];
-                    if (n == 1) Int8Dots.oneToken(m, a, out, 0, rows, new float[0]);
-                    else if (n <= Matmul.FEW_TOKENS) Int8Dots.fewTokens(m, a, n, out, 0, rows, new float[0]);
+                    if (n == 1) Int8Dots.oneToken(m, a, out, 0, rows);
+                    else if (n <= Matmul.FEW_TOKENS) Int8Dots.fewTokens(m, a, n, out, 0, rows);
                     else {
                         a.qf = new float[n * cols];
                         for (int i = 0; i < a.qf.length; i++) a.qf[i] = a.q[i / 32 * 32 + Int8Activations.position(i % 32)];
