@@ -120,11 +120,18 @@ await scenario('a chat reply streams in, with token counts, TTFT and tok/s', asy
       if (body && li && !li.dataset.done) window.renders.push(body.textContent.length);
     }).observe(document.getElementById('messages'), { childList: true, subtree: true, characterData: true });
   });
+  // The reply's bytes arrive at 8 KB/s, so its events span many animation frames however fast the
+  // server decodes: stories260K can stream 120 tokens inside one or two frames, drawn once or twice.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: 8 * 1024, uploadThroughput: -1 });
   const response = page.waitForResponse((r) => r.url().endsWith('/v1/chat/completions'));
   await page.fill('#prompt', 'Once upon a time');
   await page.press('#prompt', 'Enter');
   assert.match((await response).headers()['content-type'], /text\/event-stream/);
   const reply = await lastReplyDone();
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+  await cdp.detach();
   const text = await reply.locator('.body').textContent();
   assert.ok(text.trim().length > 0, 'the reply has text');
   const partial = await page.evaluate(() => window.renders.filter((n) => n > 0));
