@@ -15,9 +15,10 @@ import static dev.kvasir.kernels.cpu.WeightLoads.L;
 /**
  * Attention of the query heads that share one KV head (a GQA group) over one sequence's cached
  * keys and values, read through its block table: position {@code p} lives in block
- * {@code blockTable[p / blockSize]} at offset {@code p % blockSize}. Plain softmax attention in
- * three passes (scores, softmax, weighted sum of values), as llama2.c, head by head over the group
- * (the group's keys and values stay in cache between its heads).
+ * {@code blockTable[p / blockSize]} at offset {@code p % blockSize}. Plain softmax attention, as
+ * llama2.c, head by head over the group (its keys and values stay in cache between its heads): the
+ * scores and their maximum, the exponentials, then the weighted sum of the values scaled by one over
+ * the exponentials' sum (f32 KV; the 16-bit path normalizes the weights in place first).
  * <p>
  * Keys are stored dimension-major inside a block ({@link CpuKvCache}): element {@code d} of the
  * block's positions is one contiguous row, so a vector holds one dimension of {@link WeightLoads#L}
